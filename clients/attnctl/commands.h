@@ -1,0 +1,33 @@
+// attnctl subcommands that run the engine in-process.
+#ifndef ATTNSERVE_CLIENTS_ATTNCTL_COMMANDS_H_
+#define ATTNSERVE_CLIENTS_ATTNCTL_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+namespace attnserve {
+
+struct EmbedCommandOptions {
+  std::string model_dir;
+  std::string input_file;  // empty = stdin
+  int max_tokens = 0;
+  std::string attention = "dense";
+  std::vector<std::string> attention_params;  // "key=value"
+  int threads = 0;
+  int batch_size = 32;
+};
+
+// Reads JSON lines, writes one result line per input line; returns the exit
+// status (0 only if every line succeeded).
+int RunEmbedCommand(const EmbedCommandOptions& options);
+
+// Prints the attention catalogue; returns the exit status.
+int RunKernelsCommand(bool as_json);
+
+// The model directory used when --model is not given: $ATTNSERVE_MODEL_DIR,
+// else models/use-lite.
+std::string DefaultModelDir();
+
+}  // namespace attnserve
+
+#endif  // ATTNSERVE_CLIENTS_ATTNCTL_COMMANDS_H_

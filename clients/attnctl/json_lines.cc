@@ -1,0 +1,81 @@
+#include "clients/attnctl/json_lines.h"
+
+#include <charconv>
+
+#include "absl/strings/str_cat.h"
+#include "engine/tokenizer/utf8.h"
+#include "nlohmann/json.hpp"
+
+namespace attnserve {
+
+using nlohmann::json;
+
+absl::StatusOr<std::string> ParseTextLine(std::string_view line) {
+  // Check the raw bytes first so the error names the byte, not a JSON token.
+  if (absl::Status utf8 = ValidateUtf8(line); !utf8.ok()) return utf8;
+  json value;
+  try {
+    value = json::parse(line);
+  } catch (const json::parse_error& e) {
+    // nlohmann reports ill-formed UTF-8 inside strings as a parse error too.
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid JSON at byte ", e.byte, ": ", e.what()));
+  }
+  if (!value.is_object()) {
+    return absl::InvalidArgumentError("expected a JSON object like {\"text\": \"...\"}");
+  }
+  auto it = value.find("text");
+  if (it == value.end()) return absl::InvalidArgumentError("missing field \"text\"");
+  if (!it->is_string()) return absl::InvalidArgumentError("field \"text\" is not a string");
+  return it->get<std::string>();
+}
+
+std::string FormatErrorLine(std::string_view message) {
+  // Error messages may quote the bad input: replace what JSON cannot carry.
+  return json{{"error", std::string(message)}}.dump(-1, ' ', false,
+                                                     json::error_handler_t::replace);
+}
+
+namespace {
+
+void AppendFloat(float v, std::string* out) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  out->append(buf, ec == std::errc() ? end : buf);
+}
+
+}  // namespace
+
+std::string FormatEmbedLine(const std::vector<int32_t>& token_ids,
+                            const float* embedding, int dim,
+                            const TextStats& text, const RunStats& batch,
+                            int batch_size) {
+  std::string out = "{\"token_ids\":[";
+  for (size_t i = 0; i < token_ids.size(); ++i) {
+    if (i > 0) out += ',';
+    absl::StrAppend(&out, token_ids[i]);
+  }
+  out += "],\"embedding\":[";
+  for (int i = 0; i < dim; ++i) {
+    if (i > 0) out += ',';
+    AppendFloat(embedding[i], &out);
+  }
+  out += "],\"stats\":";
+  json stats = {
+      {"tokens_in", text.tokens_in},
+      {"tokens_used", text.tokens_used},
+      {"max_tokens", batch.max_tokens},
+      {"attention", batch.attention_kernel},
+      {"layers_run", batch.layers_run},
+      {"batch_size", batch_size},
+      {"threads", batch.num_threads},
+      {"batch_compute_ms", batch.compute_seconds * 1e3},
+      {"batch_attention_ms", batch.attention_seconds * 1e3},
+      {"batch_flops", batch.flops},
+  };
+  out += stats.dump();
+  out += '}';
+  return out;
+}
+
+}  // namespace attnserve

@@ -1,0 +1,88 @@
+// The attention module interface. One implementation per file in this folder,
+// each listed in the explicit table of registry.cc (docs/ADDING_A_KERNEL.md).
+#ifndef ATTNSERVE_ENGINE_ATTENTION_ATTENTION_KERNEL_H_
+#define ATTNSERVE_ENGINE_ATTENTION_ATTENTION_KERNEL_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+
+namespace attnserve {
+
+// One sequence's multi-head attention. Rows are tokens; head h of Q, K, V and
+// the output occupies columns [h * head_dim, (h + 1) * head_dim) of its row.
+// Strides are row strides in floats, so Q, K and V may be column blocks of one
+// fused QKV matrix.
+struct AttentionInputs {
+  int64_t n_q = 0;
+  int64_t n_kv = 0;
+  int num_heads = 0;
+  int head_dim = 0;
+  float scale = 1.0f;  // applied to Q·Kᵀ before the softmax
+  const float* q = nullptr;
+  int64_t q_stride = 0;
+  const float* k = nullptr;
+  int64_t k_stride = 0;
+  const float* v = nullptr;
+  int64_t v_stride = 0;
+  float* out = nullptr;
+  int64_t out_stride = 0;
+  // Optional [n_kv] padding mask: 0 = padded key, never attended. Null means
+  // every key is real. At least one key must be real.
+  const uint8_t* key_valid = nullptr;
+};
+
+// What a run did, summed over calls.
+struct AttentionStats {
+  int64_t pairs_scored = 0;  // query-key pairs whose score was computed
+  int64_t pairs_total = 0;   // query-key pairs a dense kernel would score
+  int64_t flops = 0;         // multiply-adds counted as 2
+};
+
+enum class ParamType { kInt, kFloat };
+
+// A kernel parameter with its default and closed range.
+struct ParamSpec {
+  std::string name;
+  ParamType type = ParamType::kInt;
+  double default_value = 0;
+  double min_value = 0;
+  double max_value = 0;
+  std::string description;
+};
+
+struct KernelInfo {
+  std::string name;
+  std::string description;
+  std::string time_complexity;    // e.g. "O(n^2 d)"
+  std::string memory_complexity;  // extra memory beyond Q, K, V, out
+  bool exact = false;             // equals dense attention up to rounding
+  std::vector<ParamSpec> params;
+};
+
+// Validated parameters, every schema entry present (defaults filled in).
+using AttentionParams = absl::flat_hash_map<std::string, double>;
+
+class AttentionKernel {
+ public:
+  virtual ~AttentionKernel() = default;
+  virtual const KernelInfo& info() const = 0;
+  std::string_view name() const { return info().name; }
+
+  // Computes inputs.out. Parameters were validated against info().params.
+  // Thread-safe: called concurrently by many requests.
+  virtual absl::Status Run(const AttentionInputs& inputs,
+                           const AttentionParams& params,
+                           AttentionStats* stats) const = 0;
+};
+
+// Checks the shape and pointers of `inputs` (used by every kernel).
+absl::Status ValidateAttentionInputs(const AttentionInputs& inputs);
+
+}  // namespace attnserve
+
+#endif  // ATTNSERVE_ENGINE_ATTENTION_ATTENTION_KERNEL_H_

@@ -1,0 +1,92 @@
+#include "engine/attention/registry.h"
+
+#include <cmath>
+#include <cstdlib>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/attention/dense_attention.h"
+
+namespace attnserve {
+
+const std::vector<const AttentionKernel*>& AllAttentionKernels() {
+  // The catalogue. To add a kernel: write attention/<name>_attention.{h,cc}
+  // and append one line here (docs/ADDING_A_KERNEL.md).
+  static const std::vector<const AttentionKernel*>* const kKernels =
+      new std::vector<const AttentionKernel*>{
+          new DenseAttention(),
+      };
+  return *kKernels;
+}
+
+namespace {
+
+std::string KnownKernelNames() {
+  std::vector<std::string> names;
+  for (const AttentionKernel* k : AllAttentionKernels()) {
+    names.emplace_back(k->name());
+  }
+  return absl::StrJoin(names, ", ");
+}
+
+std::string DescribeParams(const KernelInfo& info) {
+  if (info.params.empty()) return "none";
+  std::vector<std::string> parts;
+  for (const ParamSpec& p : info.params) {
+    parts.push_back(absl::StrCat(p.name, " in [", p.min_value, ", ",
+                                 p.max_value, "]"));
+  }
+  return absl::StrJoin(parts, ", ");
+}
+
+}  // namespace
+
+absl::StatusOr<const AttentionKernel*> FindAttentionKernel(std::string_view name) {
+  for (const AttentionKernel* k : AllAttentionKernels()) {
+    if (k->name() == name) return k;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown attention kernel '", std::string(name),
+                   "'; known kernels: ", KnownKernelNames()));
+}
+
+absl::StatusOr<ResolvedAttention> ResolveAttention(
+    std::string_view name, const std::map<std::string, std::string>& raw_params) {
+  absl::StatusOr<const AttentionKernel*> kernel = FindAttentionKernel(name);
+  if (!kernel.ok()) return kernel.status();
+  const KernelInfo& info = (*kernel)->info();
+  ResolvedAttention resolved{*kernel, {}};
+  for (const ParamSpec& spec : info.params) {
+    resolved.params[spec.name] = spec.default_value;
+  }
+  for (const auto& [key, text] : raw_params) {
+    const ParamSpec* spec = nullptr;
+    for (const ParamSpec& p : info.params) {
+      if (p.name == key) spec = &p;
+    }
+    if (spec == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("attention kernel '", std::string(name), "' has no parameter '", key,
+                       "'; its parameters: ", DescribeParams(info)));
+    }
+    double value = 0;
+    if (!absl::SimpleAtod(text, &value) || !std::isfinite(value)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "attention parameter '", key, "': '", text, "' is not a number"));
+    }
+    if (spec->type == ParamType::kInt && value != std::floor(value)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "attention parameter '", key, "': ", text, " is not an integer"));
+    }
+    if (value < spec->min_value || value > spec->max_value) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "attention parameter '", key, "' = ", text, " is out of range [",
+          spec->min_value, ", ", spec->max_value, "]"));
+    }
+    resolved.params[key] = value;
+  }
+  return resolved;
+}
+
+}  // namespace attnserve

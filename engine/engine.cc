@@ -1,0 +1,148 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "engine/kernels/gemm.h"
+#include "engine/model/use_lite_model.h"
+#include "engine/util/file_io.h"
+#include "engine/util/float_env.h"
+#include "engine/util/status_macros.h"
+
+namespace attnserve {
+namespace {
+
+constexpr int kMaxThreads = 256;
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+absl::Status WithPrefix(const absl::Status& status, absl::string_view prefix) {
+  return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineConfig& config) {
+  if (config.max_tokens_limit < 1 || config.max_batch_texts < 1 ||
+      config.default_threads < 0 || config.default_threads > kMaxThreads) {
+    return absl::InvalidArgumentError(
+        "engine config: max_tokens_limit and max_batch_texts must be >= 1, "
+        "default_threads in [0, 256]");
+  }
+  const std::string& dir = config.model_dir;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return absl::NotFoundError(absl::StrCat("model directory '", dir, "' does not exist"));
+  }
+  std::unique_ptr<EncoderModel> model;
+  if (std::filesystem::exists(JoinPath(dir, "model.json"), ec)) {
+    ASSIGN_OR_RETURN(model, UseLiteModel::Load(dir));
+  } else {
+    return absl::NotFoundError(absl::StrCat(
+        "no supported model in '", dir,
+        "': expected model.json + vocab.json (USE-lite, TensorFlow.js)"));
+  }
+  return std::unique_ptr<Engine>(new Engine(config, std::move(model)));
+}
+
+absl::StatusOr<std::vector<int32_t>> Engine::Tokenize(std::string_view text) const {
+  return model_->Tokenize(text);
+}
+
+absl::StatusOr<EmbedResult> Engine::Embed(const std::vector<std::string>& texts,
+                                          const RunOptions& options) const {
+  if (texts.size() > static_cast<size_t>(config_.max_batch_texts)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "texts: ", texts.size(), " texts exceed the limit of ", config_.max_batch_texts));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::vector<int32_t>> ids;
+  ids.reserve(texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    absl::StatusOr<std::vector<int32_t>> t = model_->Tokenize(texts[i]);
+    if (!t.ok()) return WithPrefix(t.status(), absl::StrCat("texts[", i, "]: "));
+    ids.push_back(*std::move(t));
+  }
+  const double tokenize_seconds = SecondsSince(start);
+  ASSIGN_OR_RETURN(EmbedResult result, EmbedTokenIds(std::move(ids), options));
+  result.stats.tokenize_seconds = tokenize_seconds;
+  return result;
+}
+
+absl::StatusOr<Engine::ResolvedRun> Engine::Resolve(const RunOptions& options) const {
+  const ModelInfo& info = model_->info();
+  ResolvedRun run;
+  run.max_tokens = options.max_tokens == 0 ? info.default_max_tokens : options.max_tokens;
+  int limit = config_.max_tokens_limit;
+  if (info.position_limit > 0) limit = std::min(limit, info.position_limit);
+  if (run.max_tokens < 1 || run.max_tokens > limit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_tokens: ", options.max_tokens, " is out of range [1, ", limit,
+                     "] (0 = the model's own ", info.default_max_tokens, ")"));
+  }
+  if (options.num_threads < 0 || options.num_threads > kMaxThreads) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "num_threads: ", options.num_threads, " is out of range [0, ", kMaxThreads, "]"));
+  }
+  run.threads = options.num_threads == 0 ? config_.default_threads : options.num_threads;
+  if (run.threads == 0) {
+    run.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  ASSIGN_OR_RETURN(run.plan.attention,
+                   ResolveAttention(options.attention, options.attention_params));
+  run.plan.deadline = options.deadline;
+  run.plan.cancelled = options.cancelled;
+  return run;
+}
+
+absl::Status Engine::CheckOptions(const RunOptions& options) const {
+  return Resolve(options).status();
+}
+
+absl::StatusOr<EmbedResult> Engine::EmbedTokenIds(
+    std::vector<std::vector<int32_t>> token_ids, const RunOptions& options) const {
+  const ModelInfo& info = model_->info();
+  if (token_ids.empty()) return absl::InvalidArgumentError("texts: no texts given");
+  if (token_ids.size() > static_cast<size_t>(config_.max_batch_texts)) {
+    return absl::InvalidArgumentError(absl::StrCat("texts: ", token_ids.size(),
+                                                   " texts exceed the limit of ",
+                                                   config_.max_batch_texts));
+  }
+  ASSIGN_OR_RETURN(const ResolvedRun run, Resolve(options));
+  const ExecutionPlan& plan = run.plan;
+  const int max_tokens = run.max_tokens, threads = run.threads;
+
+  EmbedResult result;
+  result.dim = info.embedding_dim;
+  RunStats& stats = result.stats;
+  stats.attention_kernel = std::string(plan.attention.kernel->name());
+  stats.gemm_backend = std::string(GemmBackendName());
+  stats.num_threads = threads;
+  stats.max_tokens = max_tokens;
+  std::vector<std::vector<int32_t>> clipped(token_ids.size());
+  for (size_t i = 0; i < token_ids.size(); ++i) {
+    if (token_ids[i].empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "texts[", i, "]: text is empty (no tokens after NFKC normalisation)"));
+    }
+    const size_t used = std::min(token_ids[i].size(), static_cast<size_t>(max_tokens));
+    clipped[i].assign(token_ids[i].begin(), token_ids[i].begin() + used);
+    stats.texts.push_back(
+        TextStats{static_cast<int>(token_ids[i].size()), static_cast<int>(used)});
+  }
+
+  result.embeddings.resize(clipped.size() * info.embedding_dim);
+  PrepareComputeThreads(threads);
+  const auto start = std::chrono::steady_clock::now();
+  RETURN_IF_ERROR(model_->Embed(clipped, plan, result.embeddings.data(), &stats));
+  stats.compute_seconds = SecondsSince(start);
+  result.token_ids = std::move(token_ids);
+  return result;
+}
+
+}  // namespace attnserve

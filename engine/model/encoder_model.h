@@ -1,0 +1,58 @@
+// The interface every model family implements (USE-lite now, BERT family next):
+// tokenize text, and run the encoder on a ragged batch of token-id sequences.
+#ifndef ATTNSERVE_ENGINE_MODEL_ENCODER_MODEL_H_
+#define ATTNSERVE_ENGINE_MODEL_ENCODER_MODEL_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "engine/attention/registry.h"
+#include "engine/run_options.h"
+
+namespace attnserve {
+
+struct ModelInfo {
+  std::string name;    // e.g. "use-lite"
+  std::string family;  // e.g. "use-lite"
+  int embedding_dim = 0;
+  int default_max_tokens = 0;  // the model's own clip
+  // Largest clip the model can compute (sinusoidal positions: any; learned
+  // positions: the table size). 0 = unbounded.
+  int position_limit = 0;
+  int num_layers = 0;
+  int vocab_size = 0;
+  int64_t num_parameters = 0;
+  int64_t weight_bytes = 0;
+};
+
+// A request's options after validation: what the forward pass runs with.
+struct ExecutionPlan {
+  ResolvedAttention attention;
+  absl::Time deadline = absl::InfiniteFuture();
+  const std::atomic<bool>* cancelled = nullptr;
+};
+
+class EncoderModel {
+ public:
+  virtual ~EncoderModel() = default;
+  virtual const ModelInfo& info() const = 0;
+
+  // Token ids of valid UTF-8 text, never truncated.
+  virtual absl::StatusOr<std::vector<int32_t>> Tokenize(
+      std::string_view text) const = 0;
+
+  // Embeds each non-empty, already clipped id sequence into one row of `out`
+  // ([ids.size(), embedding_dim]). Adds layer-level figures to `stats`.
+  virtual absl::Status Embed(const std::vector<std::vector<int32_t>>& ids,
+                             const ExecutionPlan& plan, float* out,
+                             RunStats* stats) const = 0;
+};
+
+}  // namespace attnserve
+
+#endif  // ATTNSERVE_ENGINE_MODEL_ENCODER_MODEL_H_

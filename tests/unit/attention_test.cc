@@ -1,0 +1,148 @@
+// Every exact attention kernel against the naive reference, over many shapes,
+// with fused-QKV strides and padding masks; plus the registry's validation.
+#include <cmath>
+#include <random>
+#include <tuple>
+#include <vector>
+
+#include "engine/attention/reference/naive_attention.h"
+#include "engine/attention/registry.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace attnserve {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Shape {
+  int64_t n;
+  int heads;
+  int head_dim;
+  bool padded;  // mask out some keys
+};
+
+class ExactKernelTest
+    : public ::testing::TestWithParam<std::tuple<std::string, Shape>> {};
+
+TEST_P(ExactKernelTest, MatchesNaiveReference) {
+  const auto& [name, shape] = GetParam();
+  absl::StatusOr<ResolvedAttention> resolved = ResolveAttention(name, {});
+  ASSERT_TRUE(resolved.ok()) << resolved.status();
+  const int64_t n = shape.n, width = int64_t{shape.heads} * shape.head_dim;
+  // Fused [n, 3 * width] rows, as the encoder lays them out.
+  std::mt19937 rng(static_cast<uint32_t>(n * 31 + width));
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> qkv(n * 3 * width);
+  for (float& x : qkv) x = dist(rng);
+  std::vector<float> q(n * width), k(n * width), v(n * width);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t c = 0; c < width; ++c) {
+      q[i * width + c] = qkv[i * 3 * width + c];
+      k[i * width + c] = qkv[i * 3 * width + width + c];
+      v[i * width + c] = qkv[i * 3 * width + 2 * width + c];
+    }
+  }
+  std::vector<uint8_t> valid(n, 1);
+  if (shape.padded) {
+    for (int64_t j = 1; j < n; j += 3) valid[j] = 0;
+  }
+  const float scale = 1.0f / std::sqrt(static_cast<float>(shape.head_dim));
+  AttentionInputs in;
+  in.n_q = in.n_kv = n;
+  in.num_heads = shape.heads;
+  in.head_dim = shape.head_dim;
+  in.scale = scale;
+  in.q = qkv.data();
+  in.k = qkv.data() + width;
+  in.v = qkv.data() + 2 * width;
+  in.q_stride = in.k_stride = in.v_stride = 3 * width;
+  std::vector<float> out(n * width, NAN);
+  in.out = out.data();
+  in.out_stride = width;
+  in.key_valid = shape.padded ? valid.data() : nullptr;
+  AttentionStats stats;
+  ASSERT_TRUE(resolved->kernel->Run(in, resolved->params, &stats).ok());
+
+  const auto expected = reference::NaiveAttention(q, k, v, n, n, shape.heads, shape.head_dim,
+                                                  scale, shape.padded ? &valid : nullptr);
+  double worst = 0;
+  for (size_t i = 0; i < out.size(); ++i) worst = std::max(worst, double(std::abs(out[i] - expected[i])));
+  EXPECT_LT(worst, 1e-5) << name << " n=" << n;
+  int64_t real = 0;
+  for (uint8_t x : valid) real += shape.padded ? x : 1;
+  EXPECT_EQ(stats.pairs_scored, n * real * shape.heads);
+}
+
+std::vector<std::string> ExactKernelNames() {
+  std::vector<std::string> names;
+  for (const AttentionKernel* k : AllAttentionKernels()) {
+    if (k->info().exact) names.emplace_back(k->name());
+  }
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllShapes, ExactKernelTest,
+    ::testing::Combine(::testing::ValuesIn(ExactKernelNames()),
+                       ::testing::Values(Shape{1, 1, 8, false}, Shape{2, 4, 64, false},
+                                         Shape{17, 4, 64, true}, Shape{128, 4, 128, false},
+                                         Shape{130, 2, 32, true}, Shape{513, 4, 64, false},
+                                         Shape{1000, 1, 16, true})),
+    [](const auto& info) {
+      const Shape& s = std::get<1>(info.param);
+      return std::get<0>(info.param) + "_n" + std::to_string(s.n) + "_h" +
+             std::to_string(s.heads) + "_d" + std::to_string(s.head_dim) +
+             (s.padded ? "_padded" : "");
+    });
+
+TEST(RegistryTest, UnknownKernelListsKnownNames) {
+  absl::StatusOr<ResolvedAttention> r = ResolveAttention("nope", {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("unknown attention kernel 'nope'"));
+  EXPECT_THAT(r.status().message(), HasSubstr("dense"));
+}
+
+TEST(RegistryTest, UnknownParameterIsNamed) {
+  absl::StatusOr<ResolvedAttention> r = ResolveAttention("dense", {{"window", "4"}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("no parameter 'window'"));
+}
+
+TEST(RegistryTest, EveryKernelHasCompleteInfoAndUniqueName) {
+  std::set<std::string> names;
+  for (const AttentionKernel* k : AllAttentionKernels()) {
+    const KernelInfo& info = k->info();
+    EXPECT_TRUE(names.insert(info.name).second) << info.name;
+    EXPECT_FALSE(info.description.empty()) << info.name;
+    EXPECT_FALSE(info.time_complexity.empty()) << info.name;
+    for (const ParamSpec& p : info.params) {
+      EXPECT_LE(p.min_value, p.default_value) << info.name << "." << p.name;
+      EXPECT_LE(p.default_value, p.max_value) << info.name << "." << p.name;
+    }
+  }
+  EXPECT_TRUE(names.contains("dense"));
+}
+
+TEST(ValidateAttentionInputsTest, RejectsAllPaddingAndBadLayout) {
+  std::vector<float> buf(16, 0.0f);
+  std::vector<uint8_t> none(2, 0);
+  AttentionInputs in;
+  in.n_q = in.n_kv = 2;
+  in.num_heads = 1;
+  in.head_dim = 2;
+  in.q = in.k = in.v = buf.data();
+  in.out = buf.data() + 8;
+  in.q_stride = in.k_stride = in.v_stride = in.out_stride = 2;
+  EXPECT_TRUE(ValidateAttentionInputs(in).ok());
+  in.key_valid = none.data();
+  EXPECT_THAT(ValidateAttentionInputs(in).message(), HasSubstr("every key is padding"));
+  in.key_valid = nullptr;
+  in.q_stride = 1;
+  EXPECT_THAT(ValidateAttentionInputs(in).message(), HasSubstr("row strides"));
+}
+
+}  // namespace
+}  // namespace attnserve

@@ -1,0 +1,148 @@
+// Fast kernels against their naive double-precision twins.
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "engine/kernels/elementwise.h"
+#include "engine/kernels/gemm.h"
+#include "engine/kernels/reference/naive_kernels.h"
+#include "engine/util/float_env.h"
+#include "gtest/gtest.h"
+
+namespace attnserve {
+namespace {
+
+std::vector<float> RandomVector(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+// Largest |a - b| relative to max(1, |b|).
+double MaxRelError(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    worst = std::max(worst, std::abs(double{a[i]} - b[i]) / std::max(1.0, std::abs(double{b[i]})));
+  }
+  return worst;
+}
+
+struct GemmCase {
+  bool ta, tb;
+  int64_t m, n, k;
+};
+
+class GemmTest : public ::testing::TestWithParam<GemmCase> {};
+
+TEST_P(GemmTest, MatchesNaive) {
+  const GemmCase c = GetParam();
+  const auto a = RandomVector(c.m * c.k, 1);
+  const auto b = RandomVector(c.k * c.n, 2);
+  std::vector<float> out(c.m * c.n, 0.0f);
+  Sgemm(c.ta, c.tb, c.m, c.n, c.k, 1.0f, a.data(), c.ta ? c.m : c.k, b.data(),
+        c.tb ? c.k : c.n, 0.0f, out.data(), c.n);
+  const auto expected = reference::Gemm(c.ta, c.tb, c.m, c.n, c.k, a, b);
+  // f32 accumulation over k terms of unit-variance products.
+  EXPECT_LT(MaxRelError(out, expected), 1e-5 * std::sqrt(double(c.k)) + 1e-6);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, GemmTest,
+    ::testing::Values(GemmCase{false, false, 1, 1, 1}, GemmCase{false, false, 7, 13, 5},
+                      GemmCase{false, true, 33, 17, 64}, GemmCase{true, false, 16, 31, 9},
+                      GemmCase{true, true, 5, 8, 300}, GemmCase{false, false, 128, 512, 256},
+                      GemmCase{false, false, 3, 1536, 512}));
+
+TEST(GemmTest, LinearSetsAndAccumulatesWithBias) {
+  const int64_t m = 4, k = 6, n = 5;
+  const auto x = RandomVector(m * k, 3), w = RandomVector(k * n, 4), bias = RandomVector(n, 5);
+  const auto product = reference::Gemm(false, false, m, n, k, x, w);
+  std::vector<float> y(m * n, 123.0f);
+  Linear(x.data(), m, k, w.data(), n, bias.data(), y.data(), /*accumulate=*/false);
+  for (int64_t i = 0; i < m * n; ++i) EXPECT_NEAR(y[i], product[i] + bias[i % n], 1e-5);
+  std::vector<float> acc(m * n, 2.0f);
+  Linear(x.data(), m, k, w.data(), n, bias.data(), acc.data(), /*accumulate=*/true);
+  for (int64_t i = 0; i < m * n; ++i) EXPECT_NEAR(acc[i], 2.0f + product[i] + bias[i % n], 1e-5);
+  std::vector<float> no_bias(m * n, 7.0f);
+  Linear(x.data(), m, k, w.data(), n, nullptr, no_bias.data(), /*accumulate=*/false);
+  for (int64_t i = 0; i < m * n; ++i) EXPECT_NEAR(no_bias[i], product[i], 1e-5);
+}
+
+TEST(LayerNormTest, MatchesNaiveIncludingLargeOffsets) {
+  for (int width : {1, 3, 256, 512, 777}) {
+    const int rows = 5;
+    auto x = RandomVector(rows * width, 6 + width, 3.0f);
+    for (int i = 0; i < width; ++i) x[i] += 1000.0f;  // a row with a large mean
+    const auto gain = RandomVector(width, 7), bias = RandomVector(width, 8);
+    std::vector<float> y(x.size());
+    LayerNorm(x.data(), rows, width, gain.data(), bias.data(), 1e-6f, y.data());
+    const auto expected = reference::LayerNorm(x, rows, width, gain, bias, 1e-6);
+    EXPECT_LT(MaxRelError(y, expected), 2e-4) << "width " << width;
+  }
+}
+
+TEST(LayerNormTest, InPlaceEqualsOutOfPlace) {
+  const int rows = 3, width = 64;
+  auto x = RandomVector(rows * width, 9);
+  const auto gain = RandomVector(width, 10), bias = RandomVector(width, 11);
+  std::vector<float> y(x.size());
+  LayerNorm(x.data(), rows, width, gain.data(), bias.data(), 1e-6f, y.data());
+  LayerNorm(x.data(), rows, width, gain.data(), bias.data(), 1e-6f, x.data());
+  EXPECT_EQ(x, y);
+}
+
+TEST(SoftmaxTest, MatchesNaiveAndSumsToOne) {
+  for (int n : {1, 2, 17, 128, 1000}) {
+    auto row = RandomVector(n, 12 + n, 5.0f);
+    const auto expected = reference::Softmax(row);
+    SoftmaxRow(row.data(), n);
+    EXPECT_LT(MaxRelError(row, expected), 1e-6) << "n " << n;
+    double sum = 0;
+    for (float v : row) sum += v;
+    EXPECT_NEAR(sum, 1.0, 1e-5);
+  }
+}
+
+TEST(SoftmaxTest, HugeScoresDoNotOverflowAndMaskedEntriesGetZero) {
+  std::vector<float> row = {1e30f, 1e30f, -INFINITY, 0.0f};
+  SoftmaxRow(row.data(), 4);
+  EXPECT_FLOAT_EQ(row[0], 0.5f);
+  EXPECT_FLOAT_EQ(row[1], 0.5f);
+  EXPECT_EQ(row[2], 0.0f);
+  EXPECT_EQ(row[3], 0.0f);
+}
+
+TEST(ActivationTest, ReluAndTanhMatchNaive) {
+  auto x = RandomVector(1001, 13, 4.0f);
+  auto relu = x, tanh = x;
+  ReluInPlace(relu.data(), relu.size());
+  TanhInPlace(tanh.data(), tanh.size());
+  EXPECT_EQ(relu, reference::Relu(x));
+  EXPECT_LT(MaxRelError(tanh, reference::Tanh(x)), 1e-6);
+}
+
+TEST(L2NormalizeTest, UnitNormAndFloor) {
+  auto x = RandomVector(512, 14);
+  auto y = x;
+  L2NormalizeInPlace(y.data(), y.size(), 1e-12f);
+  EXPECT_LT(MaxRelError(y, reference::L2Normalize(x, 1e-12)), 1e-6);
+  std::vector<float> zeros(8, 0.0f);
+  L2NormalizeInPlace(zeros.data(), zeros.size(), 1e-12f);
+  for (float v : zeros) EXPECT_EQ(v, 0.0f);  // the floor prevents 0/0
+}
+
+TEST(FloatEnvTest, ComputeThreadsFlushDenormals) {
+  PrepareComputeThreads(2);
+#if defined(__x86_64__) || defined(__aarch64__)
+  EXPECT_TRUE(FlushToZeroEnabledInThisThread());
+  volatile float tiny = 1e-38f;
+  volatile float product = tiny * 1e-3f;  // denormal without FTZ
+  EXPECT_EQ(product, 0.0f);
+#endif
+}
+
+}  // namespace
+}  // namespace attnserve
