@@ -1,0 +1,232 @@
+// The engine on the real USE-lite model: options validation, batching, the
+// clip, deadlines and cancellation, and load faults on damaged model copies.
+#include "engine/engine.h"
+
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/test_model.h"
+
+namespace attnserve {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+class EngineTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!testing::TestModelPresent()) return;
+    EngineConfig config;
+    config.model_dir = testing::TestModelDir();
+    auto engine = Engine::Load(config);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    engine_ = engine->release();
+  }
+  static void TearDownTestSuite() {
+    delete engine_;
+    engine_ = nullptr;
+  }
+  void SetUp() override { ATTNSERVE_REQUIRE_TEST_MODEL(); }
+
+  static Engine* engine_;
+};
+Engine* EngineTest::engine_ = nullptr;
+
+double Cosine(const float* a, const float* b, int n) {
+  double dot = 0, na = 0, nb = 0;
+  for (int i = 0; i < n; ++i) {
+    dot += double{a[i]} * b[i];
+    na += double{a[i]} * a[i];
+    nb += double{b[i]} * b[i];
+  }
+  return dot / std::sqrt(na * nb);
+}
+
+TEST_F(EngineTest, ModelInfoComesFromTheFiles) {
+  const ModelInfo& info = engine_->model_info();
+  EXPECT_EQ(info.name, "use-lite");
+  EXPECT_EQ(info.embedding_dim, 512);
+  EXPECT_EQ(info.default_max_tokens, 128);
+  EXPECT_EQ(info.num_layers, 2);
+  EXPECT_EQ(info.vocab_size, 8000);
+  EXPECT_GT(info.num_parameters, 6'900'000);
+  EXPECT_EQ(info.weight_bytes, 27'903'656);
+}
+
+TEST_F(EngineTest, FactsSheetSanityValues) {
+  // Values the facts sheet reads off the reference runtime.
+  auto r = engine_->Embed({"The quick brown fox jumps over the lazy dog.", "hello"}, {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_NEAR(r->embedding(0)[0], -0.0135338, 2e-6);
+  EXPECT_NEAR(r->embedding(0)[1], -0.0425640, 2e-6);
+  EXPECT_NEAR(r->embedding(0)[2], 0.0368427, 2e-6);
+  EXPECT_NEAR(r->embedding(1)[0], 0.041678, 2e-6);
+  EXPECT_NEAR(r->embedding(1)[1], -0.022363, 2e-6);
+  EXPECT_NEAR(r->embedding(1)[2], -0.047608, 2e-6);
+  double norm = 0;
+  for (int i = 0; i < r->dim; ++i) norm += r->embedding(0)[i] * r->embedding(0)[i];
+  EXPECT_NEAR(norm, 1.0, 1e-5);
+  EXPECT_EQ(r->stats.attention_kernel, "dense");
+  EXPECT_EQ(r->stats.layers_run, 2);
+  EXPECT_EQ(r->stats.texts[0].tokens_in, 12);
+  EXPECT_EQ(r->stats.texts[0].tokens_used, 12);
+  // Linear FLOPs of the facts sheet: 9,306,112 n + 524,288 per text, plus attention.
+  EXPECT_EQ(r->stats.flops, 9'306'112LL * 14 + 2 * 524'288 + 3'072LL * (12 * 12 + 2 * 2));
+}
+
+TEST_F(EngineTest, BatchEqualsSingles) {
+  const std::vector<std::string> texts = {"short", "A somewhat longer sentence, with commas.",
+                                          "東京は日本の首都です。", "10:30 :)"};
+  auto batch = engine_->Embed(texts, {});
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  for (size_t i = 0; i < texts.size(); ++i) {
+    auto single = engine_->Embed({texts[i]}, {});
+    ASSERT_TRUE(single.ok());
+    for (int j = 0; j < batch->dim; ++j) {
+      EXPECT_NEAR(batch->embedding(i)[j], single->embedding(0)[j], 1e-6) << i << "," << j;
+    }
+  }
+}
+
+TEST_F(EngineTest, ClipKeepsTheFirstTokensAndCanBeLifted) {
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "word ";
+  auto ids = engine_->Tokenize(text);
+  ASSERT_TRUE(ids.ok());
+  ASSERT_GT(ids->size(), 128u);
+  std::vector<int32_t> first(ids->begin(), ids->begin() + 128);
+  auto clipped = engine_->EmbedTokenIds({*ids}, {});
+  auto prefix = engine_->EmbedTokenIds({first}, {});
+  ASSERT_TRUE(clipped.ok() && prefix.ok());
+  EXPECT_EQ(clipped->stats.texts[0].tokens_used, 128);
+  EXPECT_EQ(clipped->stats.texts[0].tokens_in, static_cast<int>(ids->size()));
+  EXPECT_EQ(clipped->embeddings, prefix->embeddings);
+  RunOptions lifted;
+  lifted.max_tokens = 1024;
+  auto full = engine_->EmbedTokenIds({*ids}, lifted);
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(full->stats.texts[0].tokens_used, static_cast<int>(ids->size()));
+  EXPECT_LT(Cosine(full->embedding(0), clipped->embedding(0), 512), 0.999999);
+}
+
+TEST_F(EngineTest, ThreadCountDoesNotChangeResults) {
+  RunOptions one, two;
+  one.num_threads = 1;
+  two.num_threads = 2;
+  auto a = engine_->Embed({"Threads must not change the answer."}, one);
+  auto b = engine_->Embed({"Threads must not change the answer."}, two);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_GT(Cosine(a->embedding(0), b->embedding(0), 512), 0.9999999);
+  EXPECT_EQ(a->stats.num_threads, 1);
+  EXPECT_EQ(b->stats.num_threads, 2);
+}
+
+TEST_F(EngineTest, BadInputsNameTheField) {
+  auto empty = engine_->Embed({"fine", ""}, {});
+  EXPECT_EQ(empty.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(empty.status().message(), HasSubstr("texts[1]: text is empty"));
+
+  auto utf8 = engine_->Embed({"ok", "bad \xC3\x28"}, {});
+  EXPECT_EQ(utf8.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(utf8.status().message(), HasSubstr("texts[1]"));
+  EXPECT_THAT(utf8.status().message(), HasSubstr("UTF-8"));
+
+  EXPECT_THAT(engine_->Embed({}, {}).status().message(), HasSubstr("texts: no texts"));
+
+  RunOptions too_long;
+  too_long.max_tokens = 1 << 20;
+  EXPECT_THAT(engine_->Embed({"x"}, too_long).status().message(), HasSubstr("max_tokens"));
+  RunOptions negative;
+  negative.max_tokens = -1;
+  EXPECT_THAT(engine_->CheckOptions(negative).message(), HasSubstr("max_tokens"));
+  RunOptions threads;
+  threads.num_threads = 100000;
+  EXPECT_THAT(engine_->Embed({"x"}, threads).status().message(), HasSubstr("num_threads"));
+  RunOptions kernel;
+  kernel.attention = "no_such_kernel";
+  EXPECT_THAT(engine_->Embed({"x"}, kernel).status().message(),
+              HasSubstr("unknown attention kernel 'no_such_kernel'"));
+  std::vector<std::string> many(engine_->config().max_batch_texts + 1, "x");
+  EXPECT_THAT(engine_->Embed(many, {}).status().message(), HasSubstr("exceed the limit"));
+}
+
+TEST_F(EngineTest, ExpiredDeadlineAndCancellationStopTheRun) {
+  RunOptions late;
+  late.deadline = absl::Now() - absl::Seconds(1);
+  auto expired = engine_->Embed({"too late"}, late);
+  EXPECT_EQ(expired.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(expired.status().message(), HasSubstr("before layer 0"));
+
+  std::atomic<bool> cancelled{true};
+  RunOptions cancel;
+  cancel.cancelled = &cancelled;
+  EXPECT_EQ(engine_->Embed({"never mind"}, cancel).status().code(),
+            absl::StatusCode::kCancelled);
+}
+
+// Load faults on a damaged copy of the real model.
+class DamagedModelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ATTNSERVE_REQUIRE_TEST_MODEL();
+    dir_ = fs::temp_directory_path() /
+           ("damaged_model_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::copy(testing::TestModelDir(), dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  absl::Status LoadStatus() {
+    EngineConfig config;
+    config.model_dir = dir_.string();
+    return Engine::Load(config).status();
+  }
+  fs::path dir_;
+};
+
+TEST_F(DamagedModelTest, TruncatedShardNamesATensor) {
+  fs::resize_file(dir_ / "group1-shard7of7", 1000);
+  const absl::Status s = LoadStatus();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(s.message(), HasSubstr("tensor '"));
+}
+
+TEST_F(DamagedModelTest, MissingShardVocabOrManifest) {
+  fs::remove(dir_ / "group1-shard3of7");
+  EXPECT_THAT(LoadStatus().message(), HasSubstr("group1-shard3of7"));
+  fs::copy(testing::TestModelDir() + "/group1-shard3of7", dir_ / "group1-shard3of7");
+  fs::remove(dir_ / "vocab.json");
+  EXPECT_THAT(LoadStatus().message(), HasSubstr("vocab.json"));
+  fs::remove(dir_ / "model.json");
+  EXPECT_THAT(LoadStatus().message(), HasSubstr("no supported model"));
+}
+
+TEST_F(DamagedModelTest, CorruptManifestAndRenamedTensor) {
+  std::ifstream in(dir_ / "model.json");
+  std::string json((std::istreambuf_iterator<char>(in)), {});
+  in.close();
+  std::ofstream(dir_ / "model.json", std::ios::trunc) << json.substr(0, json.size() / 2);
+  EXPECT_THAT(LoadStatus().message(), HasSubstr("invalid JSON"));
+  std::string renamed = json;
+  const std::string name = "module/Embeddings_en";
+  renamed.replace(renamed.find(name, renamed.find("weightsManifest")), name.size(),
+                  "module/Embeddings_xx");
+  std::ofstream(dir_ / "model.json", std::ios::trunc) << renamed;
+  EXPECT_THAT(LoadStatus().message(), HasSubstr("no tensor 'module/Embeddings_en'"));
+}
+
+TEST(EngineLoadTest, MissingDirectory) {
+  EngineConfig config;
+  config.model_dir = "/nonexistent/model/dir";
+  const absl::Status s = Engine::Load(config).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(s.message(), HasSubstr("does not exist"));
+}
+
+}  // namespace
+}  // namespace attnserve
