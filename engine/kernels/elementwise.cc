@@ -1,65 +1,137 @@
+// Highway kernels with runtime dispatch: one source, the best of SSE4, AVX2,
+// AVX-512 on x86-64 and NEON/SVE on arm64 picked at run time. The naive twins
+// in reference/naive_kernels.cc are the specification.
 #include "engine/kernels/elementwise.h"
 
 #include <algorithm>
 #include <cmath>
 
-namespace attnserve {
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "engine/kernels/elementwise.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "hwy/contrib/math/math-inl.h"
 
-void LayerNorm(const float* x, int64_t rows, int64_t width, const float* gain,
-               const float* bias, float eps, float* y) {
+HWY_BEFORE_NAMESPACE();
+namespace attnserve {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using D = hn::ScalableTag<float>;
+
+float SumOf(const float* HWY_RESTRICT x, int64_t n) {
+  const D d;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  auto acc = hn::Zero(d);
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) acc = hn::Add(acc, hn::LoadU(d, x + i));
+  float sum = hn::GetLane(hn::SumOfLanes(d, acc));
+  for (; i < n; ++i) sum += x[i];
+  return sum;
+}
+
+void LayerNormImpl(const float* HWY_RESTRICT x, int64_t rows, int64_t width,
+                   const float* HWY_RESTRICT gain, const float* HWY_RESTRICT bias,
+                   float eps, float* y) {
+  const D d;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
   const float inv_width = 1.0f / static_cast<float>(width);
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * width;
     float* yr = y + r * width;
-    float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t i = 0; i < width; ++i) sum += xr[i];
-    const float mean = sum * inv_width;
+    const float mean = SumOf(xr, width) * inv_width;
     // Two passes: the variance of centred values does not cancel badly.
-    float sq = 0.0f;
-#pragma omp simd reduction(+ : sq)
-    for (int64_t i = 0; i < width; ++i) {
-      const float d = xr[i] - mean;
-      sq += d * d;
+    const auto vmean = hn::Set(d, mean);
+    auto acc = hn::Zero(d);
+    int64_t i = 0;
+    for (; i + lanes <= width; i += lanes) {
+      const auto c = hn::Sub(hn::LoadU(d, xr + i), vmean);
+      acc = hn::MulAdd(c, c, acc);
     }
+    float sq = hn::GetLane(hn::SumOfLanes(d, acc));
+    for (; i < width; ++i) sq += (xr[i] - mean) * (xr[i] - mean);
     const float inv_std = 1.0f / std::sqrt(sq * inv_width + eps);
-#pragma omp simd
-    for (int64_t i = 0; i < width; ++i) {
-      yr[i] = (xr[i] - mean) * inv_std * gain[i] + bias[i];
+    const auto vscale = hn::Set(d, inv_std);
+    for (i = 0; i + lanes <= width; i += lanes) {
+      const auto c = hn::Mul(hn::Sub(hn::LoadU(d, xr + i), vmean), vscale);
+      hn::StoreU(hn::MulAdd(c, hn::LoadU(d, gain + i), hn::LoadU(d, bias + i)), d, yr + i);
     }
+    for (; i < width; ++i) yr[i] = (xr[i] - mean) * inv_std * gain[i] + bias[i];
   }
+}
+
+void SoftmaxRowImpl(float* HWY_RESTRICT x, int64_t n) {
+  const D d;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  auto vmax = hn::Set(d, -HUGE_VALF);
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) vmax = hn::Max(vmax, hn::LoadU(d, x + i));
+  float max_value = hn::GetLane(hn::MaxOfLanes(d, vmax));
+  for (; i < n; ++i) max_value = std::max(max_value, x[i]);
+  // Exp is 1 ulp and returns exactly 0 below -104 (so -inf, a masked key,
+  // contributes nothing).
+  const auto vm = hn::Set(d, max_value);
+  auto acc = hn::Zero(d);
+  for (i = 0; i + lanes <= n; i += lanes) {
+    const auto e = hn::Exp(d, hn::Sub(hn::LoadU(d, x + i), vm));
+    hn::StoreU(e, d, x + i);
+    acc = hn::Add(acc, e);
+  }
+  float sum = hn::GetLane(hn::SumOfLanes(d, acc));
+  for (; i < n; ++i) {
+    x[i] = std::exp(x[i] - max_value);
+    sum += x[i];
+  }
+  const auto inv = hn::Set(d, 1.0f / sum);
+  for (i = 0; i + lanes <= n; i += lanes) {
+    hn::StoreU(hn::Mul(hn::LoadU(d, x + i), inv), d, x + i);
+  }
+  for (; i < n; ++i) x[i] *= 1.0f / sum;
+}
+
+void TanhImpl(float* HWY_RESTRICT x, int64_t n) {
+  const D d;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    hn::StoreU(hn::Tanh(d, hn::LoadU(d, x + i)), d, x + i);
+  }
+  for (; i < n; ++i) x[i] = std::tanh(x[i]);
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace attnserve
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace attnserve {
+
+HWY_EXPORT(LayerNormImpl);
+HWY_EXPORT(SoftmaxRowImpl);
+HWY_EXPORT(TanhImpl);
+
+void LayerNorm(const float* x, int64_t rows, int64_t width, const float* gain,
+               const float* bias, float eps, float* y) {
+  HWY_DYNAMIC_DISPATCH(LayerNormImpl)(x, rows, width, gain, bias, eps, y);
 }
 
 void SoftmaxRow(float* x, int64_t n) {
   if (n <= 0) return;
-  float max_value = x[0];
-  for (int64_t i = 1; i < n; ++i) max_value = std::max(max_value, x[i]);
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - max_value);
-    sum += x[i];
-  }
-  const float inv_sum = 1.0f / sum;
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) x[i] *= inv_sum;
+  HWY_DYNAMIC_DISPATCH(SoftmaxRowImpl)(x, n);
 }
+
+void TanhInPlace(float* x, int64_t n) { HWY_DYNAMIC_DISPATCH(TanhImpl)(x, n); }
 
 void ReluInPlace(float* x, int64_t n) {
-#pragma omp simd
   for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
-}
-
-void TanhInPlace(float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
 }
 
 void L2NormalizeInPlace(float* x, int64_t n, float floor_sq) {
   float sq = 0.0f;
-#pragma omp simd reduction(+ : sq)
   for (int64_t i = 0; i < n; ++i) sq += x[i] * x[i];
   const float inv = 1.0f / std::sqrt(std::max(sq, floor_sq));
-#pragma omp simd
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
 }  // namespace attnserve
+#endif  // HWY_ONCE
