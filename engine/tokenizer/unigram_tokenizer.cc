@@ -86,7 +86,7 @@ void AppendSymbols(std::string_view text, std::u32string* out) {
 }  // namespace
 
 // The vocabulary as a trie over code points, flattened into arrays: node n's
-// children are edges_[first_edge, first_edge + num_edges), sorted by code
+// children are edges[first_edge, first_edge + num_edges), sorted by code
 // point. A node that ends a piece carries its id and score.
 struct UnigramTokenizer::Impl {
   struct Node {
@@ -251,7 +251,7 @@ absl::StatusOr<std::unique_ptr<UnigramTokenizer>> UnigramTokenizer::FromJson(
     if (i < static_cast<size_t>(kReservedIds)) continue;
     absl::StatusOr<std::u32string> cps = DecodeUtf8(impl->pieces[i]);
     if (!cps.ok()) return cps.status();  // unreachable: validated above
-    if (cps->empty()) continue;  // an empty piece can never match
+    if (cps->empty()) continue;          // an empty piece can never match
     int32_t node = 0;
     for (char32_t cp : *cps) {
       auto [it, inserted] = build[node].children.try_emplace(
@@ -276,7 +276,8 @@ absl::StatusOr<std::unique_ptr<UnigramTokenizer>> UnigramTokenizer::FromJson(
       impl->edges.push_back({cp, child});
     }
   }
-  return std::unique_ptr<UnigramTokenizer>(new UnigramTokenizer(std::move(impl)));
+  return std::unique_ptr<UnigramTokenizer>(
+      new UnigramTokenizer(std::move(impl)));
 }
 
 absl::StatusOr<std::vector<int32_t>> UnigramTokenizer::Encode(
