@@ -34,6 +34,11 @@ struct AttentionInputs {
   // Optional [n_kv] padding mask: 0 = padded key, never attended. Null means
   // every key is real. At least one key must be real.
   const uint8_t* key_valid = nullptr;
+  // Optional [n_kv] output for token pruning: when set, the kernel adds, for
+  // each key, the attention probability it received summed over queries and
+  // heads. Kernels that never form probabilities leave it untouched and say
+  // so with KernelInfo::reports_key_mass = false.
+  float* key_mass = nullptr;
 };
 
 // What a run did, summed over calls.
@@ -61,6 +66,7 @@ struct KernelInfo {
   std::string time_complexity;    // e.g. "O(n^2 d)"
   std::string memory_complexity;  // extra memory beyond Q, K, V, out
   bool exact = false;             // equals dense attention up to rounding
+  bool reports_key_mass = false;  // fills AttentionInputs::key_mass
   std::vector<ParamSpec> params;
 };
 

@@ -1,5 +1,6 @@
 #include "engine/attention/dense_attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -19,6 +20,7 @@ const KernelInfo& DenseAttention::info() const {
       .time_complexity = "O(n^2 d)",
       .memory_complexity = "O(n^2) per head in flight",
       .exact = true,
+      .reports_key_mass = true,
       .params = {},
   };
   return *kInfo;
@@ -34,6 +36,8 @@ absl::Status DenseAttention::Run(const AttentionInputs& in,
     real_keys = 0;
     for (int64_t j = 0; j < n_kv; ++j) real_keys += in.key_valid[j] != 0;
   }
+  // Per-head key mass, summed after the parallel loop (no shared writes).
+  std::vector<float> head_mass(in.key_mass != nullptr ? in.num_heads * n_kv : 0, 0.0f);
   // Heads are independent: spread them over the caller's threads; each GEMM
   // then runs single-threaded inside the parallel region.
 #pragma omp parallel for schedule(static) if (in.num_heads > 1)
@@ -49,9 +53,16 @@ absl::Status DenseAttention::Run(const AttentionInputs& in,
         }
       }
       SoftmaxRow(row, n_kv);
+      if (!head_mass.empty()) {
+        float* mass = head_mass.data() + h * n_kv;
+        for (int64_t j = 0; j < n_kv; ++j) mass[j] += row[j];
+      }
     }
     Sgemm(false, false, n_q, d, n_kv, 1.0f, scores.data(), n_kv, in.v + h * d,
           in.v_stride, 0.0f, in.out + h * d, in.out_stride);
+  }
+  for (int h = 0; h < static_cast<int>(head_mass.size() / std::max<int64_t>(n_kv, 1)); ++h) {
+    for (int64_t j = 0; j < n_kv; ++j) in.key_mass[j] += head_mass[h * n_kv + j];
   }
   if (stats != nullptr) {
     stats->pairs_scored += n_q * real_keys * in.num_heads;

@@ -72,6 +72,22 @@ TEST_P(ExactKernelTest, MatchesNaiveReference) {
   int64_t real = 0;
   for (uint8_t x : valid) real += shape.padded ? x : 1;
   EXPECT_EQ(stats.pairs_scored, n * real * shape.heads);
+
+  // Key mass: every query row's probabilities sum to one, so the total mass
+  // is n_q * heads, and padded keys receive none.
+  if (resolved->kernel->info().reports_key_mass) {
+    std::vector<float> mass(n, 0.0f);
+    in.key_mass = mass.data();
+    ASSERT_TRUE(resolved->kernel->Run(in, resolved->params, nullptr).ok());
+    double total = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      total += mass[j];
+      if (shape.padded && !valid[j]) {
+        EXPECT_EQ(mass[j], 0.0f) << j;
+      }
+    }
+    EXPECT_NEAR(total, double(n) * shape.heads, 1e-3 * n * shape.heads);
+  }
 }
 
 std::vector<std::string> ExactKernelNames() {
