@@ -96,7 +96,7 @@ absl::StatusOr<Engine::ResolvedRun> Engine::Resolve(const RunOptions& options) c
   ASSIGN_OR_RETURN(run.plan.attention,
                    ResolveAttention(options.attention, options.attention_params));
   run.plan.deadline = options.deadline;
-  run.plan.cancelled = options.cancelled;
+  run.plan.is_cancelled = options.is_cancelled;
   return run;
 }
 

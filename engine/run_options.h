@@ -2,7 +2,7 @@
 #ifndef ATTNSERVE_ENGINE_RUN_OPTIONS_H_
 #define ATTNSERVE_ENGINE_RUN_OPTIONS_H_
 
-#include <atomic>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -24,9 +24,10 @@ struct RunOptions {
   int max_tokens = 0;
   // Compute threads for this run (OpenMP); 0 = the engine's default.
   int num_threads = 0;
-  // Checked between layers: an expired deadline or a raised flag stops the run.
+  // Checked between layers: an expired deadline or is_cancelled() returning
+  // true stops the run (an abandoned request stops using CPU).
   absl::Time deadline = absl::InfiniteFuture();
-  const std::atomic<bool>* cancelled = nullptr;
+  std::function<bool()> is_cancelled;
 };
 
 // Per-text figures.

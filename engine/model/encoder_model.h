@@ -3,7 +3,7 @@
 #ifndef ATTNSERVE_ENGINE_MODEL_ENCODER_MODEL_H_
 #define ATTNSERVE_ENGINE_MODEL_ENCODER_MODEL_H_
 
-#include <atomic>
+#include <functional>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -34,7 +34,7 @@ struct ModelInfo {
 struct ExecutionPlan {
   ResolvedAttention attention;
   absl::Time deadline = absl::InfiniteFuture();
-  const std::atomic<bool>* cancelled = nullptr;
+  std::function<bool()> is_cancelled;
 };
 
 class EncoderModel {

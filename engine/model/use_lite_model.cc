@@ -213,7 +213,7 @@ absl::Status UseLiteModel::Embed(const std::vector<std::vector<int32_t>>& ids,
 
   LayerScratch scratch;
   for (size_t k = 0; k < layers_.size(); ++k) {
-    if (plan.cancelled != nullptr && plan.cancelled->load(std::memory_order_relaxed)) {
+    if (plan.is_cancelled && plan.is_cancelled()) {
       return absl::CancelledError(
           absl::StrCat("run cancelled before layer ", k, " of ", layers_.size()));
     }
