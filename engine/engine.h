@@ -45,6 +45,9 @@ class Engine {
   // Token ids of `text`; InvalidArgument for invalid UTF-8 (naming the byte).
   absl::StatusOr<std::vector<int32_t>> Tokenize(std::string_view text) const;
 
+  // The vocabulary piece of a token id ("" when out of range).
+  std::string Piece(int32_t id) const { return model_->Piece(id); }
+
   // Embeds `texts` in one batch. Errors name the field: texts[i] for a text
   // with no tokens or invalid UTF-8, max_tokens, num_threads, attention and
   // its parameters; DeadlineExceeded / Cancelled when options say stop.

@@ -7,6 +7,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/attention/dense_attention.h"
+#include "engine/attention/adaptive_topk_attention.h"
+#include "engine/attention/bf16_attention.h"
+#include "engine/attention/int8_attention.h"
+#include "engine/attention/linformer_attention.h"
+#include "engine/attention/lsh_attention.h"
+#include "engine/attention/nystrom_attention.h"
+#include "engine/attention/performer_attention.h"
 
 namespace attnserve {
 
@@ -16,6 +23,13 @@ const std::vector<const AttentionKernel*>& AllAttentionKernels() {
   static const std::vector<const AttentionKernel*>* const kKernels =
       new std::vector<const AttentionKernel*>{
           new DenseAttention(),
+          new LinformerAttention(),
+          new PerformerAttention(),
+          new NystromAttention(),
+          new LshAttention(),
+          new AdaptiveTopkAttention(),
+          new Int8Attention(),
+          new Bf16Attention(),
       };
   return *kKernels;
 }

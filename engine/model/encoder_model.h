@@ -46,6 +46,9 @@ class EncoderModel {
   virtual absl::StatusOr<std::vector<int32_t>> Tokenize(
       std::string_view text) const = 0;
 
+  // The vocabulary piece of a token id ("" when out of range).
+  virtual std::string Piece(int32_t id) const = 0;
+
   // Embeds each non-empty, already clipped id sequence into one row of `out`
   // ([ids.size(), embedding_dim]). Adds layer-level figures to `stats`.
   virtual absl::Status Embed(const std::vector<std::vector<int32_t>>& ids,

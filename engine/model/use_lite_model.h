@@ -26,6 +26,7 @@ class UseLiteModel final : public EncoderModel {
   const ModelInfo& info() const override { return info_; }
   absl::StatusOr<std::vector<int32_t>> Tokenize(
       std::string_view text) const override;
+  std::string Piece(int32_t id) const override { return std::string(tokenizer_->piece(id)); }
   absl::Status Embed(const std::vector<std::vector<int32_t>>& ids,
                      const ExecutionPlan& plan, float* out,
                      RunStats* stats) const override;

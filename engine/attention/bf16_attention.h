@@ -1,0 +1,18 @@
+// bf16: see info().description in bf16_attention.cc.
+#ifndef ATTNSERVE_ENGINE_ATTENTION_BF16_ATTENTION_H_
+#define ATTNSERVE_ENGINE_ATTENTION_BF16_ATTENTION_H_
+
+#include "engine/attention/attention_kernel.h"
+
+namespace attnserve {
+
+class Bf16Attention final : public AttentionKernel {
+ public:
+  const KernelInfo& info() const override;
+  absl::Status Run(const AttentionInputs& inputs, const AttentionParams& params,
+                   AttentionStats* stats) const override;
+};
+
+}  // namespace attnserve
+
+#endif  // ATTNSERVE_ENGINE_ATTENTION_BF16_ATTENTION_H_

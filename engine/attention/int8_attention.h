@@ -1,0 +1,18 @@
+// int8: see info().description in int8_attention.cc.
+#ifndef ATTNSERVE_ENGINE_ATTENTION_INT8_ATTENTION_H_
+#define ATTNSERVE_ENGINE_ATTENTION_INT8_ATTENTION_H_
+
+#include "engine/attention/attention_kernel.h"
+
+namespace attnserve {
+
+class Int8Attention final : public AttentionKernel {
+ public:
+  const KernelInfo& info() const override;
+  absl::Status Run(const AttentionInputs& inputs, const AttentionParams& params,
+                   AttentionStats* stats) const override;
+};
+
+}  // namespace attnserve
+
+#endif  // ATTNSERVE_ENGINE_ATTENTION_INT8_ATTENTION_H_

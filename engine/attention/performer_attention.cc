@@ -1,0 +1,114 @@
+#include "engine/attention/performer_attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "engine/attention/approx_common.h"
+#include "engine/kernels/gemm.h"
+#include "engine/util/status_macros.h"
+
+namespace attnserve {
+
+const KernelInfo& PerformerAttention::info() const {
+  static const KernelInfo* const kInfo = new KernelInfo{
+      .name = "performer",
+      .description =
+          "Performer FAVOR+: softmax kernel estimated with `features` positive "
+          "orthogonal random features phi(x) = exp(w.x - |x|^2/2)/sqrt(m), "
+          "out = phi(Q)(phi(K)^T V) / phi(Q)(phi(K)^T 1). Linear in n; scores "
+          "no query-key pair (pairs scored = 0). Deterministic given seed; "
+          "each head draws its own features.",
+      .time_complexity = "O(n m d)",
+      .memory_complexity = "O(n m) per head in flight",
+      .exact = false,
+      .reports_key_mass = true,
+      .params = {{"features", ParamType::kInt, 256, 1, 1 << 16,
+                  "random features m"},
+                 {"seed", ParamType::kInt, 0, 0, 2147483647.0,
+                  "random feature seed"}},
+  };
+  return *kInfo;
+}
+
+namespace {
+
+// phi(x) for n rows of x [n, d] given x.W^T in xw [n, m], in place. Rows are
+// shifted by their own max (per_row) or one global max: both cancel in the
+// normalisation, and they keep exp() from overflowing.
+void FeatureMap(const float* x, int64_t n, int d, int64_t m, bool per_row, float* xw) {
+  float global = -std::numeric_limits<float>::infinity();
+  if (!per_row) {
+    for (int64_t i = 0; i < n * m; ++i) global = std::max(global, xw[i]);
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    float sq = 0;
+    for (int c = 0; c < d; ++c) sq += x[i * d + c] * x[i * d + c];
+    float* row = xw + i * m;
+    float shift = global;
+    if (per_row) shift = *std::max_element(row, row + m);
+    for (int64_t f = 0; f < m; ++f) row[f] = std::exp(row[f] - shift - 0.5f * sq);
+  }
+}
+
+}  // namespace
+
+absl::Status PerformerAttention::Run(const AttentionInputs& in,
+                                     const AttentionParams& params,
+                                     AttentionStats* stats) const {
+  RETURN_IF_ERROR(ValidateAttentionInputs(in));
+  const std::vector<int64_t> real = approx::RealKeys(in);
+  const int64_t n_q = in.n_q, n_r = static_cast<int64_t>(real.size());
+  const int d = in.head_dim;
+  const int64_t m = static_cast<int64_t>(params.at("features"));
+  const uint64_t seed = static_cast<uint64_t>(params.at("seed"));
+  // exp(scale q.k) = exp(q'.k') with q' = sqrt(scale) q, k' = sqrt(scale) k.
+  const float root = std::sqrt(in.scale);
+  std::vector<float> head_mass(in.key_mass != nullptr ? in.num_heads * n_r : 0, 0.0f);
+#pragma omp parallel for schedule(static) if (in.num_heads > 1)
+  for (int h = 0; h < in.num_heads; ++h) {
+    const std::vector<float> w = approx::OrthogonalGaussianRows(approx::MixSeed(seed, h), m, d);
+    std::vector<float> q(n_q * d), k(n_r * d), v(n_r * d), out(n_q * d);
+    std::vector<float> qf(n_q * m), kf(n_r * m), kv(m * d), ksum(m, 0.0f);
+    approx::GatherHead(in.q, in.q_stride, h, d, nullptr, n_q, q.data());
+    approx::GatherHead(in.k, in.k_stride, h, d, real.data(), n_r, k.data());
+    approx::GatherHead(in.v, in.v_stride, h, d, real.data(), n_r, v.data());
+    for (float& x : q) x *= root;
+    for (float& x : k) x *= root;
+    Sgemm(false, true, n_q, m, d, 1.0f, q.data(), d, w.data(), d, 0.0f, qf.data(), m);
+    Sgemm(false, true, n_r, m, d, 1.0f, k.data(), d, w.data(), d, 0.0f, kf.data(), m);
+    FeatureMap(q.data(), n_q, d, m, /*per_row=*/true, qf.data());
+    FeatureMap(k.data(), n_r, d, m, /*per_row=*/false, kf.data());
+    Sgemm(true, false, m, d, n_r, 1.0f, kf.data(), m, v.data(), d, 0.0f, kv.data(), d);
+    for (int64_t j = 0; j < n_r; ++j) {
+      for (int64_t f = 0; f < m; ++f) ksum[f] += kf[j * m + f];
+    }
+    Sgemm(false, false, n_q, d, m, 1.0f, qf.data(), m, kv.data(), d, 0.0f, out.data(), d);
+    std::vector<float> usum(m, 0.0f);  // sum_i phi(q_i) / den_i, for key mass
+    for (int64_t i = 0; i < n_q; ++i) {
+      const float* row = qf.data() + i * m;
+      double den = 0;
+      for (int64_t f = 0; f < m; ++f) den += double{row[f]} * ksum[f];
+      const float inv = den > 0 ? static_cast<float>(1.0 / den) : 0.0f;
+      for (int c = 0; c < d; ++c) out[i * d + c] *= inv;
+      if (!head_mass.empty()) {
+        for (int64_t f = 0; f < m; ++f) usum[f] += row[f] * inv;
+      }
+    }
+    approx::ScatterHead(out.data(), n_q, d, h, in.out, in.out_stride);
+    if (!head_mass.empty()) {
+      for (int64_t j = 0; j < n_r; ++j) {
+        double mass = 0;
+        for (int64_t f = 0; f < m; ++f) mass += double{kf[j * m + f]} * usum[f];
+        head_mass[h * n_r + j] = static_cast<float>(mass);
+      }
+    }
+  }
+  approx::ScatterKeyMass(head_mass, real, in.num_heads, in.key_mass);
+  approx::AddStats(stats, 0, n_q * n_r * in.num_heads,
+                   in.num_heads * (4 * (n_q + n_r) * m * d));
+  return absl::OkStatus();
+}
+
+}  // namespace attnserve

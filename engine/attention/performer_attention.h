@@ -1,0 +1,18 @@
+// performer: see info().description in performer_attention.cc.
+#ifndef ATTNSERVE_ENGINE_ATTENTION_PERFORMER_ATTENTION_H_
+#define ATTNSERVE_ENGINE_ATTENTION_PERFORMER_ATTENTION_H_
+
+#include "engine/attention/attention_kernel.h"
+
+namespace attnserve {
+
+class PerformerAttention final : public AttentionKernel {
+ public:
+  const KernelInfo& info() const override;
+  absl::Status Run(const AttentionInputs& inputs, const AttentionParams& params,
+                   AttentionStats* stats) const override;
+};
+
+}  // namespace attnserve
+
+#endif  // ATTNSERVE_ENGINE_ATTENTION_PERFORMER_ATTENTION_H_

@@ -1,0 +1,101 @@
+#include "server/admin_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "engine/attention/registry.h"
+#include "server/inference_service.h"
+#include "server/status_util.h"
+
+namespace attnserve {
+
+void FillKernelCatalogue(v1::ListAttentionKernelsResponse* out) {
+  for (const AttentionKernel* kernel : AllAttentionKernels()) {
+    const KernelInfo& info = kernel->info();
+    v1::AttentionKernelInfo* k = out->add_kernels();
+    k->set_name(info.name);
+    k->set_description(info.description);
+    k->set_time_complexity(info.time_complexity);
+    k->set_memory_complexity(info.memory_complexity);
+    k->set_exact(info.exact);
+    for (const ParamSpec& p : info.params) {
+      v1::ParamSchema* s = k->add_params();
+      s->set_name(p.name);
+      s->set_type(p.type == ParamType::kInt ? "int" : "float");
+      s->set_default_value(p.default_value);
+      s->set_min_value(p.min_value);
+      s->set_max_value(p.max_value);
+      s->set_description(p.description);
+    }
+  }
+}
+
+grpc::ServerUnaryReactor* AdminService::GetPolicy(grpc::CallbackServerContext* context,
+                                                  const v1::GetPolicyRequest* /*request*/,
+                                                  v1::Policy* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (grpc::Status auth = auth_.Check(*context); !auth.ok()) {
+    reactor->Finish(auth);
+    return reactor;
+  }
+  *response = *state_->policy->Current();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::SetPolicy(grpc::CallbackServerContext* context,
+                                                  const v1::SetPolicyRequest* request,
+                                                  v1::Policy* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (grpc::Status auth = auth_.Check(*context); !auth.ok()) {
+    reactor->Finish(auth);
+    return reactor;
+  }
+  absl::StatusOr<v1::Policy> installed =
+      state_->policy->Set(request->policy(), request->expected_version(), context->peer());
+  if (!installed.ok()) {
+    reactor->Finish(ToGrpcStatus(installed.status()));
+    return reactor;
+  }
+  state_->observer->OnPolicyChange(installed->version());
+  *response = *std::move(installed);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::ListAttentionKernels(
+    grpc::CallbackServerContext* context, const v1::ListAttentionKernelsRequest* /*request*/,
+    v1::ListAttentionKernelsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (grpc::Status auth = auth_.Check(*context); !auth.ok()) {
+    reactor->Finish(auth);
+    return reactor;
+  }
+  FillKernelCatalogue(response);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::ReloadModel(grpc::CallbackServerContext* context,
+                                                    const v1::ReloadModelRequest* request,
+                                                    v1::ModelInfo* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (grpc::Status auth = auth_.Check(*context); !auth.ok()) {
+    reactor->Finish(auth);
+    return reactor;
+  }
+  // Loading takes a fraction of a second; the old model serves meanwhile.
+  const std::string dir =
+      request->model_dir().empty() ? state_->models->current_dir() : request->model_dir();
+  const absl::Status loaded = state_->models->Load(dir);
+  state_->observer->OnModelReload(loaded.ok());
+  if (!loaded.ok()) {
+    reactor->Finish(ToGrpcStatus(absl::Status(
+        loaded.code(), absl::StrCat("reload failed, the previous model keeps serving: ",
+                                    loaded.message()))));
+    return reactor;
+  }
+  ToProto(state_->models->Current()->model_info(), state_->models->generation(), response);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace attnserve

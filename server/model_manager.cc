@@ -1,0 +1,47 @@
+#include "server/model_manager.h"
+
+#include "absl/strings/str_cat.h"
+#include "engine/util/file_io.h"
+
+namespace attnserve {
+
+absl::StatusOr<std::string> ModelManager::ResolveDir(const std::string& model_dir) const {
+  // Only names under the model root: no absolute paths, no way out of it.
+  if (model_dir.empty() || model_dir.front() == '/' || model_dir.find("..") != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model_dir: '", model_dir, "' must be a relative name under the model root"));
+  }
+  return JoinPath(model_root_, model_dir);
+}
+
+absl::Status ModelManager::Load(const std::string& model_dir) {
+  std::lock_guard<std::mutex> reload_lock(reload_mu_);
+  absl::StatusOr<std::string> dir = ResolveDir(model_dir);
+  if (!dir.ok()) return dir.status();
+  EngineConfig config = base_;
+  config.model_dir = *dir;
+  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Load(config);
+  if (!engine.ok()) return engine.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  current_ = std::shared_ptr<const Engine>(std::move(*engine));
+  current_dir_ = model_dir;
+  ++generation_;
+  return absl::OkStatus();
+}
+
+std::shared_ptr<const Engine> ModelManager::Current() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return current_;
+}
+
+std::string ModelManager::current_dir() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return current_dir_;
+}
+
+int64_t ModelManager::generation() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return generation_;
+}
+
+}  // namespace attnserve

@@ -1,0 +1,22 @@
+// A request's ExecutionOptions merged over the policy's defaults, field by
+// field, refusing fields the policy does not let requests override.
+#ifndef ATTNSERVE_SERVER_REQUEST_OPTIONS_H_
+#define ATTNSERVE_SERVER_REQUEST_OPTIONS_H_
+
+#include "absl/status/statusor.h"
+#include "attnserve/v1/admin.pb.h"
+#include "engine/run_options.h"
+
+namespace attnserve {
+
+// Options of the policy alone.
+RunOptions PolicyRunOptions(const v1::Policy& policy);
+
+// PERMISSION_DENIED naming the field when the request sets one the policy
+// does not allow; values themselves are validated by the engine.
+absl::StatusOr<RunOptions> MergeRunOptions(const v1::Policy& policy,
+                                           const v1::ExecutionOptions& request);
+
+}  // namespace attnserve
+
+#endif  // ATTNSERVE_SERVER_REQUEST_OPTIONS_H_

@@ -1,0 +1,150 @@
+#include "server/server.h"
+
+#include "absl/strings/str_cat.h"
+#include "engine/util/file_io.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "server/admin_service.h"
+#include "server/inference_service.h"
+#include "server/lifecycle_log.h"
+#include "server/request_options.h"
+
+namespace attnserve {
+namespace {
+
+constexpr char kInferenceService[] = "attnserve.v1.Inference";
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(const v1::TlsConfig& tls) {
+  if (tls.cert_file().empty()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions options(
+      tls.client_ca_file().empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                   : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  absl::StatusOr<std::string> cert = ReadFileToString(tls.cert_file(), 1 << 20);
+  absl::StatusOr<std::string> key = ReadFileToString(tls.key_file(), 1 << 20);
+  if (!cert.ok()) return absl::InvalidArgumentError(absl::StrCat("tls.cert_file: ", cert.status().message()));
+  if (!key.ok()) return absl::InvalidArgumentError(absl::StrCat("tls.key_file: ", key.status().message()));
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!tls.client_ca_file().empty()) {
+    absl::StatusOr<std::string> ca = ReadFileToString(tls.client_ca_file(), 1 << 20);
+    if (!ca.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("tls.client_ca_file: ", ca.status().message()));
+    }
+    options.pem_root_certs = *ca;
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+void SetServing(grpc::Server* server, bool serving) {
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  if (health == nullptr) return;
+  health->SetServingStatus(serving);  // every service, "" included
+  health->SetServingStatus(kInferenceService, serving);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& config,
+                                                              RequestObserver* observer) {
+  std::unique_ptr<AttnServer> s(new AttnServer());
+  s->config_ = config;
+  const bool mtls = !config.tls().client_ca_file().empty();
+  absl::StatusOr<AdminAuth> auth = AdminAuth::Create(config.admin_token_file(), mtls);
+  if (!auth.ok()) return auth.status();
+  const std::string admin_auth = auth->Describe();
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = MakeCredentials(config.tls());
+  if (!credentials.ok()) return credentials.status();
+
+  EngineConfig engine_config;
+  engine_config.max_tokens_limit = config.limits().max_tokens();
+  engine_config.max_batch_texts = config.limits().max_texts_per_request();
+  engine_config.default_threads = config.admission().threads_per_request();
+  s->models_ = std::make_unique<ModelManager>(engine_config, config.model_root());
+  s->queue_ = std::make_unique<AdmissionQueue>(config.admission().workers(),
+                                               config.admission().queue_capacity());
+  s->state_.limits = config.limits();
+  s->state_.threads_per_request = config.admission().threads_per_request();
+  s->state_.models = s->models_.get();
+  s->state_.queue = s->queue_.get();
+  s->state_.observer = observer != nullptr ? observer : &s->default_observer_;
+  s->inference_ = std::make_unique<InferenceService>(&s->state_);
+
+  // Bind first, NOT_SERVING, so orchestrators see the process while it loads.
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.grpc_address(), *credentials, &s->port_);
+  builder.SetMaxReceiveMessageSize(config.limits().max_message_bytes());
+  builder.RegisterService(s->inference_.get());
+  s->admin_ = std::make_unique<AdminService>(&s->state_, *std::move(auth));
+  builder.RegisterService(s->admin_.get());
+  s->server_ = builder.BuildAndStart();
+  if (s->server_ == nullptr || s->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("grpc_address: cannot listen on ", config.grpc_address()));
+  }
+  SetServing(s->server_.get(), false);
+  LogEvent(absl::StrCat("listening on ", config.grpc_address(), " (port ", s->port_, ", ",
+                        config.tls().cert_file().empty() ? "plaintext" : (mtls ? "mTLS" : "TLS"),
+                        ", admin auth: ", admin_auth, ")"));
+
+  if (absl::Status loaded = s->models_->Load(config.model_dir()); !loaded.ok()) {
+    s->server_->Shutdown();
+    return absl::Status(loaded.code(), absl::StrCat("cannot load the model: ", loaded.message()));
+  }
+  const Engine* engine = s->models_->Current().get();
+  LogEvent(absl::StrCat("model '", engine->model_info().name, "' loaded from ",
+                        config.model_root(), "/", config.model_dir()));
+
+  v1::Policy initial = config.initial_policy();
+  if (initial.overridable().empty() && !config.has_initial_policy()) {
+    for (const std::string& f : PolicyStore::OverridableFields()) initial.add_overridable(f);
+  }
+  ModelManager* models = s->models_.get();
+  absl::StatusOr<std::unique_ptr<PolicyStore>> policy = PolicyStore::Open(
+      config.policy_file(), initial, [models](const v1::Policy& p) -> absl::Status {
+        absl::Status s = models->Current()->CheckOptions(PolicyRunOptions(p));
+        return s.ok() ? s : absl::Status(s.code(), absl::StrCat("policy.defaults.", s.message()));
+      });
+  if (!policy.ok()) {
+    s->server_->Shutdown();
+    return policy.status();
+  }
+  s->policy_ = *std::move(policy);
+  s->state_.policy = s->policy_.get();
+  LogEvent(absl::StrCat("policy version ", s->policy_->Current()->version(), ", attention '",
+                        PolicyRunOptions(*s->policy_->Current()).attention, "'",
+                        config.policy_file().empty() ? " (not persisted)"
+                                                     : ", persisted in " + config.policy_file()));
+  SetServing(s->server_.get(), true);
+  LogEvent(absl::StrCat("serving: ", config.admission().workers(), " workers x ",
+                        config.admission().threads_per_request(), " threads, queue ",
+                        config.admission().queue_capacity()));
+  return s;
+}
+
+AttnServer::~AttnServer() {
+  if (server_ != nullptr) {
+    server_->Shutdown(std::chrono::system_clock::now());
+    server_->Wait();
+  }
+  if (queue_ != nullptr) queue_->Shutdown();
+}
+
+void AttnServer::Drain(absl::Duration grace) {
+  LogEvent("draining: NOT_SERVING, refusing new calls");
+  SetServing(server_.get(), false);
+  state_.draining.store(true);
+  const auto deadline = std::chrono::system_clock::now() + absl::ToChronoSeconds(grace);
+  // gRPC waits for every accepted call to reply (they finish in the workers)
+  // and cancels what is left at the deadline; cancelled runs stop between
+  // layers, so the workers are idle soon after.
+  server_->Shutdown(deadline);
+  queue_->Shutdown();
+  LogEvent("drained");
+}
+
+void AttnServer::Wait() { server_->Wait(); }
+
+}  // namespace attnserve

@@ -1,0 +1,54 @@
+// The attnserve process minus main(): binds the gRPC port (health
+// NOT_SERVING), loads the model, opens the policy, turns SERVING; drains on
+// request.
+#ifndef ATTNSERVE_SERVER_SERVER_H_
+#define ATTNSERVE_SERVER_SERVER_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "attnserve/v1/config.pb.h"
+#include "grpcpp/server.h"
+#include "server/serving_state.h"
+
+namespace attnserve {
+
+class AdminService;
+class InferenceService;
+
+class AttnServer {
+ public:
+  // `observer` (may be null) receives request records; it must outlive the server.
+  static absl::StatusOr<std::unique_ptr<AttnServer>> Start(const v1::Config& config,
+                                                           RequestObserver* observer = nullptr);
+  ~AttnServer();
+
+  // The bound gRPC port (useful with port 0).
+  int port() const { return port_; }
+  ServingState& state() { return state_; }
+
+  // Health NOT_SERVING, new calls refused with UNAVAILABLE, accepted calls
+  // finish (up to `grace`), then the gRPC server stops.
+  void Drain(absl::Duration grace);
+  // Blocks until the gRPC server has shut down.
+  void Wait();
+
+ private:
+  AttnServer() = default;
+
+  v1::Config config_;
+  int port_ = 0;
+  RequestObserver default_observer_;
+  std::unique_ptr<ModelManager> models_;
+  std::unique_ptr<PolicyStore> policy_;
+  std::unique_ptr<AdmissionQueue> queue_;
+  ServingState state_;
+  std::unique_ptr<InferenceService> inference_;
+  std::unique_ptr<AdminService> admin_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace attnserve
+
+#endif  // ATTNSERVE_SERVER_SERVER_H_

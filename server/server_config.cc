@@ -1,0 +1,107 @@
+#include "server/server_config.h"
+
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "server/policy_store.h"
+#include "server/text_proto.h"
+
+namespace attnserve {
+namespace {
+
+absl::Status CheckRange(const char* field, int64_t value, int64_t lo, int64_t hi) {
+  if (value < lo || value > hi) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", value, " is out of range [", lo, ", ", hi, "]"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckAddress(const char* field, const std::string& address) {
+  const size_t colon = address.rfind(':');
+  int port = -1;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": '", address, "' is not HOST:PORT (port 0-65535)"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Config> LoadConfig(const ConfigFlags& flags) {
+  v1::Config config;
+  if (!flags.config_file.empty()) {
+    if (absl::Status s = ParseTextProtoFile(flags.config_file, &config); !s.ok()) return s;
+  }
+  if (!flags.model.empty()) {
+    std::filesystem::path model(flags.model);
+    while (model.has_filename() == false && model.has_parent_path() && model != model.root_path()) {
+      model = model.parent_path();  // tolerate a trailing slash
+    }
+    config.set_model_root(model.has_parent_path() ? model.parent_path().string() : ".");
+    config.set_model_dir(model.filename().string());
+  }
+  if (!flags.grpc_address.empty()) config.set_grpc_address(flags.grpc_address);
+  if (!flags.metrics_address.empty()) config.set_metrics_address(flags.metrics_address);
+  if (!flags.admin_token_file.empty()) config.set_admin_token_file(flags.admin_token_file);
+  if (!flags.policy_file.empty()) config.set_policy_file(flags.policy_file);
+  if (absl::Status s = FinalizeConfig(&config); !s.ok()) {
+    return flags.config_file.empty()
+               ? s
+               : absl::Status(s.code(), absl::StrCat(flags.config_file, ": ", s.message()));
+  }
+  return config;
+}
+
+absl::Status FinalizeConfig(v1::Config* c) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (c->model_root().empty()) c->set_model_root("models");
+  if (c->model_dir().empty()) c->set_model_dir("use-lite");
+  if (c->grpc_address().empty()) c->set_grpc_address("127.0.0.1:50051");
+  if (c->metrics_address().empty()) c->set_metrics_address("127.0.0.1:9464");
+  if (c->drain_grace_seconds() == 0) c->set_drain_grace_seconds(30);
+
+  v1::LimitsConfig* l = c->mutable_limits();
+  if (l->max_texts_per_request() == 0) l->set_max_texts_per_request(256);
+  if (l->max_text_bytes() == 0) l->set_max_text_bytes(64 << 10);
+  if (l->max_tokens() == 0) l->set_max_tokens(8192);
+  if (l->max_message_bytes() == 0) l->set_max_message_bytes(4 << 20);
+
+  v1::AdmissionConfig* a = c->mutable_admission();
+  if (a->workers() == 0) a->set_workers(std::max(1, cores / 2));
+  if (a->queue_capacity() == 0) a->set_queue_capacity(16);
+  if (a->threads_per_request() == 0) a->set_threads_per_request(std::max(1, cores / a->workers()));
+
+  if (absl::Status s = CheckAddress("grpc_address", c->grpc_address()); !s.ok()) return s;
+  if (absl::Status s = CheckAddress("metrics_address", c->metrics_address()); !s.ok()) return s;
+  if (c->model_dir().find("..") != std::string::npos || c->model_dir().front() == '/') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model_dir: '", c->model_dir(), "' must be a name under model_root"));
+  }
+  if (absl::Status s = CheckRange("drain_grace_seconds", c->drain_grace_seconds(), 1, 3600); !s.ok()) return s;
+  if (absl::Status s = CheckRange("limits.max_texts_per_request", l->max_texts_per_request(), 1, 100000); !s.ok()) return s;
+  if (absl::Status s = CheckRange("limits.max_text_bytes", l->max_text_bytes(), 1, 64 << 20); !s.ok()) return s;
+  if (absl::Status s = CheckRange("limits.max_tokens", l->max_tokens(), 1, 65536); !s.ok()) return s;
+  if (absl::Status s = CheckRange("limits.max_message_bytes", l->max_message_bytes(), 1024, 1 << 30); !s.ok()) return s;
+  if (absl::Status s = CheckRange("admission.workers", a->workers(), 1, 256); !s.ok()) return s;
+  if (absl::Status s = CheckRange("admission.queue_capacity", a->queue_capacity(), 0, 100000); !s.ok()) return s;
+  if (absl::Status s = CheckRange("admission.threads_per_request", a->threads_per_request(), 1, 256); !s.ok()) return s;
+
+  const v1::TlsConfig& tls = c->tls();
+  if (tls.cert_file().empty() != tls.key_file().empty()) {
+    return absl::InvalidArgumentError("tls: cert_file and key_file must be given together");
+  }
+  if (!tls.client_ca_file().empty() && tls.cert_file().empty()) {
+    return absl::InvalidArgumentError("tls.client_ca_file: mTLS needs tls.cert_file and tls.key_file");
+  }
+  if (absl::Status s = ValidatePolicyShape(c->initial_policy()); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("initial_policy: ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace attnserve

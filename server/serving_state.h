@@ -1,0 +1,54 @@
+// What every handler shares: the model, the policy, admission, the limits and
+// the observer that turns finished requests into metrics.
+#ifndef ATTNSERVE_SERVER_SERVING_STATE_H_
+#define ATTNSERVE_SERVER_SERVING_STATE_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "attnserve/v1/config.pb.h"
+#include "engine/run_options.h"
+#include "server/admission_queue.h"
+#include "server/model_manager.h"
+#include "server/policy_store.h"
+
+namespace attnserve {
+
+// One finished RPC, as the telemetry layer sees it. Only bounded labels.
+struct RequestRecord {
+  std::string rpc;     // "Embed", "EmbedStream", "Tokenize", ...
+  std::string model;   // served model name
+  std::string kernel;  // attention kernel, "" when none ran
+  int code = 0;        // grpc::StatusCode
+  double total_seconds = 0;
+  double queue_seconds = 0;
+  const RunStats* stats = nullptr;  // null when the engine did not run
+};
+
+// Implemented by telemetry; the default does nothing.
+class RequestObserver {
+ public:
+  virtual ~RequestObserver() = default;
+  virtual void OnRequest(const RequestRecord& record) { (void)record; }
+  virtual void OnRejected(const std::string& rpc, const std::string& reason) {
+    (void)rpc;
+    (void)reason;
+  }
+  virtual void OnPolicyChange(int64_t version) { (void)version; }
+  virtual void OnModelReload(bool ok) { (void)ok; }
+};
+
+struct ServingState {
+  v1::LimitsConfig limits;
+  int threads_per_request = 1;
+  ModelManager* models = nullptr;
+  PolicyStore* policy = nullptr;
+  AdmissionQueue* queue = nullptr;
+  RequestObserver* observer = nullptr;
+  std::atomic<bool> draining{false};
+};
+
+}  // namespace attnserve
+
+#endif  // ATTNSERVE_SERVER_SERVING_STATE_H_
