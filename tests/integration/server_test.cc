@@ -1,0 +1,232 @@
+// Every RPC and its error codes against the real server on a real socket.
+#include <thread>
+
+#include "gmock/gmock.h"
+#include "server/text_proto.h"
+#include "tests/integration/server_fixture.h"
+
+namespace attnserve::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST_F(ServerTest, HealthModelsAndTokenize) {
+  StartServer(BaseConfig());
+  auto health = client_->Health();
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(*health, grpc::health::v1::HealthCheckResponse::SERVING);
+  EXPECT_EQ(*client_->Health("attnserve.v1.Inference"), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  auto models = client_->ListModels();
+  ASSERT_TRUE(models.ok());
+  ASSERT_EQ(models->models_size(), 1);
+  EXPECT_EQ(models->models(0).name(), "use-lite");
+  EXPECT_EQ(models->models(0).embedding_dim(), 512);
+  EXPECT_EQ(models->models(0).generation(), 1);
+
+  v1::TokenizeRequest tokenize;
+  tokenize.add_texts("hello");
+  auto tokens = client_->Tokenize(tokenize);
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  EXPECT_THAT(tokens->tokens(0).ids(), ::testing::ElementsAre(2002, 102));
+  EXPECT_EQ(tokens->tokens(0).pieces(0), "\u2581hell");
+}
+
+TEST_F(ServerTest, EmbedMatchesTheReferenceAndReportsStats) {
+  StartServer(BaseConfig());
+  v1::EmbedRequest request = EmbedOf({"The quick brown fox jumps over the lazy dog.", "hello"});
+  request.set_return_token_ids(true);
+  auto response = client_->Embed(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->embeddings_size(), 2);
+  EXPECT_NEAR(response->embeddings(0).values(0), -0.0135338, 2e-6);
+  EXPECT_NEAR(response->embeddings(1).values(0), 0.041678, 2e-6);
+  EXPECT_EQ(response->embeddings(0).token_ids_size(), 12);
+  const v1::RunStats& stats = response->stats();
+  EXPECT_EQ(stats.attention_kernel(), "dense");
+  EXPECT_EQ(stats.layers_run(), 2);
+  EXPECT_EQ(stats.texts(0).tokens_used(), 12);
+  EXPECT_GT(stats.compute_seconds(), 0);
+  EXPECT_GE(stats.queue_seconds(), 0);
+  EXPECT_EQ(stats.policy_version(), 1);
+}
+
+TEST_F(ServerTest, BadRequestsNameTheField) {
+  v1::Config config = BaseConfig();
+  config.mutable_limits()->set_max_texts_per_request(3);
+  config.mutable_limits()->set_max_text_bytes(100);
+  config.mutable_limits()->set_max_tokens(1024);
+  StartServer(config);
+  struct Case {
+    v1::EmbedRequest request;
+    grpc::StatusCode code;
+    std::string message;
+  };
+  std::vector<Case> cases;
+  cases.push_back({v1::EmbedRequest(), grpc::INVALID_ARGUMENT, "texts: at least one"});
+  cases.push_back({EmbedOf({"a", "b", "c", "d"}), grpc::INVALID_ARGUMENT, "exceed the limit of 3"});
+  cases.push_back({EmbedOf({"ok", std::string(101, 'x')}), grpc::INVALID_ARGUMENT, "texts[1]: 101 bytes"});
+  cases.push_back({EmbedOf({"ok", "bad \xC3\x28 utf8"}), grpc::INVALID_ARGUMENT, "texts[1]"});
+  cases.push_back({EmbedOf({"fine", ""}), grpc::INVALID_ARGUMENT, "texts[1]: text is empty"});
+  v1::EmbedRequest kernel = EmbedOf({"x"});
+  kernel.mutable_options()->mutable_attention()->set_kernel("nope");
+  cases.push_back({kernel, grpc::INVALID_ARGUMENT, "unknown attention kernel 'nope'"});
+  v1::EmbedRequest tokens = EmbedOf({"x"});
+  tokens.mutable_options()->set_max_tokens(5000);
+  cases.push_back({tokens, grpc::INVALID_ARGUMENT, "options.max_tokens: 5000 exceeds"});
+  v1::EmbedRequest model = EmbedOf({"x"});
+  model.set_model("bert");
+  cases.push_back({model, grpc::NOT_FOUND, "'bert' is not served"});
+  for (const Case& c : cases) {
+    auto response = client_->Embed(c.request);
+    ASSERT_FALSE(response.ok()) << c.message;
+    EXPECT_EQ(static_cast<int>(response.status().code()), static_cast<int>(c.code)) << c.message;
+    EXPECT_THAT(std::string(response.status().message()), HasSubstr(c.message));
+  }
+  v1::ClassifyRequest classify;
+  classify.add_texts("x");
+  EXPECT_EQ(client_->Classify(classify).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(ServerTest, OversizedMessageIsRefused) {
+  v1::Config config = BaseConfig();
+  config.mutable_limits()->set_max_message_bytes(4096);
+  StartServer(config);
+  auto response = client_->Embed(EmbedOf({std::string(10000, 'a')}));
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST_F(ServerTest, AdminNeedsTheToken) {
+  StartServer(BaseConfig());
+  EXPECT_EQ(Connect("")->GetPolicy().status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Connect("wrong-token-wrong-token")->GetPolicy().status().code(),
+            absl::StatusCode::kPermissionDenied);
+  auto policy = client_->GetPolicy();
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_EQ(policy->version(), 1);
+  auto kernels = client_->ListAttentionKernels();
+  ASSERT_TRUE(kernels.ok());
+  EXPECT_EQ(kernels->kernels(0).name(), "dense");
+}
+
+TEST_F(ServerTest, AdminDisabledWithoutTokenOrMtls) {
+  v1::Config config = BaseConfig();
+  config.clear_admin_token_file();
+  StartServer(config);
+  auto policy = Connect("")->GetPolicy();
+  EXPECT_EQ(policy.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(std::string(policy.status().message()), HasSubstr("disabled"));
+  EXPECT_EQ(client_->GetPolicy().status().code(), absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(ServerTest, PolicySetValidatesPersistsAndSurvivesRestart) {
+  StartServer(BaseConfig());
+  v1::SetPolicyRequest set;
+  set.mutable_policy()->mutable_defaults()->set_max_tokens(16);
+  set.mutable_policy()->add_overridable("attention");
+  auto installed = client_->SetPolicy(set);
+  ASSERT_TRUE(installed.ok()) << installed.status();
+  EXPECT_EQ(installed->version(), 2);
+
+  // The new defaults apply: a long text is clipped at 16 tokens.
+  std::string text;
+  for (int i = 0; i < 50; ++i) text += "word ";
+  auto response = client_->Embed(EmbedOf({text}));
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->stats().texts(0).tokens_used(), 16);
+  EXPECT_EQ(response->stats().policy_version(), 2);
+  // max_tokens is no longer overridable.
+  v1::EmbedRequest override = EmbedOf({text});
+  override.mutable_options()->set_max_tokens(64);
+  auto refused = client_->Embed(override);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("options.max_tokens"));
+
+  // Invalid policies and stale versions change nothing.
+  v1::SetPolicyRequest bad;
+  bad.mutable_policy()->mutable_defaults()->mutable_attention()->set_kernel("nope");
+  EXPECT_EQ(client_->SetPolicy(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  v1::SetPolicyRequest stale = set;
+  stale.set_expected_version(1);
+  EXPECT_EQ(client_->SetPolicy(stale).status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(client_->GetPolicy()->version(), 2);
+
+  // A restart keeps the persisted policy.
+  server_.reset();
+  StartServer(BaseConfig());
+  auto reloaded = client_->GetPolicy();
+  ASSERT_TRUE(reloaded.ok());
+  EXPECT_EQ(reloaded->version(), 2);
+  EXPECT_EQ(reloaded->defaults().max_tokens(), 16);
+}
+
+TEST_F(ServerTest, UnwritablePolicyFileKeepsThePreviousPolicy) {
+  v1::Config config = BaseConfig();
+  config.set_policy_file((dir_ / "no_such_dir" / "policy.textproto").string());
+  StartServer(config);
+  v1::SetPolicyRequest set;
+  set.mutable_policy()->mutable_defaults()->set_max_tokens(32);
+  auto result = client_->SetPolicy(set);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(result.status().message()), HasSubstr("policy not changed"));
+  EXPECT_EQ(client_->GetPolicy()->version(), 1);
+}
+
+TEST_F(ServerTest, ReloadKeepsServingOnFailure) {
+  StartServer(BaseConfig());
+  v1::ReloadModelRequest reload;
+  auto ok = client_->ReloadModel(reload);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->generation(), 2);
+  reload.set_model_dir("../etc");
+  EXPECT_EQ(client_->ReloadModel(reload).status().code(), absl::StatusCode::kInvalidArgument);
+  reload.set_model_dir("no-such-model");
+  auto failed = client_->ReloadModel(reload);
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(failed.status().message()), HasSubstr("previous model keeps serving"));
+  EXPECT_TRUE(client_->Embed(EmbedOf({"still here"})).ok());
+  EXPECT_EQ(client_->ListModels()->models(0).generation(), 2);
+}
+
+TEST_F(ServerTest, EmbedStreamAnswersEveryMessageInOrder) {
+  StartServer(BaseConfig());
+  v1::Inference::Stub stub(client_->channel());
+  grpc::ClientContext context;
+  auto stream = stub.EmbedStream(&context);
+  const std::vector<std::string> texts = {"one", "two words", "three little words", "hello"};
+  for (const std::string& t : texts) {
+    v1::EmbedRequest request;
+    request.add_texts(t);
+    request.set_return_token_ids(true);
+    ASSERT_TRUE(stream->Write(request));
+    v1::EmbedResponse response;
+    ASSERT_TRUE(stream->Read(&response));
+    ASSERT_EQ(response.embeddings_size(), 1);
+    auto single = client_->Embed(EmbedOf({t}));
+    ASSERT_TRUE(single.ok());
+    EXPECT_EQ(response.embeddings(0).values(0), single->embeddings(0).values(0)) << t;
+  }
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(ServerTest, ExpiredDeadlineIsReported) {
+  StartServer(BaseConfig());
+  std::string text;
+  for (int i = 0; i < 3000; ++i) text += "word ";
+  v1::EmbedRequest request = EmbedOf({text});
+  request.mutable_options()->set_max_tokens(4096);
+  v1::Inference::Stub stub(client_->channel());
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(30));
+  v1::EmbedResponse response;
+  const auto start = std::chrono::steady_clock::now();
+  grpc::Status status = stub.Embed(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  // The server stops between layers; a fresh request is served promptly after.
+  EXPECT_TRUE(client_->Embed(EmbedOf({"next"})).ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+}
+
+}  // namespace
+}  // namespace attnserve::testing
