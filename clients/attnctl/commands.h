@@ -12,6 +12,7 @@ struct EmbedCommandOptions {
   std::string input_file;  // empty = stdin
   int max_tokens = 0;
   std::string attention = "dense";
+  bool attention_given = false;  // remote: send attention only when asked
   std::vector<std::string> attention_params;  // "key=value"
   int threads = 0;
   int batch_size = 32;

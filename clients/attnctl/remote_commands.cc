@@ -1,0 +1,309 @@
+#include "clients/attnctl/remote_commands.h"
+
+#include <fstream>
+#include <iostream>
+#include <optional>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "clients/attnctl/json_lines.h"
+#include "engine/util/file_io.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace attnserve {
+namespace {
+
+std::unique_ptr<AttnClient> ConnectOrDie(const RemoteOptions& remote, bool admin, int* exit_code) {
+  ClientOptions options;
+  options.address = remote.server;
+  options.ca_file = remote.ca_file;
+  options.cert_file = remote.cert_file;
+  options.key_file = remote.key_file;
+  options.timeout = absl::Seconds(remote.timeout_seconds);
+  if (admin && !remote.admin_token_file.empty()) {
+    absl::StatusOr<std::string> token = ReadFileToString(remote.admin_token_file, 64 << 10);
+    if (!token.ok()) {
+      std::cerr << "attnctl: --admin_token_file: " << token.status().message() << "\n";
+      *exit_code = 2;
+      return nullptr;
+    }
+    options.admin_token = std::string(absl::StripAsciiWhitespace(*token));
+  }
+  absl::StatusOr<std::unique_ptr<AttnClient>> client = AttnClient::Connect(options);
+  if (!client.ok()) {
+    std::cerr << "attnctl: " << client.status().message() << "\n";
+    *exit_code = 2;
+    return nullptr;
+  }
+  return *std::move(client);
+}
+
+int Fail(const absl::Status& status) {
+  std::cerr << "attnctl: " << absl::StatusCodeToString(status.code()) << ": " << status.message()
+            << "\n";
+  return 1;
+}
+
+int PrintJson(const google::protobuf::Message& message) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  std::cout << json;
+  return 0;
+}
+
+absl::StatusOr<std::map<std::string, std::string>> ParseParams(const std::vector<std::string>& pairs) {
+  std::map<std::string, std::string> params;
+  for (const std::string& pair : pairs) {
+    const size_t eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--attention-param '", pair, "': expected key=value"));
+    }
+    params[pair.substr(0, eq)] = pair.substr(eq + 1);
+  }
+  return params;
+}
+
+// The request options a command line asks for (only what it sets).
+absl::Status FillOptions(const EmbedCommandOptions& o, v1::ExecutionOptions* out) {
+  if (o.attention_given) {
+    out->mutable_attention()->set_kernel(o.attention);
+    absl::StatusOr<std::map<std::string, std::string>> params = ParseParams(o.attention_params);
+    if (!params.ok()) return params.status();
+    for (const auto& [k, v] : *params) (*out->mutable_attention()->mutable_params())[k] = v;
+  }
+  out->set_max_tokens(o.max_tokens);
+  out->set_num_threads(o.threads);
+  return absl::OkStatus();
+}
+
+// One input line on its way through: a text, or an error already.
+struct Line {
+  std::string text;
+  std::optional<std::string> error;
+  int64_t number = 0;
+};
+
+// Sends the chunk's good lines in one request; when the server refuses the
+// batch because of one text, resends line by line so each gets its answer.
+template <typename Request, typename Response, typename Call, typename Print>
+bool FlushRemote(std::vector<Line>& chunk, const v1::ExecutionOptions& options, Call call,
+                 Print print) {
+  Request request;
+  *request.mutable_options() = options;
+  for (const Line& l : chunk) {
+    if (!l.error) request.add_texts(l.text);
+  }
+  std::optional<absl::StatusOr<Response>> batch;
+  if (request.texts_size() > 0) batch = call(request);
+  const bool per_line = batch && !batch->ok() &&
+                        batch->status().code() == absl::StatusCode::kInvalidArgument &&
+                        request.texts_size() > 1;
+  bool all_ok = true;
+  int row = 0;
+  for (Line& l : chunk) {
+    if (l.error) {
+      std::cout << FormatErrorLine(*l.error) << "\n";
+      all_ok = false;
+      continue;
+    }
+    if (per_line) {
+      Request single;
+      *single.mutable_options() = options;
+      single.add_texts(l.text);
+      absl::StatusOr<Response> one = call(single);
+      if (!one.ok()) {
+        std::cout << FormatErrorLine(absl::StrCat("line ", l.number, ": ", one.status().message())) << "\n";
+        all_ok = false;
+      } else {
+        print(*one, 0);
+      }
+      continue;
+    }
+    if (!batch->ok()) {
+      std::cout << FormatErrorLine(absl::StrCat("line ", l.number, ": ",
+                                                absl::StatusCodeToString(batch->status().code()),
+                                                ": ", batch->status().message()))
+                << "\n";
+      all_ok = false;
+      continue;
+    }
+    print(**batch, row++);
+  }
+  std::cout.flush();
+  chunk.clear();
+  return all_ok;
+}
+
+// Reads JSON lines and hands chunks to `flush`.
+template <typename Flush>
+int ForEachChunk(const EmbedCommandOptions& o, Flush flush) {
+  std::ifstream file;
+  if (!o.input_file.empty()) {
+    file.open(o.input_file, std::ios::binary);
+    if (!file) {
+      std::cerr << "attnctl: cannot open --input '" << o.input_file << "'\n";
+      return 2;
+    }
+  }
+  std::istream& in = o.input_file.empty() ? std::cin : file;
+  bool all_ok = true;
+  std::vector<Line> chunk;
+  int64_t number = 0;
+  for (std::string text; std::getline(in, text);) {
+    ++number;
+    if (absl::StripAsciiWhitespace(text).empty()) continue;
+    Line line;
+    line.number = number;
+    absl::StatusOr<std::string> parsed = ParseTextLine(text);
+    if (!parsed.ok()) {
+      line.error = absl::StrCat("line ", number, ": ", parsed.status().message());
+    } else {
+      line.text = *std::move(parsed);
+    }
+    chunk.push_back(std::move(line));
+    if (static_cast<int>(chunk.size()) >= o.batch_size) all_ok &= flush(chunk);
+  }
+  if (!chunk.empty()) all_ok &= flush(chunk);
+  return all_ok ? 0 : 1;
+}
+
+}  // namespace
+
+int RunRemoteEmbed(const RemoteOptions& remote, const EmbedCommandOptions& o) {
+  int code = 0;
+  std::unique_ptr<AttnClient> client = ConnectOrDie(remote, false, &code);
+  if (client == nullptr) return code;
+  v1::ExecutionOptions options;
+  if (absl::Status s = FillOptions(o, &options); !s.ok()) {
+    std::cerr << "attnctl embed: " << s.message() << "\n";
+    return 2;
+  }
+  return ForEachChunk(o, [&](std::vector<Line>& chunk) {
+    return FlushRemote<v1::EmbedRequest, v1::EmbedResponse>(
+        chunk, options,
+        [&](v1::EmbedRequest& request) {
+          request.set_return_token_ids(true);
+          return client->Embed(request);
+        },
+        [](const v1::EmbedResponse& response, int row) {
+          const v1::Embedding& e = response.embeddings(row);
+          const v1::RunStats& s = response.stats();
+          RunStats stats;
+          stats.max_tokens = s.max_tokens();
+          stats.attention_kernel = s.attention_kernel();
+          stats.layers_run = s.layers_run();
+          stats.num_threads = s.num_threads();
+          stats.compute_seconds = s.compute_seconds();
+          stats.attention_seconds = s.attention_seconds();
+          stats.flops = s.flops();
+          TextStats text{s.texts(row).tokens_in(), s.texts(row).tokens_used()};
+          std::vector<int32_t> ids(e.token_ids().begin(), e.token_ids().end());
+          std::cout << FormatEmbedLine(ids, e.values().data(), e.values_size(), text, stats,
+                                       response.embeddings_size())
+                    << "\n";
+        });
+  });
+}
+
+int RunRemoteClassify(const RemoteOptions& remote, const EmbedCommandOptions& o) {
+  int code = 0;
+  std::unique_ptr<AttnClient> client = ConnectOrDie(remote, false, &code);
+  if (client == nullptr) return code;
+  v1::ExecutionOptions options;
+  if (absl::Status s = FillOptions(o, &options); !s.ok()) {
+    std::cerr << "attnctl classify: " << s.message() << "\n";
+    return 2;
+  }
+  return ForEachChunk(o, [&](std::vector<Line>& chunk) {
+    return FlushRemote<v1::ClassifyRequest, v1::ClassifyResponse>(
+        chunk, options, [&](v1::ClassifyRequest& request) { return client->Classify(request); },
+        [](const v1::ClassifyResponse& response, int row) {
+          std::string json;
+          (void)google::protobuf::util::MessageToJsonString(response.results(row), &json);
+          std::cout << json << "\n";
+        });
+  });
+}
+
+int RunRemoteHealth(const RemoteOptions& remote) {
+  int code = 0;
+  std::unique_ptr<AttnClient> client = ConnectOrDie(remote, false, &code);
+  if (client == nullptr) return code;
+  auto status = client->Health();
+  if (!status.ok()) return Fail(status.status());
+  std::cout << grpc::health::v1::HealthCheckResponse::ServingStatus_Name(*status) << "\n";
+  return *status == grpc::health::v1::HealthCheckResponse::SERVING ? 0 : 1;
+}
+
+int RunRemoteModels(const RemoteOptions& remote) {
+  int code = 0;
+  std::unique_ptr<AttnClient> client = ConnectOrDie(remote, false, &code);
+  if (client == nullptr) return code;
+  auto models = client->ListModels();
+  return models.ok() ? PrintJson(*models) : Fail(models.status());
+}
+
+int RunRemoteKernels(const RemoteOptions& remote) {
+  int code = 0;
+  std::unique_ptr<AttnClient> client = ConnectOrDie(remote, true, &code);
+  if (client == nullptr) return code;
+  auto kernels = client->ListAttentionKernels();
+  return kernels.ok() ? PrintJson(*kernels) : Fail(kernels.status());
+}
+
+int RunRemotePolicyGet(const RemoteOptions& remote) {
+  int code = 0;
+  std::unique_ptr<AttnClient> client = ConnectOrDie(remote, true, &code);
+  if (client == nullptr) return code;
+  auto policy = client->GetPolicy();
+  return policy.ok() ? PrintJson(*policy) : Fail(policy.status());
+}
+
+int RunRemotePolicySet(const RemoteOptions& remote, const PolicySetOptions& o) {
+  int code = 0;
+  std::unique_ptr<AttnClient> client = ConnectOrDie(remote, true, &code);
+  if (client == nullptr) return code;
+  // Start from the current policy: flags change only what they name.
+  auto current = client->GetPolicy();
+  if (!current.ok()) return Fail(current.status());
+  v1::SetPolicyRequest request;
+  *request.mutable_policy() = *current;
+  request.set_expected_version(o.expected_version != 0 ? o.expected_version : current->version());
+  v1::ExecutionOptions* defaults = request.mutable_policy()->mutable_defaults();
+  if (!o.attention.empty()) {
+    defaults->mutable_attention()->set_kernel(o.attention);
+    defaults->mutable_attention()->clear_params();
+  }
+  absl::StatusOr<std::map<std::string, std::string>> params = ParseParams(o.attention_params);
+  if (!params.ok()) {
+    std::cerr << "attnctl policy set: " << params.status().message() << "\n";
+    return 2;
+  }
+  for (const auto& [k, v] : *params) (*defaults->mutable_attention()->mutable_params())[k] = v;
+  if (o.max_tokens >= 0) defaults->set_max_tokens(o.max_tokens);
+  if (o.num_threads >= 0) defaults->set_num_threads(o.num_threads);
+  if (o.overridable_given) {
+    request.mutable_policy()->clear_overridable();
+    for (const std::string& f : o.overridable) {
+      if (!f.empty()) request.mutable_policy()->add_overridable(f);
+    }
+  }
+  if (!o.over_length.empty()) request.mutable_policy()->set_over_length(o.over_length);
+  auto installed = client->SetPolicy(request);
+  return installed.ok() ? PrintJson(*installed) : Fail(installed.status());
+}
+
+int RunRemoteReload(const RemoteOptions& remote, const std::string& model_dir) {
+  int code = 0;
+  std::unique_ptr<AttnClient> client = ConnectOrDie(remote, true, &code);
+  if (client == nullptr) return code;
+  v1::ReloadModelRequest request;
+  request.set_model_dir(model_dir);
+  auto info = client->ReloadModel(request);
+  return info.ok() ? PrintJson(*info) : Fail(info.status());
+}
+
+}  // namespace attnserve
