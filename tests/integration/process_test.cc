@@ -1,0 +1,127 @@
+// The attnserve and attnctl binaries as an operator runs them: start, health,
+// embed over gRPC, SIGTERM while a request is in flight (it must complete),
+// clean exit.
+#include <signal.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/support/test_model.h"
+
+namespace attnserve {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+std::string Slurp(const fs::path& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Runs a shell command, returning its exit status and stdout.
+int RunCommand(const std::string& command, std::string* out) {
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return -1;
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) out->append(buf, n);
+  const int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+class ProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ATTNSERVE_REQUIRE_TEST_MODEL();
+    dir_ = fs::temp_directory_path() / absl::StrCat("attnserve_process_", ::getpid());
+    fs::create_directories(dir_);
+    log_ = dir_ / "server.log";
+    pid_ = fork();
+    if (pid_ == 0) {
+      const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 2);
+      execl(ATTNSERVE_PATH, ATTNSERVE_PATH, "--model", testing::TestModelDir().c_str(),
+            "--grpc_address", "127.0.0.1:0", "--metrics_address", "127.0.0.1:0",
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // Wait for "serving" and read the bound port from the log.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    const std::regex port_re("\\(port ([0-9]+)");
+    while (std::chrono::steady_clock::now() < give_up) {
+      const std::string log = Slurp(log_);
+      std::smatch m;
+      if (log.find("serving:") != std::string::npos && std::regex_search(log, m, port_re)) {
+        address_ = "127.0.0.1:" + m[1].str();
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    FAIL() << "server did not start: " << Slurp(log_);
+  }
+  void TearDown() override {
+    if (pid_ > 0 && ::kill(pid_, 0) == 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    fs::remove_all(dir_);
+  }
+  std::string Attnctl(const std::string& args) {
+    return absl::StrCat(ATTNCTL_PATH, " --server ", address_, " ", args);
+  }
+
+  fs::path dir_, log_;
+  pid_t pid_ = -1;
+  std::string address_;
+};
+
+TEST_F(ProcessTest, HealthEmbedAndGracefulDrainOnSigterm) {
+  std::string out;
+  EXPECT_EQ(RunCommand(Attnctl("health"), &out), 0);
+  EXPECT_EQ(out, "SERVING\n");
+
+  // A long request in flight when SIGTERM arrives must still be answered.
+  std::string text;
+  for (int i = 0; i < 1800; ++i) text += "tide ";
+  std::ofstream(dir_ / "long.jsonl") << "{\"text\": \"" << text << "\"}\n";
+  std::string embed_out;
+  std::thread request([&] {
+    EXPECT_EQ(RunCommand(Attnctl(absl::StrCat("embed --max-tokens 2048 --input ", (dir_ / "long.jsonl").string())),
+                  &embed_out),
+              0);
+  });
+  // Give the request time to be admitted, then ask the server to stop.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(::kill(pid_, SIGTERM), 0);
+  request.join();
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid_, &status, 0), pid_);
+  pid_ = -1;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << Slurp(log_);
+  const nlohmann::json line = nlohmann::json::parse(embed_out);
+  EXPECT_EQ(line["embedding"].size(), 512u);
+  EXPECT_EQ(line["stats"]["tokens_used"].get<size_t>(),
+            std::min<size_t>(line["token_ids"].size(), 2048));
+  const std::string log = Slurp(log_);
+  EXPECT_THAT(log, HasSubstr("received SIGTERM"));
+  EXPECT_THAT(log, HasSubstr("drained"));
+  // One line per lifecycle event, none per request.
+  EXPECT_LT(std::count(log.begin(), log.end(), '\n'), 12) << log;
+}
+
+}  // namespace
+}  // namespace attnserve
