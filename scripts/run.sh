@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# README command 1: set up, then run the main job. Until the gRPC server
-# lands this embeds a few sentences with attnctl (JSON lines on stdout).
+# README command 1: set up (packages, model, build), then start attnserve in
+# the foreground on 127.0.0.1:50051 (gRPC) and 127.0.0.1:9464 (metrics).
+# Extra arguments go to attnserve, e.g. --grpc_address 0.0.0.0:50051.
+# Try it from another shell:
+#   build/clients/attnctl/attnctl --server 127.0.0.1:50051 health
+#   echo '{"text": "hello"}' | build/clients/attnctl/attnctl --server 127.0.0.1:50051 embed
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/setup.sh
-printf '%s\n' '{"text": "attnserve runs USE-lite on the edge."}' \
-              '{"text": "The quick brown fox jumps over the lazy dog."}' |
-  ./build/clients/attnctl/attnctl embed --model models/use-lite |
-  cut -c1-200
+exec ./build/server/attnserve --model models/use-lite "$@"
