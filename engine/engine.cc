@@ -10,6 +10,7 @@
 #include "engine/model/use_lite_model.h"
 #include "engine/util/file_io.h"
 #include "engine/util/float_env.h"
+#include "engine/util/thread_cpu.h"
 #include "engine/util/status_macros.h"
 
 namespace attnserve {
@@ -138,9 +139,11 @@ absl::StatusOr<EmbedResult> Engine::EmbedTokenIds(
 
   result.embeddings.resize(clipped.size() * info.embedding_dim);
   PrepareComputeThreads(threads);
+  const double cpu_start = TeamCpuSeconds(threads);
   const auto start = std::chrono::steady_clock::now();
   RETURN_IF_ERROR(model_->Embed(clipped, plan, result.embeddings.data(), &stats));
   stats.compute_seconds = SecondsSince(start);
+  stats.cpu_seconds = TeamCpuSeconds(threads) - cpu_start;
   result.token_ids = std::move(token_ids);
   return result;
 }

@@ -46,6 +46,7 @@ struct RunStats {
   double tokenize_seconds = 0;
   double compute_seconds = 0;    // encoder forward pass, attention included
   double attention_seconds = 0;  // inside attention kernels
+  double cpu_seconds = 0;        // CPU time of the run's threads (all of them)
   int64_t flops = 0;             // multiply-add = 2, linear layers + attention
   int64_t attention_pairs_scored = 0;
   int64_t attention_pairs_total = 0;

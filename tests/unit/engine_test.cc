@@ -73,6 +73,8 @@ TEST_F(EngineTest, FactsSheetSanityValues) {
   EXPECT_NEAR(norm, 1.0, 1e-5);
   EXPECT_EQ(r->stats.attention_kernel, "dense");
   EXPECT_EQ(r->stats.layers_run, 2);
+  EXPECT_GT(r->stats.cpu_seconds, 0);
+  EXPECT_LT(r->stats.cpu_seconds, 10 * r->stats.compute_seconds + 0.01);
   EXPECT_EQ(r->stats.texts[0].tokens_in, 12);
   EXPECT_EQ(r->stats.texts[0].tokens_used, 12);
   // Linear FLOPs of the facts sheet: 9,306,112 n + 524,288 per text, plus attention.
