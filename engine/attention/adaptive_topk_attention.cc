@@ -31,7 +31,7 @@ const KernelInfo& AdaptiveTopkAttention::info() const {
                   "kept fraction of the keys, if more than k"},
                  {"rank", ParamType::kInt, 16, 1, 4096,
                   "scorer dimensions; >= head_dim scores in full dims"},
-                 {"block", ParamType::kInt, 16, 1, 1 << 16,
+                 {"block", ParamType::kInt, 32, 1, 1 << 16,
                   "queries sharing one key selection"},
                  {"seed", ParamType::kInt, 0, 0, 2147483647.0, "projection seed"}},
   };

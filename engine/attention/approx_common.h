@@ -5,6 +5,7 @@
 #ifndef ATTNSERVE_ENGINE_ATTENTION_APPROX_COMMON_H_
 #define ATTNSERVE_ENGINE_ATTENTION_APPROX_COMMON_H_
 
+#include <bit>
 #include <cstdint>
 #include <vector>
 
@@ -56,6 +57,29 @@ void ScatterKeyMass(const std::vector<float>& head_mass,
 // budget covers every key and so must equal dense.
 void DenseHead(const float* q, int64_t n_q, const float* k, const float* v,
                int64_t n_k, int d, float scale, float* out, float* mass);
+
+// exp(x) to ~2 ulp for x in [-87, 88] (smaller x gives ~1e-38, not 0),
+// written without branches so loops over it vectorise (std::exp is a scalar
+// libm call): 2^round(x log2 e) times a degree-6 polynomial for e^f.
+inline float FastExp(float x) {
+  const float t = x * 1.44269504088896341f;
+  const float n = (t + 12582912.0f) - 12582912.0f;  // round to nearest
+  const float f = (t - n) * 0.693147180559945309f;  // |f| <= 0.347
+  float p = 1.0f / 720;
+  p = p * f + 1.0f / 120;
+  p = p * f + 1.0f / 24;
+  p = p * f + 1.0f / 6;
+  p = p * f + 0.5f;
+  p = p * f + 1.0f;
+  p = p * f + 1.0f;
+  int32_t e = static_cast<int32_t>(n);
+  e = e < -126 ? -126 : e;
+  e = e > 127 ? 127 : e;
+  return p * std::bit_cast<float>((e + 127) << 23);
+}
+
+// Round to nearest (ties to even) for |x| < 2^22, vectorisable unlike lround.
+inline float RoundNearest(float x) { return (x + 12582912.0f) - 12582912.0f; }
 
 // Adds a run's counts to stats (null-safe).
 void AddStats(AttentionStats* stats, int64_t pairs_scored, int64_t pairs_total,

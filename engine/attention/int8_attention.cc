@@ -38,10 +38,10 @@ void QuantizeRows(const float* x, int64_t rows, int cols, int8_t* q, float* scal
   for (int64_t i = 0; i < rows; ++i) {
     float amax = 0;
     for (int c = 0; c < cols; ++c) amax = std::max(amax, std::abs(x[i * cols + c]));
-    const float s = amax > 0 ? amax / 127.0f : 1.0f;
+    const float s = amax > 0 ? amax / 127.0f : 1.0f, inv = 1.0f / s;
     scale[i] = s;
     for (int c = 0; c < cols; ++c) {
-      q[i * cols + c] = static_cast<int8_t>(std::lround(x[i * cols + c] / s));
+      q[i * cols + c] = static_cast<int8_t>(approx::RoundNearest(x[i * cols + c] * inv));
     }
   }
 }
@@ -72,7 +72,7 @@ absl::Status Int8Attention::Run(const AttentionInputs& in, const AttentionParams
       sv[c] = amax > 0 ? amax / 127.0f : 1.0f;
     }
     for (int64_t j = 0; j < n_r; ++j) {
-      for (int c = 0; c < d; ++c) v8[j * d + c] = static_cast<int8_t>(std::lround(v[j * d + c] / sv[c]));
+      for (int c = 0; c < d; ++c) v8[j * d + c] = static_cast<int8_t>(approx::RoundNearest(v[j * d + c] / sv[c]));
     }
     std::vector<int32_t> acc(n_q * std::max<int64_t>(n_r, d));
     GemmS8S8NT(n_q, n_r, d, q8.data(), d, k8.data(), d, acc.data(), n_r);
@@ -89,7 +89,7 @@ absl::Status Int8Attention::Run(const AttentionInputs& in, const AttentionParams
       sp[i] = pmax / 255.0f;
       const float inv = 255.0f / pmax;
       for (int64_t j = 0; j < n_r; ++j) {
-        p8[i * n_r + j] = static_cast<uint8_t>(std::lround(p[j] * inv));
+        p8[i * n_r + j] = static_cast<uint8_t>(approx::RoundNearest(p[j] * inv));
         if (mass != nullptr) mass[j] += p[j];
       }
     }

@@ -141,17 +141,19 @@ absl::Status LshAttention::Run(const AttentionInputs& in, const AttentionParams&
       for (size_t t = 0; t < keys.size(); ++t) {
         const float* kj = k.data() + keys[t] * d;
         float dot = 0;
+#pragma omp simd reduction(+ : dot)
         for (int c = 0; c < d; ++c) dot += qi[c] * kj[c];
         scores[t] = dot * in.scale;
         best = std::max(best, scores[t]);
       }
       double sum = 0;
-      for (float& s : scores) sum += (s = std::exp(s - best));
+      for (float& s : scores) sum += (s = approx::FastExp(s - best));
       const float inv = static_cast<float>(1.0 / sum);
       float* oi = out.data() + i * d;
       for (size_t t = 0; t < keys.size(); ++t) {
         const float p = scores[t] * inv;
         const float* vj = v.data() + keys[t] * d;
+#pragma omp simd
         for (int c = 0; c < d; ++c) oi[c] += p * vj[c];
         if (mass != nullptr) mass[keys[t]] += p;
       }

@@ -7,6 +7,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/attention/dense_attention.h"
+#include "engine/attention/flash_attention.h"
+#include "engine/attention/sliding_window_attention.h"
+#include "engine/attention/strided_attention.h"
+#include "engine/attention/block_sparse_attention.h"
+#include "engine/attention/longformer_attention.h"
+#include "engine/attention/bigbird_attention.h"
+#include "engine/attention/segment_memory_attention.h"
 #include "engine/attention/adaptive_topk_attention.h"
 #include "engine/attention/bf16_attention.h"
 #include "engine/attention/int8_attention.h"
@@ -23,6 +30,12 @@ const std::vector<const AttentionKernel*>& AllAttentionKernels() {
   static const std::vector<const AttentionKernel*>* const kKernels =
       new std::vector<const AttentionKernel*>{
           new DenseAttention(),
+          new FlashAttention(),
+          new SlidingWindowAttention(),
+          new StridedAttention(),
+          new BlockSparseAttention(),
+          new LongformerAttention(),
+          new BigBirdAttention(),
           new LinformerAttention(),
           new PerformerAttention(),
           new NystromAttention(),
@@ -30,6 +43,7 @@ const std::vector<const AttentionKernel*>& AllAttentionKernels() {
           new AdaptiveTopkAttention(),
           new Int8Attention(),
           new Bf16Attention(),
+          new SegmentMemoryAttention(),
       };
   return *kKernels;
 }
