@@ -20,7 +20,7 @@ AdmissionQueue::~AdmissionQueue() {
   for (std::thread& t : threads_) t.join();
 }
 
-AdmissionQueue::Admit AdmissionQueue::TrySubmit(std::function<void()> job) {
+AdmissionQueue::Admit AdmissionQueue::TrySubmit(Job job) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (shutting_down_) return Admit::kShuttingDown;
@@ -37,6 +37,11 @@ void AdmissionQueue::Shutdown() {
   std::unique_lock<std::mutex> lock(mu_);
   shutting_down_ = true;
   idle_.wait(lock, [this] { return jobs_.empty() && running_ == 0; });
+}
+
+bool AdmissionQueue::WaitIdle(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return idle_.wait_for(lock, timeout, [this] { return jobs_.empty() && running_ == 0; });
 }
 
 int AdmissionQueue::queued() const {
@@ -57,14 +62,21 @@ void AdmissionQueue::WorkerLoop() {
       if (shutting_down_) return;
       continue;
     }
-    std::function<void()> job = std::move(jobs_.front());
+    Job job = std::move(jobs_.front());
     jobs_.pop_front();
     ++running_;
     lock.unlock();
-    job();
+    bool released = false;
+    const Release release = [this, &released] {
+      if (released) return;
+      released = true;
+      std::lock_guard<std::mutex> guard(mu_);
+      --running_;
+      if (jobs_.empty() && running_ == 0) idle_.notify_all();
+    };
+    job(release);
+    release();
     lock.lock();
-    --running_;
-    if (jobs_.empty() && running_ == 0) idle_.notify_all();
   }
 }
 

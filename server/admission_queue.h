@@ -4,6 +4,7 @@
 #ifndef ATTNSERVE_SERVER_ADMISSION_QUEUE_H_
 #define ATTNSERVE_SERVER_ADMISSION_QUEUE_H_
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -16,6 +17,12 @@ namespace attnserve {
 class AdmissionQueue {
  public:
   enum class Admit { kAccepted, kQueueFull, kShuttingDown };
+  // A job receives `release`: calling it (once, e.g. just before replying)
+  // frees the job's slot, so a client that sends its next request the moment
+  // it gets the reply is not refused by a slot still being counted busy.
+  // The worker releases the slot itself if the job did not.
+  using Release = std::function<void()>;
+  using Job = std::function<void(const Release& release)>;
 
   // `workers` jobs run at once; up to `capacity` more wait.
   AdmissionQueue(int workers, int capacity);
@@ -24,10 +31,13 @@ class AdmissionQueue {
   AdmissionQueue(const AdmissionQueue&) = delete;
   AdmissionQueue& operator=(const AdmissionQueue&) = delete;
 
-  Admit TrySubmit(std::function<void()> job);
+  Admit TrySubmit(Job job);
 
   // Refuses new jobs; accepted ones still run. Returns when all have finished.
   void Shutdown();
+
+  // Waits until no job is queued or running, at most `timeout`; true if idle.
+  bool WaitIdle(std::chrono::milliseconds timeout);
 
   int queued() const;
   int running() const;
@@ -41,7 +51,7 @@ class AdmissionQueue {
   mutable std::mutex mu_;
   std::condition_variable work_ready_;
   std::condition_variable idle_;
-  std::deque<std::function<void()>> jobs_;
+  std::deque<Job> jobs_;
   int running_ = 0;
   bool shutting_down_ = false;
   std::vector<std::thread> threads_;

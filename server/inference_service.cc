@@ -69,7 +69,8 @@ grpc::ServerUnaryReactor* InferenceService::Embed(grpc::CallbackServerContext* c
   }
   ServingState* state = state_;
   const AdmissionQueue::Admit admit = state_->queue->TrySubmit(
-      [state, context, request, response, reactor, start, p = *std::move(prepared)] {
+      [state, context, request, response, reactor, start,
+       p = *std::move(prepared)](const AdmissionQueue::Release& release) {
         RunStats stats;
         const absl::Status status =
             ExecuteEmbed(p, request->texts(), DeadlineOf(context->deadline()),
@@ -79,6 +80,7 @@ grpc::ServerUnaryReactor* InferenceService::Embed(grpc::CallbackServerContext* c
                              reply.error_code(), absl::ToDoubleSeconds(absl::Now() - start),
                              response->stats().queue_seconds(), status.ok() ? &stats : nullptr};
         state->observer->OnRequest(record);
+        release();
         reactor->Finish(reply);
       });
   if (admit != AdmissionQueue::Admit::kAccepted) {
@@ -126,7 +128,8 @@ class EmbedStreamReactor final
     }
     response_.Clear();
     const AdmissionQueue::Admit admit =
-        state_->queue->TrySubmit([this, start, p = *std::move(prepared)] {
+        state_->queue->TrySubmit([this, start, p = *std::move(prepared)](
+                                     const AdmissionQueue::Release& release) {
           RunStats stats;
           const absl::Status status =
               ExecuteEmbed(p, request_.texts(), DeadlineOf(context_->deadline()),
@@ -136,6 +139,7 @@ class EmbedStreamReactor final
                                reply.error_code(), absl::ToDoubleSeconds(absl::Now() - start),
                                response_.stats().queue_seconds(), status.ok() ? &stats : nullptr};
           state_->observer->OnRequest(record);
+          release();
           if (!reply.ok()) {
             Finish(reply);  // nothing may touch `this` after Finish
             return;

@@ -22,6 +22,12 @@ absl::Status ModelManager::Load(const std::string& model_dir) {
   config.model_dir = *dir;
   absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Load(config);
   if (!engine.ok()) return engine.status();
+  // One small run before serving: oneDNN JIT-compiles its kernels on first
+  // use, which would otherwise land on the first request (~0.3 s).
+  if (absl::StatusOr<EmbedResult> warm = (*engine)->Embed({"warm up"}, RunOptions()); !warm.ok()) {
+    return absl::Status(warm.status().code(),
+                        absl::StrCat("warm-up run failed: ", warm.status().message()));
+  }
   std::lock_guard<std::mutex> lock(mu_);
   current_ = std::shared_ptr<const Engine>(std::move(*engine));
   current_dir_ = model_dir;

@@ -10,6 +10,7 @@
 #include "server/inference_service.h"
 #include "server/lifecycle_log.h"
 #include "server/request_options.h"
+#include "server/telemetry/server_metrics.h"
 
 namespace attnserve {
 namespace {
@@ -67,7 +68,15 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
   s->state_.threads_per_request = config.admission().threads_per_request();
   s->state_.models = s->models_.get();
   s->state_.queue = s->queue_.get();
-  s->state_.observer = observer != nullptr ? observer : &s->default_observer_;
+  if (config.metrics_address() != "none") {
+    absl::StatusOr<std::unique_ptr<ServerMetrics>> metrics =
+        ServerMetrics::Create(&s->state_, config.metrics_address());
+    if (!metrics.ok()) return metrics.status();
+    s->metrics_ = *std::move(metrics);
+  }
+  s->state_.observer = observer != nullptr       ? observer
+                       : s->metrics_ != nullptr ? static_cast<RequestObserver*>(s->metrics_.get())
+                                                : &s->default_observer_;
   s->inference_ = std::make_unique<InferenceService>(&s->state_);
 
   // Bind first, NOT_SERVING, so orchestrators see the process while it loads.
@@ -118,6 +127,10 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
                         config.policy_file().empty() ? " (not persisted)"
                                                      : ", persisted in " + config.policy_file()));
   SetServing(s->server_.get(), true);
+  if (s->metrics_ != nullptr) {
+    LogEvent(absl::StrCat("metrics on ", config.metrics_address(), " (port ", s->metrics_->port(),
+                          ") at /metrics"));
+  }
   LogEvent(absl::StrCat("serving: ", config.admission().workers(), " workers x ",
                         config.admission().threads_per_request(), " threads, queue ",
                         config.admission().queue_capacity()));
@@ -135,16 +148,19 @@ AttnServer::~AttnServer() {
 void AttnServer::Drain(absl::Duration grace) {
   LogEvent("draining: NOT_SERVING, refusing new calls");
   SetServing(server_.get(), false);
+  // From here new calls get UNAVAILABLE (retryable elsewhere) from the
+  // handlers, while accepted ones finish in the workers.
   state_.draining.store(true);
-  const auto deadline = std::chrono::system_clock::now() + absl::ToChronoSeconds(grace);
-  // gRPC waits for every accepted call to reply (they finish in the workers)
-  // and cancels what is left at the deadline; cancelled runs stop between
-  // layers, so the workers are idle soon after.
-  server_->Shutdown(deadline);
+  const bool idle = queue_->WaitIdle(absl::ToChronoMilliseconds(grace));
+  if (!idle) LogEvent("grace period over: cancelling the calls still running");
+  // Cancelled runs stop between layers; open streams are closed.
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(idle ? 5 : 0));
   queue_->Shutdown();
   LogEvent("drained");
 }
 
 void AttnServer::Wait() { server_->Wait(); }
+
+int AttnServer::metrics_port() const { return metrics_ != nullptr ? metrics_->port() : 0; }
 
 }  // namespace attnserve

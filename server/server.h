@@ -16,6 +16,7 @@ namespace attnserve {
 
 class AdminService;
 class InferenceService;
+class ServerMetrics;
 
 class AttnServer {
  public:
@@ -26,6 +27,9 @@ class AttnServer {
 
   // The bound gRPC port (useful with port 0).
   int port() const { return port_; }
+  // The bound /metrics port; 0 when metrics are off.
+  int metrics_port() const;
+  ServerMetrics* metrics() { return metrics_.get(); }
   ServingState& state() { return state_; }
 
   // Health NOT_SERVING, new calls refused with UNAVAILABLE, accepted calls
@@ -44,6 +48,7 @@ class AttnServer {
   std::unique_ptr<PolicyStore> policy_;
   std::unique_ptr<AdmissionQueue> queue_;
   ServingState state_;
+  std::unique_ptr<ServerMetrics> metrics_;
   std::unique_ptr<InferenceService> inference_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<grpc::Server> server_;

@@ -73,11 +73,13 @@ absl::Status FinalizeConfig(v1::Config* c) {
 
   v1::AdmissionConfig* a = c->mutable_admission();
   if (a->workers() == 0) a->set_workers(std::max(1, cores / 2));
-  if (a->queue_capacity() == 0) a->set_queue_capacity(16);
+  if (!a->has_queue_capacity()) a->set_queue_capacity(16);
   if (a->threads_per_request() == 0) a->set_threads_per_request(std::max(1, cores / a->workers()));
 
   if (absl::Status s = CheckAddress("grpc_address", c->grpc_address()); !s.ok()) return s;
-  if (absl::Status s = CheckAddress("metrics_address", c->metrics_address()); !s.ok()) return s;
+  if (c->metrics_address() != "none") {
+    if (absl::Status s = CheckAddress("metrics_address", c->metrics_address()); !s.ok()) return s;
+  }
   if (c->model_dir().find("..") != std::string::npos || c->model_dir().front() == '/') {
     return absl::InvalidArgumentError(
         absl::StrCat("model_dir: '", c->model_dir(), "' must be a name under model_root"));

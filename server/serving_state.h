@@ -24,6 +24,7 @@ struct RequestRecord {
   double total_seconds = 0;
   double queue_seconds = 0;
   const RunStats* stats = nullptr;  // null when the engine did not run
+  double energy_joules = -1;        // attributed energy; < 0 when unknown
 };
 
 // Implemented by telemetry; the default does nothing.

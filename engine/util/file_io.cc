@@ -32,6 +32,19 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path,
   if (!in) {
     return absl::UnavailableError(absl::StrCat(path, ": ", std::strerror(errno)));
   }
+  if (size == 0) {
+    // Kernel files (/proc, /sys) report size 0: read until EOF, within the limit.
+    std::string data;
+    char buf[4096];
+    while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
+      data.append(buf, static_cast<size_t>(in.gcount()));
+      if (static_cast<int64_t>(data.size()) > max_bytes) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(path, ": larger than the limit of ", max_bytes, " bytes"));
+      }
+    }
+    return data;
+  }
   std::string data(size, '\0');
   in.read(data.data(), static_cast<std::streamsize>(size));
   if (in.gcount() != static_cast<std::streamsize>(size)) {

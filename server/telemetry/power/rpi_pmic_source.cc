@@ -1,0 +1,36 @@
+#include "server/telemetry/power/rpi_pmic_source.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "server/telemetry/power/pmic_parse.h"
+#include "server/telemetry/power/run_command.h"
+
+namespace attnserve::power {
+
+absl::StatusOr<std::unique_ptr<RpiPmicSource>> RpiPmicSource::Create(const std::string& command,
+                                                                     absl::Duration timeout) {
+  std::vector<std::string> argv = absl::StrSplit(command, ' ', absl::SkipWhitespace());
+  if (argv.empty()) return absl::InvalidArgumentError("empty PMIC command");
+  auto source = std::unique_ptr<RpiPmicSource>(new RpiPmicSource(std::move(argv), timeout));
+  absl::StatusOr<PowerSample> first = source->Read();
+  if (!first.ok()) return first.status();
+  return source;
+}
+
+absl::StatusOr<PowerSample> RpiPmicSource::Read() {
+  absl::StatusOr<std::string> output = RunCommand(argv_, timeout_);
+  if (!output.ok()) return output.status();
+  absl::StatusOr<PmicReading> reading = ParsePmicReadAdc(*output);
+  if (!reading.ok()) {
+    return absl::Status(reading.status().code(),
+                        absl::StrCat("`", absl::StrJoin(argv_, " "), "`: ", reading.status().message()));
+  }
+  PowerSample sample;
+  sample.time = absl::Now();
+  sample.power_watts = reading->watts;
+  return sample;
+}
+
+}  // namespace attnserve::power
