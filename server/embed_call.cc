@@ -1,7 +1,11 @@
 #include "server/embed_call.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "server/request_options.h"
+#include "server/telemetry/power/energy_meter.h"
+#include "server/telemetry/power/request_energy.h"
 
 namespace attnserve {
 
@@ -56,13 +60,17 @@ absl::StatusOr<PreparedEmbed> PrepareEmbed(
   prepared.reject_over_length = prepared.policy->over_length() == "reject";
   prepared.return_token_ids = return_token_ids;
   prepared.admitted = absl::Now();
+  prepared.energy = state.energy;
+  prepared.meter = state.meter;
   return prepared;
 }
 
 absl::Status ExecuteEmbed(const PreparedEmbed& prepared,
                           const google::protobuf::RepeatedPtrField<std::string>& texts,
                           absl::Time deadline, std::function<bool()> is_cancelled,
-                          v1::EmbedResponse* response, RunStats* stats) {
+                          v1::EmbedResponse* response, RunStats* stats,
+                          double* energy_joules) {
+  *energy_joules = -1;
   const Engine& engine = *prepared.engine;
   const double queue_seconds = absl::ToDoubleSeconds(absl::Now() - prepared.admitted);
   if (is_cancelled && is_cancelled()) return absl::CancelledError("cancelled while queued");
@@ -90,9 +98,18 @@ absl::Status ExecuteEmbed(const PreparedEmbed& prepared,
   RunOptions options = prepared.options;
   options.deadline = deadline;
   options.is_cancelled = std::move(is_cancelled);
+  std::optional<power::EnergySpan> span;
+  if (prepared.energy != nullptr) span = prepared.energy->BeginSpan();
   absl::StatusOr<EmbedResult> result = engine.EmbedTokenIds(std::move(ids), options);
   if (!result.ok()) return result.status();
   result->stats.tokenize_seconds = tokenize_seconds;
+  if (span) {
+    const double millijoules =
+        prepared.energy->EndSpanMillijoules(*span, result->stats.cpu_seconds);
+    *energy_joules = millijoules * 1e-3;
+    response->mutable_stats()->set_energy_millijoules(millijoules);
+    response->mutable_stats()->set_energy_source(prepared.meter->source_name());
+  }
 
   response->set_model(engine.model_info().name);
   for (size_t i = 0; i < result->token_ids.size(); ++i) {

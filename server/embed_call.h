@@ -22,6 +22,8 @@ struct PreparedEmbed {
   bool reject_over_length = false;
   bool return_token_ids = false;
   absl::Time admitted;
+  const power::RequestEnergyAttributor* energy = nullptr;
+  const power::EnergyMeter* meter = nullptr;
 };
 
 // Limits (texts, bytes), model name, policy overrides. Errors name the field.
@@ -32,11 +34,13 @@ absl::StatusOr<PreparedEmbed> PrepareEmbed(const ServingState& state,
                                            bool return_token_ids);
 
 // Tokenizes, applies the over-length policy, runs the engine and fills
-// `response`. `stats` receives the engine's figures when it ran.
+// `response`. `stats` receives the engine's figures when it ran, and
+// `energy_joules` the energy attributed to the run (< 0 when unknown).
 absl::Status ExecuteEmbed(const PreparedEmbed& prepared,
                           const google::protobuf::RepeatedPtrField<std::string>& texts,
                           absl::Time deadline, std::function<bool()> is_cancelled,
-                          v1::EmbedResponse* response, RunStats* stats);
+                          v1::EmbedResponse* response, RunStats* stats,
+                          double* energy_joules);
 
 // Copies engine stats into the wire message.
 void ToProto(const RunStats& stats, double queue_seconds, int64_t policy_version,

@@ -72,13 +72,15 @@ grpc::ServerUnaryReactor* InferenceService::Embed(grpc::CallbackServerContext* c
       [state, context, request, response, reactor, start,
        p = *std::move(prepared)](const AdmissionQueue::Release& release) {
         RunStats stats;
+        double energy = -1;
         const absl::Status status =
             ExecuteEmbed(p, request->texts(), DeadlineOf(context->deadline()),
-                         [context] { return context->IsCancelled(); }, response, &stats);
+                         [context] { return context->IsCancelled(); }, response, &stats, &energy);
         const grpc::Status reply = ToGrpcStatus(status);
         RequestRecord record{"Embed", p.engine->model_info().name, p.options.attention,
                              reply.error_code(), absl::ToDoubleSeconds(absl::Now() - start),
-                             response->stats().queue_seconds(), status.ok() ? &stats : nullptr};
+                             response->stats().queue_seconds(), status.ok() ? &stats : nullptr,
+                             energy};
         state->observer->OnRequest(record);
         release();
         reactor->Finish(reply);
@@ -131,13 +133,15 @@ class EmbedStreamReactor final
         state_->queue->TrySubmit([this, start, p = *std::move(prepared)](
                                      const AdmissionQueue::Release& release) {
           RunStats stats;
-          const absl::Status status =
-              ExecuteEmbed(p, request_.texts(), DeadlineOf(context_->deadline()),
-                           [this] { return context_->IsCancelled(); }, &response_, &stats);
+          double energy = -1;
+          const absl::Status status = ExecuteEmbed(
+              p, request_.texts(), DeadlineOf(context_->deadline()),
+              [this] { return context_->IsCancelled(); }, &response_, &stats, &energy);
           const grpc::Status reply = ToGrpcStatus(status);
           RequestRecord record{"EmbedStream", p.engine->model_info().name, p.options.attention,
                                reply.error_code(), absl::ToDoubleSeconds(absl::Now() - start),
-                               response_.stats().queue_seconds(), status.ok() ? &stats : nullptr};
+                               response_.stats().queue_seconds(), status.ok() ? &stats : nullptr,
+                               energy};
           state_->observer->OnRequest(record);
           release();
           if (!reply.ok()) {

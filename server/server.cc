@@ -10,6 +10,11 @@
 #include "server/inference_service.h"
 #include "server/lifecycle_log.h"
 #include "server/request_options.h"
+#include "server/telemetry/power/cpu_busy_clock.h"
+#include "server/telemetry/power/detect.h"
+#include "server/telemetry/power/energy_meter.h"
+#include "server/telemetry/power/estimate_source.h"
+#include "server/telemetry/power/request_energy.h"
 #include "server/telemetry/server_metrics.h"
 
 namespace attnserve {
@@ -74,6 +79,9 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
     if (!metrics.ok()) return metrics.status();
     s->metrics_ = *std::move(metrics);
   }
+  if (config.power().source() != "none") {
+    if (absl::Status p = s->StartPower(config.power()); !p.ok()) return p;
+  }
   s->state_.observer = observer != nullptr       ? observer
                        : s->metrics_ != nullptr ? static_cast<RequestObserver*>(s->metrics_.get())
                                                 : &s->default_observer_;
@@ -137,12 +145,60 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
   return s;
 }
 
+absl::Status AttnServer::StartPower(const v1::PowerConfig& c) {
+  power::PowerConfig config;
+  if (!c.source().empty()) config.source = c.source();
+  if (!c.powercap_root().empty()) config.powercap_root = c.powercap_root();
+  if (!c.hwmon_root().empty()) config.hwmon_root = c.hwmon_root();
+  config.hwmon_label = c.hwmon_label();
+  if (!c.pmic_command().empty()) config.pmic_command = c.pmic_command();
+  if (!c.proc_root().empty()) config.proc_root = c.proc_root();
+  if (!c.board_profile().empty()) config.board_profile = c.board_profile();
+  if (c.has_idle_watts()) config.idle_watts = c.idle_watts();
+  if (c.has_max_watts()) config.max_watts = c.max_watts();
+
+  std::vector<std::string> notes;
+  absl::StatusOr<std::unique_ptr<power::PowerSource>> source =
+      config.source == "auto" ? power::DetectPowerSource(config, &notes)
+                              : power::CreatePowerSource(config.source, config);
+  if (!source.ok()) {
+    return absl::Status(source.status().code(),
+                        absl::StrCat("power.source: ", source.status().message()));
+  }
+  // A real reading that disappears at runtime falls back to the estimate.
+  std::unique_ptr<power::PowerSource> fallback;
+  if ((*source)->name() != "estimate") {
+    absl::StatusOr<std::unique_ptr<power::EstimateSource>> estimate =
+        power::EstimateSource::Create(config);
+    if (estimate.ok()) fallback = *std::move(estimate);
+  }
+  for (const std::string& note : notes) LogEvent("power: " + note);
+  LogEvent(absl::StrCat("power source: ", (*source)->name()));
+  meter_ = std::make_unique<power::EnergyMeter>(*std::move(source), std::move(fallback),
+                                                [](const std::string& m) { LogEvent("power: " + m); });
+  meter_->StartBackgroundSampling(absl::Milliseconds(100));
+  busy_clock_ = std::make_unique<power::CpuBusyClock>(config.proc_root);
+  energy_ = std::make_unique<power::RequestEnergyAttributor>(meter_.get(), busy_clock_.get());
+  state_.energy = energy_.get();
+  state_.meter = meter_.get();
+  if (metrics_ != nullptr) {
+    power::EnergyMeter* meter = meter_.get();
+    metrics_->SetPowerProvider([meter]() -> absl::StatusOr<PowerSnapshot> {
+      const power::EnergyReading r = meter->Sample();
+      return PowerSnapshot{r.source, r.power_watts, r.source_energy_joules};
+    });
+  }
+  return absl::OkStatus();
+}
+
 AttnServer::~AttnServer() {
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now());
     server_->Wait();
   }
   if (queue_ != nullptr) queue_->Shutdown();
+  // The exposer may still be scraping: stop it before the meter it reads.
+  metrics_.reset();
 }
 
 void AttnServer::Drain(absl::Duration grace) {

@@ -17,6 +17,11 @@ namespace attnserve {
 class AdminService;
 class InferenceService;
 class ServerMetrics;
+namespace power {
+class CpuBusyClock;
+class EnergyMeter;
+class RequestEnergyAttributor;
+}  // namespace power
 
 class AttnServer {
  public:
@@ -40,6 +45,7 @@ class AttnServer {
 
  private:
   AttnServer() = default;
+  absl::Status StartPower(const v1::PowerConfig& config);
 
   v1::Config config_;
   int port_ = 0;
@@ -49,6 +55,9 @@ class AttnServer {
   std::unique_ptr<AdmissionQueue> queue_;
   ServingState state_;
   std::unique_ptr<ServerMetrics> metrics_;
+  std::unique_ptr<power::EnergyMeter> meter_;
+  std::unique_ptr<power::CpuBusyClock> busy_clock_;
+  std::unique_ptr<power::RequestEnergyAttributor> energy_;
   std::unique_ptr<InferenceService> inference_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<grpc::Server> server_;

@@ -40,6 +40,11 @@ class RequestObserver {
   virtual void OnModelReload(bool ok) { (void)ok; }
 };
 
+namespace power {
+class EnergyMeter;
+class RequestEnergyAttributor;
+}  // namespace power
+
 struct ServingState {
   v1::LimitsConfig limits;
   int threads_per_request = 1;
@@ -47,6 +52,9 @@ struct ServingState {
   PolicyStore* policy = nullptr;
   AdmissionQueue* queue = nullptr;
   RequestObserver* observer = nullptr;
+  // Per-request energy and the meter it reads; null when power is off.
+  const power::RequestEnergyAttributor* energy = nullptr;
+  const power::EnergyMeter* meter = nullptr;
   std::atomic<bool> draining{false};
 };
 

@@ -21,7 +21,12 @@ TEST_F(ServerTest, MetricsReflectTrafficAndPassPromtool) {
   StartServer(config);
   ASSERT_GT(server_->metrics_port(), 0);
 
-  ASSERT_TRUE(client_->Embed(EmbedOf({"hello", "world"})).ok());
+  auto embedded = client_->Embed(EmbedOf({"hello", "world"}));
+  ASSERT_TRUE(embedded.ok());
+  // Energy per request comes with its source (an estimate is labelled so).
+  ASSERT_TRUE(embedded->stats().has_energy_millijoules());
+  EXPECT_GT(embedded->stats().energy_millijoules(), 0);
+  EXPECT_FALSE(embedded->stats().energy_source().empty());
   EXPECT_FALSE(client_->Embed(EmbedOf({""})).ok());  // INVALID_ARGUMENT
   v1::SetPolicyRequest set;
   set.mutable_policy()->mutable_defaults()->set_max_tokens(64);
@@ -49,6 +54,9 @@ TEST_F(ServerTest, MetricsReflectTrafficAndPassPromtool) {
   EXPECT_THAT(metrics, HasSubstr("attnserve_exit_layer_bucket"));
   EXPECT_THAT(metrics, HasSubstr("attnserve_process_resident_memory_bytes"));
   EXPECT_THAT(metrics, HasSubstr("attnserve_model_info{"));
+  EXPECT_THAT(metrics, HasSubstr("attnserve_power_watts{source=\"" + embedded->stats().energy_source()));
+  EXPECT_THAT(metrics, HasSubstr("attnserve_energy_joules_total{source="));
+  EXPECT_THAT(metrics, HasSubstr("attnserve_request_energy_joules_bucket"));
   // Never raw text in labels.
   EXPECT_THAT(metrics, Not(HasSubstr("tide")));
   EXPECT_THAT(metrics, Not(HasSubstr("hello")));
