@@ -364,6 +364,17 @@ TEST(CpuBusyClockTest, ReadsBusySeconds) {
   EXPECT_FALSE(CpuBusyClock(t.Path("nowhere")).BusySeconds().ok());
 }
 
+TEST(CpuBusyClockTest, RereadsAtMostOncePerInterval) {
+  FakeTree t;
+  t.Write("stat", ProcStat(2, 300, 100, 5000, 10, 5, 50));
+  CpuBusyClock clock(t.root(), absl::Hours(1));
+  const double first = *clock.BusySeconds();
+  t.Write("stat", ProcStat(2, 900, 100, 5000, 10, 5, 50));
+  EXPECT_EQ(*clock.BusySeconds(), first);  // within the interval: cached
+  CpuBusyClock eager(t.root(), absl::ZeroDuration());
+  EXPECT_GT(*eager.BusySeconds(), first);
+}
+
 TEST(BoardProfileTest, DetectsFromDeviceTreeOrCpuinfo) {
   FakeTree pi5;
   pi5.Write("device-tree/model", std::string("Raspberry Pi 5 Model B Rev 1.0") + '\0');
@@ -653,7 +664,7 @@ TEST(AttributionTest, SpanAttributesTheRequestShare) {
   auto owned = std::make_unique<ScriptedSource>("rapl");
   ScriptedSource* src = owned.get();
   EnergyMeter meter(std::move(owned), nullptr, {});
-  CpuBusyClock clock(t.root());
+  CpuBusyClock clock(t.root(), absl::ZeroDuration());  // read on every call
   RequestEnergyAttributor attributor(&meter, &clock);
 
   src->next.time = T(0);
