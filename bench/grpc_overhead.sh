@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# The gRPC service against the in-process engine, on the same inputs in one
+# run (docs/PERFORMANCE.md, "gRPC service"):
+#   1. overhead: the tok16 and tok128 texts of bench/data/inputs.json timed
+#      in-process (engine_bench: tokenize + encoder, 1 thread) and over gRPC
+#      (attnbench, concurrency 1, against a local attnserve with 1 worker x
+#      1 thread);
+#   2. throughput and p99 at concurrency 1, 4 and 16 against attnserve with
+#      its default admission settings for this machine.
+# Only 127.0.0.1 is used. Not part of the tests (machines here are shared).
+#   bash bench/grpc_overhead.sh            # BUILD_DIR=build, 5 s per point
+#   BUILD_DIR=build-x SECONDS_PER_POINT=3 bash bench/grpc_overhead.sh
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+build="${BUILD_DIR:-build}"
+secs="${SECONDS_PER_POINT:-5}"
+model="${ATTNSERVE_MODEL_DIR:-models/use-lite}"
+py=/usr/bin/python3
+out="$build/bench-results/grpc"
+mkdir -p "$out"
+for bin in "$build/server/attnserve" "$build/clients/attnbench/attnbench" "$build/bench/engine_bench"; do
+  [ -x "$bin" ] || { echo "grpc_overhead.sh: $bin not built (ninja -C $build attnserve attnbench engine_bench)" >&2; exit 2; }
+done
+
+# The two cases as JSON lines for attnbench.
+for case in tok16 tok128; do
+  "$py" -c 'import json,sys
+d = json.load(open("bench/data/inputs.json"))
+c = next(c for c in d["cases"] if c["name"] == sys.argv[1])
+for t in c["texts"]: print(json.dumps({"text": t}))' "$case" > "$out/$case.jsonl"
+done
+
+{
+  echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
+  echo "Load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+} > "$out/machine.txt"
+
+server_pid=""
+stop_server() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid"; wait "$server_pid" || true
+  fi
+  server_pid=""
+}
+trap stop_server EXIT
+
+# Starts attnserve on a free loopback port with config $1; sets $port.
+start_server() {
+  local config="$1" log="$out/server-$2.log"
+  "$build/server/attnserve" --model "$model" --config "$config" --grpc_address 127.0.0.1:0 \
+    --metrics_address none > "$log" 2>&1 &
+  server_pid=$!
+  port=""
+  for _ in $(seq 1 600); do
+    if grep -q "serving:" "$log"; then
+      port=$(grep -o '(port [0-9]*' "$log" | head -1 | grep -o '[0-9]*$')
+      break
+    fi
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -n "$port" ] || { echo "grpc_overhead.sh: attnserve did not start:" >&2; cat "$log" >&2; exit 1; }
+}
+
+bench() {  # name, then attnbench flags
+  local name="$1"; shift
+  "$build/clients/attnbench/attnbench" --address "127.0.0.1:$port" --admin-free --quiet \
+    --max-tokens 128 "$@" > "$out/$name.json"
+}
+
+# 1. In-process, then the same texts over gRPC (1 worker x 1 thread).
+"$build/bench/engine_bench" --model "$model" --inputs bench/data/inputs.json \
+  --benchmark_filter='^(embed/(tok16|tok128)/threads:1/|tokenize/(tok16|tok128)$)' \
+  --benchmark_min_time="$secs" --benchmark_out="$out/engine.json" \
+  --benchmark_out_format=json > /dev/null
+printf 'admission { workers: 1 queue_capacity: 16 threads_per_request: 1 }\n' > "$out/one_thread.textproto"
+start_server "$out/one_thread.textproto" one_thread
+for case in tok16 tok128; do
+  bench "overhead-$case" --concurrency 1 --duration "$secs" --input "$out/$case.jsonl"
+done
+stop_server
+
+# 2. Throughput and p99 at concurrency 1, 4, 16 (default admission; the
+# queue is large enough that nothing is refused at 16).
+printf 'admission { queue_capacity: 32 }\n' > "$out/default.textproto"
+start_server "$out/default.textproto" default
+grep -o 'serving: .*' "$out/server-default.log" > "$out/admission.txt"
+for case in tok16 tok128; do
+  for c in 1 4 16; do
+    bench "load-$case-c$c" --concurrency "$c" --duration "$secs" --input "$out/$case.jsonl"
+  done
+done
+stop_server
+echo "Load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
+
+"$py" - "$out" <<'EOF' | tee "$out/report.md"
+import json, os, sys
+out = sys.argv[1]
+# Benchmark names may carry suffixes such as /real_time.
+engine = {}
+for b in json.load(open(os.path.join(out, "engine.json")))["benchmarks"]:
+    parts = b["name"].split("/")
+    engine["/".join(parts[:3] if parts[0] == "embed" else parts[:2])] = b
+def ms(b):
+    scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b["time_unit"]]
+    return b["real_time"] * scale
+def load(name):
+    return json.load(open(os.path.join(out, name + ".json")))
+machine = open(os.path.join(out, "machine.txt")).read().strip().splitlines()
+admission = open(os.path.join(out, "admission.txt")).read().strip()
+print("gRPC overhead, concurrency 1, 1 worker x 1 thread (ms per request; in-process ="
+      " engine_bench tokenize + encoder at 1 thread):\n")
+print("| input | tokens | in-process | gRPC p50 | gRPC mean | gRPC p99 | overhead (p50) |"
+      " server queue + compute (mean) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+for case in ("tok16", "tok128"):
+    e = engine[f"embed/{case}/threads:1"]
+    inproc = ms(e) + ms(engine[f"tokenize/{case}"])
+    s = load(f"overhead-{case}")
+    lat, srv = s["latency_ms"], s["server_ms"]
+    print(f"| {case} | {int(e.get('tokens', 0))} | {inproc:.2f} | {lat['p50']:.2f} | {lat['mean']:.2f} |"
+          f" {lat['p99']:.2f} | {lat['p50'] - inproc:+.2f} ({(lat['p50'] / inproc - 1) * 100:+.0f}%) |"
+          f" {srv['queue_mean'] + srv['compute_mean']:.2f} |")
+print(f"\nThroughput and latency by concurrency (closed loop, {admission}):\n")
+print("| input | concurrency | requests/s | p50 ms | p99 ms | errors |")
+print("|---|---:|---:|---:|---:|---:|")
+for case in ("tok16", "tok128"):
+    for c in (1, 4, 16):
+        s = load(f"load-{case}-c{c}")
+        lat = s["latency_ms"]
+        print(f"| {case} | {c} | {s['throughput']['requests_per_s']:.1f} | {lat['p50']:.2f} |"
+              f" {lat['p99']:.2f} | {s['errors']} |")
+print()
+for line in machine:
+    print(f"{line}  ")
+EOF
