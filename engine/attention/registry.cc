@@ -75,7 +75,7 @@ absl::StatusOr<const AttentionKernel*> FindAttentionKernel(std::string_view name
     if (k->name() == name) return k;
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown attention kernel '", std::string(name),
+      absl::StrCat("attention.kernel: unknown attention kernel '", std::string(name),
                    "'; known kernels: ", KnownKernelNames()));
 }
 
@@ -95,21 +95,21 @@ absl::StatusOr<ResolvedAttention> ResolveAttention(
     }
     if (spec == nullptr) {
       return absl::InvalidArgumentError(
-          absl::StrCat("attention kernel '", std::string(name), "' has no parameter '", key,
+          absl::StrCat("attention.params: kernel '", std::string(name), "' has no parameter '", key,
                        "'; its parameters: ", DescribeParams(info)));
     }
     double value = 0;
     if (!absl::SimpleAtod(text, &value) || !std::isfinite(value)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "attention parameter '", key, "': '", text, "' is not a number"));
+          "attention.params.", key, ": '", text, "' is not a number"));
     }
     if (spec->type == ParamType::kInt && value != std::floor(value)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "attention parameter '", key, "': ", text, " is not an integer"));
+          "attention.params.", key, ": ", text, " is not an integer"));
     }
     if (value < spec->min_value || value > spec->max_value) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "attention parameter '", key, "' = ", text, " is out of range [",
+          "attention.params.", key, ": ", text, " is out of range [",
           spec->min_value, ", ", spec->max_value, "]"));
     }
     resolved.params[key] = value;
