@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -30,6 +31,7 @@ class ServerTest : public ::testing::Test {
     std::ofstream(dir_ / "token") << kAdminToken << "\n";
   }
   void TearDown() override {
+    client_.reset();
     server_.reset();
     std::filesystem::remove_all(dir_);
   }
@@ -41,6 +43,7 @@ class ServerTest : public ::testing::Test {
     config.set_model_root(model.parent_path().string());
     config.set_model_dir(model.filename().string());
     config.set_grpc_address("127.0.0.1:0");
+    config.set_metrics_address("127.0.0.1:0");  // tests run in parallel
     config.set_admin_token_file((dir_ / "token").string());
     config.set_policy_file((dir_ / "policy.textproto").string());
     config.mutable_admission()->set_workers(1);
@@ -49,10 +52,16 @@ class ServerTest : public ::testing::Test {
     return config;
   }
 
+  // Throws (gtest reports it as a failure) rather than returning into a test
+  // body that would then use a null server.
   void StartServer(v1::Config config) {
-    ASSERT_TRUE(FinalizeConfig(&config).ok());
+    if (absl::Status s = FinalizeConfig(&config); !s.ok()) {
+      throw std::runtime_error("bad test config: " + std::string(s.message()));
+    }
     auto server = AttnServer::Start(config);
-    ASSERT_TRUE(server.ok()) << server.status();
+    if (!server.ok()) {
+      throw std::runtime_error("server did not start: " + std::string(server.status().message()));
+    }
     server_ = *std::move(server);
     client_ = Connect(kAdminToken);
   }
