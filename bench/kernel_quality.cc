@@ -36,8 +36,8 @@ struct Config {
 
 // Budget parameters, in the order they are looked for; the first one a
 // kernel has is swept at half and twice its default.
-const char* const kBudgetParams[] = {"ratio", "k", "features", "landmarks", "window",
-                                     "bucket", "segment", "block"};
+const char* const kBudgetParams[] = {"ratio",  "k",      "features", "landmarks",
+                                     "window", "bucket", "segment",  "block"};
 
 std::vector<Config> Configs(const std::vector<std::string>& only) {
   std::vector<Config> configs;
@@ -82,8 +82,8 @@ struct Measured {
   int tokens = 0;                              // of the first passage
 };
 
-Measured Measure(const Engine& engine, const std::vector<std::string>& passages, int n,
-                 int threads, const Config& config) {
+Measured Measure(const Engine& engine, const std::vector<std::string>& passages, int n, int threads,
+                 const Config& config) {
   RunOptions options;
   options.attention = config.kernel;
   options.attention_params = config.params;
@@ -98,7 +98,8 @@ Measured Measure(const Engine& engine, const std::vector<std::string>& passages,
     for (int rep = 0; rep < 2; ++rep) {
       const auto start = std::chrono::steady_clock::now();
       result = engine.Embed({text}, options);
-      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      best = std::min(
+          best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       if (!result.ok()) {
         std::cerr << "kernel_quality: " << config.kernel << ": " << result.status() << "\n";
         std::exit(1);
@@ -163,7 +164,9 @@ int Main(int argc, char** argv) {
     return 2;
   }
   const std::vector<Config> configs = Configs(only);
-  std::printf("| n | kernel | params | cosine mean | cosine min | pairs scored | latency ms | speed-up |\n");
+  std::printf(
+      "| n | kernel | params | cosine mean | cosine min | pairs scored | latency ms | speed-up "
+      "|\n");
   std::printf("|---:|---|---|---:|---:|---:|---:|---:|\n");
   for (int n : lengths) {
     Measure(**engine, passages, n, threads, {"dense", {}});  // warm-up

@@ -96,7 +96,8 @@ int main(int argc, char** argv) {
       {"tokens", 16},
       {"power_attribution", power},
       {"with_telemetry_ms", {{"p50", on_p50}, {"mean", on_mean}, {"p90", Percentile(on, 0.9)}}},
-      {"without_telemetry_ms", {{"p50", off_p50}, {"mean", off_mean}, {"p90", Percentile(off, 0.9)}}},
+      {"without_telemetry_ms",
+       {{"p50", off_p50}, {"mean", off_mean}, {"p90", Percentile(off, 0.9)}}},
       {"overhead_p50_percent", 100.0 * (on_p50 / off_p50 - 1.0)},
       {"overhead_mean_percent", 100.0 * (on_mean / off_mean - 1.0)},
   };

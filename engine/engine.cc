@@ -5,9 +5,13 @@
 #include <filesystem>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/kernels/gemm.h"
 #include "engine/model/use_lite_model.h"
+#include "engine/policy/adaptive_run.h"
+#include "engine/policy/early_exit.h"
+#include "engine/policy/token_pruning.h"
 #include "engine/util/file_io.h"
 #include "engine/util/float_env.h"
 #include "engine/util/thread_cpu.h"
@@ -30,10 +34,11 @@ absl::Status WithPrefix(const absl::Status& status, absl::string_view prefix) {
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineConfig& config) {
   if (config.max_tokens_limit < 1 || config.max_batch_texts < 1 ||
-      config.default_threads < 0 || config.default_threads > kMaxThreads) {
+      config.default_threads < 0 || config.default_threads > kMaxThreads ||
+      config.max_request_bytes < 0) {
     return absl::InvalidArgumentError(
         "engine config: max_tokens_limit and max_batch_texts must be >= 1, "
-        "default_threads in [0, 256]");
+        "default_threads in [0, 256], max_request_bytes >= 0");
   }
   const std::string& dir = config.model_dir;
   std::error_code ec;
@@ -48,7 +53,13 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineConfig& config)
         "no supported model in '", dir,
         "': expected model.json + vocab.json (USE-lite, TensorFlow.js)"));
   }
-  return std::unique_ptr<Engine>(new Engine(config, std::move(model)));
+  std::unique_ptr<Engine> engine(new Engine(config, std::move(model)));
+  const ModelInfo& info = engine->model_->info();
+  ASSIGN_OR_RETURN(engine->heads_,
+                   LoadClassifierHeads(config.heads_dir.empty() ? JoinPath(dir, "heads")
+                                                                : config.heads_dir,
+                                       info.embedding_dim, info.num_layers));
+  return engine;
 }
 
 absl::StatusOr<std::vector<int32_t>> Engine::Tokenize(std::string_view text) const {
@@ -96,6 +107,15 @@ absl::StatusOr<Engine::ResolvedRun> Engine::Resolve(const RunOptions& options) c
   }
   ASSIGN_OR_RETURN(run.plan.attention,
                    ResolveAttention(options.attention, options.attention_params));
+  if (options.pruning.active() || options.early_exit.active()) {
+    RETURN_IF_ERROR(ValidatePruning(options.pruning, info.num_layers));
+    RETURN_IF_ERROR(ValidateEarlyExit(options.early_exit, info.num_layers, !heads_.empty()));
+    if (model_->stepwise() == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          options.pruning.active() ? "pruning" : "early_exit", ": model '", info.name,
+          "' cannot run layer by layer"));
+    }
+  }
   run.plan.deadline = options.deadline;
   run.plan.is_cancelled = options.is_cancelled;
   return run;
@@ -103,6 +123,23 @@ absl::StatusOr<Engine::ResolvedRun> Engine::Resolve(const RunOptions& options) c
 
 absl::Status Engine::CheckOptions(const RunOptions& options) const {
   return Resolve(options).status();
+}
+
+int64_t Engine::EstimateRunBytes(const std::vector<int64_t>& lengths, int threads,
+                                 const AttentionKernel& kernel) const {
+  const ModelInfo& info = model_->info();
+  const int64_t width =
+      std::max<int64_t>({1, info.max_activation_width, int64_t{4} * info.embedding_dim});
+  const int64_t heads_in_flight = std::max(1, std::min(threads, std::max(1, info.max_heads)));
+  const bool quadratic = absl::StrContains(kernel.info().memory_complexity, "n^2");
+  int64_t tokens = 0, longest = 0;
+  for (int64_t n : lengths) {
+    tokens += n;
+    longest = std::max(longest, n);
+  }
+  const int64_t activations = tokens * width * 4 * 4;
+  const int64_t per_head = quadratic ? longest * longest * 4 : longest * width * 4;
+  return activations + heads_in_flight * per_head;
 }
 
 absl::StatusOr<EmbedResult> Engine::EmbedTokenIds(
@@ -116,36 +153,71 @@ absl::StatusOr<EmbedResult> Engine::EmbedTokenIds(
   }
   ASSIGN_OR_RETURN(const ResolvedRun run, Resolve(options));
   const ExecutionPlan& plan = run.plan;
-  const int max_tokens = run.max_tokens, threads = run.threads;
+  const int threads = run.threads;
 
   EmbedResult result;
   result.dim = info.embedding_dim;
   RunStats& stats = result.stats;
-  stats.attention_kernel = std::string(plan.attention.kernel->name());
-  stats.gemm_backend = std::string(GemmBackendName());
-  stats.num_threads = threads;
-  stats.max_tokens = max_tokens;
-  std::vector<std::vector<int32_t>> clipped(token_ids.size());
-  for (size_t i = 0; i < token_ids.size(); ++i) {
-    if (token_ids[i].empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "texts[", i, "]: text is empty (no tokens after NFKC normalisation)"));
-    }
-    const size_t used = std::min(token_ids[i].size(), static_cast<size_t>(max_tokens));
-    clipped[i].assign(token_ids[i].begin(), token_ids[i].begin() + used);
-    stats.texts.push_back(
-        TextStats{static_cast<int>(token_ids[i].size()), static_cast<int>(used)});
-  }
+  std::vector<std::vector<int32_t>> clipped;
+  RETURN_IF_ERROR(ClipTexts(token_ids, run, &clipped, &stats));
 
   result.embeddings.resize(clipped.size() * info.embedding_dim);
   PrepareComputeThreads(threads);
   const double cpu_start = TeamCpuSeconds(threads);
   const auto start = std::chrono::steady_clock::now();
-  RETURN_IF_ERROR(model_->Embed(clipped, plan, result.embeddings.data(), &stats));
+  if (options.pruning.active() || options.early_exit.active()) {
+    AdaptiveRunOutputs outputs;
+    outputs.embeddings = result.embeddings.data();
+    RETURN_IF_ERROR(RunAdaptive(*model_->stepwise(), info.num_layers, info.embedding_dim,
+                                clipped, plan, options.pruning, options.early_exit,
+                                outputs, &stats));
+  } else {
+    RETURN_IF_ERROR(model_->Embed(clipped, plan, result.embeddings.data(), &stats));
+    stats.exit_layer = stats.layers_run;
+    for (TextStats& t : stats.texts) {
+      t.tokens_kept = t.tokens_used;
+      t.exit_layer = stats.layers_run;
+    }
+  }
   stats.compute_seconds = SecondsSince(start);
   stats.cpu_seconds = TeamCpuSeconds(threads) - cpu_start;
   result.token_ids = std::move(token_ids);
   return result;
+}
+
+absl::Status Engine::ClipTexts(const std::vector<std::vector<int32_t>>& token_ids,
+                               const ResolvedRun& run,
+                               std::vector<std::vector<int32_t>>* clipped,
+                               RunStats* stats) const {
+  stats->attention_kernel = std::string(run.plan.attention.kernel->name());
+  stats->gemm_backend = std::string(GemmBackendName());
+  stats->num_threads = run.threads;
+  stats->max_tokens = run.max_tokens;
+  clipped->assign(token_ids.size(), {});
+  for (size_t i = 0; i < token_ids.size(); ++i) {
+    if (token_ids[i].empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "texts[", i, "]: text is empty (no tokens after NFKC normalisation)"));
+    }
+    const size_t used = std::min(token_ids[i].size(), static_cast<size_t>(run.max_tokens));
+    (*clipped)[i].assign(token_ids[i].begin(), token_ids[i].begin() + used);
+    stats->texts.push_back(
+        TextStats{static_cast<int>(token_ids[i].size()), static_cast<int>(used)});
+  }
+  // Bound the run's memory before anything is allocated for it.
+  if (config_.max_request_bytes > 0) {
+    std::vector<int64_t> lengths;
+    lengths.reserve(clipped->size());
+    for (const std::vector<int32_t>& c : *clipped) lengths.push_back(static_cast<int64_t>(c.size()));
+    const int64_t need = EstimateRunBytes(lengths, run.threads, *run.plan.attention.kernel);
+    if (need > config_.max_request_bytes) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "request needs an estimated ", need, " bytes (", lengths.size(), " texts, max_tokens ",
+          run.max_tokens, ", ", run.threads, " threads, attention ", stats->attention_kernel,
+          "), over the limit of ", config_.max_request_bytes, " bytes per request"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace attnserve

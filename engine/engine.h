@@ -3,6 +3,7 @@
 #ifndef ATTNSERVE_ENGINE_ENGINE_H_
 #define ATTNSERVE_ENGINE_ENGINE_H_
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -10,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/model/encoder_model.h"
+#include "engine/policy/classifier_head.h"
 #include "engine/run_options.h"
 
 namespace attnserve {
@@ -23,6 +25,12 @@ struct EngineConfig {
   int max_tokens_limit = 8192;
   // Largest number of texts in one call.
   int max_batch_texts = 1024;
+  // Classification heads (*.json, tools/train_heads); "" = <model_dir>/heads.
+  std::string heads_dir;
+  // Bound on the memory one run may need (activations, attention scratch),
+  // estimated before anything is allocated; a larger request is
+  // ResourceExhausted naming the estimate and the bound. 0 = no bound.
+  int64_t max_request_bytes = int64_t{2} << 30;
 };
 
 struct EmbedResult {
@@ -32,6 +40,15 @@ struct EmbedResult {
   RunStats stats;
 
   const float* embedding(size_t i) const { return embeddings.data() + i * dim; }
+};
+
+struct ClassifyResult {
+  std::string head;
+  std::vector<std::string> labels;              // the head's labels, in order
+  std::vector<int> predicted;                   // per text: index into labels
+  std::vector<std::vector<float>> scores;       // per text: probability per label
+  std::vector<std::vector<int32_t>> token_ids;  // tokenizer output, unclipped
+  RunStats stats;
 };
 
 class Engine {
@@ -58,9 +75,32 @@ class Engine {
   // num_threads), so callers can fail fast before reading input.
   absl::Status CheckOptions(const RunOptions& options) const;
 
+  // Upper estimate of the bytes a run over sequences of these (clipped)
+  // lengths needs with `threads` threads and `kernel`: activations (tokens x
+  // the widest row x 4 buffers x 4 bytes) plus attention scratch per head in
+  // flight (n^2 floats for quadratic kernels, n x width floats otherwise).
+  int64_t EstimateRunBytes(const std::vector<int64_t>& lengths, int threads,
+                           const AttentionKernel& kernel) const;
+
   // Same, for texts already tokenized by Tokenize (token_ids unclipped).
   absl::StatusOr<EmbedResult> EmbedTokenIds(
       std::vector<std::vector<int32_t>> token_ids, const RunOptions& options) const;
+
+  // Classifies `texts` with the head named `head` ("" = the only head; an
+  // error lists the names when there are several). NotFound names the head;
+  // FailedPrecondition when the model has no heads. Early exit stops each
+  // text at the first layer whose head meets options.early_exit
+  // (engine_classify.cc).
+  absl::StatusOr<ClassifyResult> Classify(const std::vector<std::string>& texts,
+                                          const std::string& head,
+                                          const RunOptions& options) const;
+  absl::StatusOr<ClassifyResult> ClassifyTokenIds(std::vector<std::vector<int32_t>> token_ids,
+                                                  const std::string& head,
+                                                  const RunOptions& options) const;
+
+  // Names of the loaded classification heads.
+  std::vector<std::string> HeadNames() const;
+  const std::map<std::string, ClassifierHead>& heads() const { return heads_; }
 
  private:
   struct ResolvedRun {
@@ -69,12 +109,17 @@ class Engine {
     int threads = 0;
   };
   absl::StatusOr<ResolvedRun> Resolve(const RunOptions& options) const;
+  // Clips token_ids into `clipped` and fills stats.texts (and the run header).
+  absl::Status ClipTexts(const std::vector<std::vector<int32_t>>& token_ids,
+                         const ResolvedRun& run, std::vector<std::vector<int32_t>>* clipped,
+                         RunStats* stats) const;
 
   Engine(EngineConfig config, std::unique_ptr<EncoderModel> model)
       : config_(std::move(config)), model_(std::move(model)) {}
 
   EngineConfig config_;
   std::unique_ptr<EncoderModel> model_;
+  std::map<std::string, ClassifierHead> heads_;
 };
 
 }  // namespace attnserve

@@ -12,6 +12,51 @@
 
 namespace attnserve {
 
+// Token pruning (engine/policy/token_pruning.h). Layer k's pruning runs
+// between its attention and feed-forward sublayers (PoWER-BERT's place): the
+// kept tokens come out of layer k exactly as with pruning after the layer, and
+// the dropped ones skip its feed-forward work too.
+struct PruningOptions {
+  // How importance is measured when the attention kernel does not report the
+  // attention each key receives (KernelInfo::reports_key_mass = false).
+  enum class Fallback { kHiddenNorm, kKeepAll };
+
+  // keep_ratio[k]: share of each sequence's tokens kept by layer k, in (0, 1];
+  // layers past the end keep all. Rounded up.
+  std::vector<double> keep_ratio;
+  // importance_threshold[k]: keep the tokens whose importance is at least this
+  // multiple of the uniform share 1/n, in [0, 100]; 0 = off. With keep_ratio
+  // at the same layer, the stricter of the two applies.
+  std::vector<double> importance_threshold;
+  // Never fewer tokens per sequence than this (>= 1), nor than it has.
+  int min_tokens = 1;
+  // The first `keep_first` tokens of each sequence are never dropped.
+  int keep_first = 1;
+  Fallback fallback = Fallback::kHiddenNorm;
+
+  bool active() const { return !keep_ratio.empty() || !importance_threshold.empty(); }
+};
+
+// Early exit (engine/policy/early_exit.h). A text that exits after layer k
+// is pooled from layer k's output; the others run on.
+struct EarlyExitOptions {
+  // Run at most this many layers, in [0, num_layers]; 0 = all.
+  int max_layers = 0;
+  // Embeddings: exit once the cosine between the pooled state entering and
+  // leaving a layer is at least this, in [0, 1]; 0 = off.
+  double embed_cosine = 0;
+  // Classification: exit at the first layer whose head gives its top label at
+  // least this probability, in [0, 1]; 0 = off.
+  double min_confidence = 0;
+  // Classification: exit once the head's entropy (nats) is at most this;
+  // negative = off.
+  double max_entropy = -1;
+
+  bool active() const {
+    return max_layers != 0 || embed_cosine != 0 || min_confidence != 0 || max_entropy >= 0;
+  }
+};
+
 // Per-request execution options. The server's policy store produces the
 // default; a request may override the fields the policy allows.
 struct RunOptions {
@@ -28,12 +73,16 @@ struct RunOptions {
   // true stops the run (an abandoned request stops using CPU).
   absl::Time deadline = absl::InfiniteFuture();
   std::function<bool()> is_cancelled;
+  PruningOptions pruning;
+  EarlyExitOptions early_exit;
 };
 
 // Per-text figures.
 struct TextStats {
   int tokens_in = 0;    // tokenizer output length, before the clip
   int tokens_used = 0;  // tokens the encoder ran on
+  int tokens_kept = 0;  // tokens pooled (after pruning); 0 if not reported
+  int exit_layer = 0;   // layers this text ran through (1-based; 0 if not reported)
 };
 
 // What one run did. Times are wall-clock seconds of the calling thread.
@@ -51,8 +100,13 @@ struct RunStats {
   int64_t attention_pairs_scored = 0;
   int64_t attention_pairs_total = 0;
   int layers_run = 0;
-  // Tokens alive (summed over texts) entering each layer and after the last.
+  // Tokens alive (summed over texts) entering each layer and after the last;
+  // with pruning, entry k + 1 is the tokens kept after layer k (texts that
+  // exited early no longer count).
   std::vector<int64_t> tokens_per_layer;
+  // Layers run by the deepest text (1-based; = layers_run). With early exit
+  // each text's own figure is in texts[i].exit_layer.
+  int exit_layer = 0;
 };
 
 }  // namespace attnserve

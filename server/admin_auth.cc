@@ -35,8 +35,7 @@ absl::StatusOr<AdminAuth> AdminAuth::Create(const std::string& token_file, bool 
 
 grpc::Status AdminAuth::Check(const grpc::ServerContextBase& context) const {
   // With mTLS required, the TLS handshake already verified the certificate.
-  if (mtls_ && context.auth_context() != nullptr &&
-      context.auth_context()->IsPeerAuthenticated()) {
+  if (mtls_ && context.auth_context() != nullptr && context.auth_context()->IsPeerAuthenticated()) {
     return grpc::Status::OK;
   }
   const auto& metadata = context.client_metadata();

@@ -89,8 +89,8 @@ grpc::ServerUnaryReactor* AdminService::ReloadModel(grpc::CallbackServerContext*
   state_->observer->OnModelReload(loaded.ok());
   if (!loaded.ok()) {
     reactor->Finish(ToGrpcStatus(absl::Status(
-        loaded.code(), absl::StrCat("reload failed, the previous model keeps serving: ",
-                                    loaded.message()))));
+        loaded.code(),
+        absl::StrCat("reload failed, the previous model keeps serving: ", loaded.message()))));
     return reactor;
   }
   ToProto(state_->models->Current()->model_info(), state_->models->generation(), response);

@@ -19,9 +19,9 @@ class AdminService final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* SetPolicy(grpc::CallbackServerContext* context,
                                       const v1::SetPolicyRequest* request,
                                       v1::Policy* response) override;
-  grpc::ServerUnaryReactor* ListAttentionKernels(grpc::CallbackServerContext* context,
-                                                 const v1::ListAttentionKernelsRequest* request,
-                                                 v1::ListAttentionKernelsResponse* response) override;
+  grpc::ServerUnaryReactor* ListAttentionKernels(
+      grpc::CallbackServerContext* context, const v1::ListAttentionKernelsRequest* request,
+      v1::ListAttentionKernelsResponse* response) override;
   grpc::ServerUnaryReactor* ReloadModel(grpc::CallbackServerContext* context,
                                         const v1::ReloadModelRequest* request,
                                         v1::ModelInfo* response) override;

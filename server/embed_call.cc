@@ -140,7 +140,10 @@ void ToProto(const RunStats& stats, double queue_seconds, int64_t policy_version
     v1::TextStats* ts = out->add_texts();
     ts->set_tokens_in(t.tokens_in);
     ts->set_tokens_used(t.tokens_used);
+    ts->set_tokens_kept(t.tokens_kept);
+    ts->set_exit_layer(t.exit_layer);
   }
+  out->set_exit_layer(stats.exit_layer);
   out->set_num_threads(stats.num_threads);
   out->set_max_tokens(stats.max_tokens);
   out->set_policy_version(policy_version);

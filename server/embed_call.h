@@ -27,11 +27,10 @@ struct PreparedEmbed {
 };
 
 // Limits (texts, bytes), model name, policy overrides. Errors name the field.
-absl::StatusOr<PreparedEmbed> PrepareEmbed(const ServingState& state,
-                                           const std::string& model,
-                                           const google::protobuf::RepeatedPtrField<std::string>& texts,
-                                           const v1::ExecutionOptions& options,
-                                           bool return_token_ids);
+absl::StatusOr<PreparedEmbed> PrepareEmbed(
+    const ServingState& state, const std::string& model,
+    const google::protobuf::RepeatedPtrField<std::string>& texts,
+    const v1::ExecutionOptions& options, bool return_token_ids);
 
 // Tokenizes, applies the over-length policy, runs the engine and fills
 // `response`. `stats` receives the engine's figures when it ran, and
@@ -39,8 +38,7 @@ absl::StatusOr<PreparedEmbed> PrepareEmbed(const ServingState& state,
 absl::Status ExecuteEmbed(const PreparedEmbed& prepared,
                           const google::protobuf::RepeatedPtrField<std::string>& texts,
                           absl::Time deadline, std::function<bool()> is_cancelled,
-                          v1::EmbedResponse* response, RunStats* stats,
-                          double* energy_joules);
+                          v1::EmbedResponse* response, RunStats* stats, double* energy_joules);
 
 // Copies engine stats into the wire message.
 void ToProto(const RunStats& stats, double queue_seconds, int64_t policy_version,

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/classify_call.h"
 #include "server/embed_call.h"
 #include "server/status_util.h"
 
@@ -26,8 +27,9 @@ std::string ModelName(const ServingState& state) {
 // Reports a request that ended without running the engine.
 grpc::Status Record(const ServingState& state, const std::string& rpc, absl::Time start,
                     const grpc::Status& status) {
-  RequestRecord record{rpc, ModelName(state), "", status.error_code(),
-                       absl::ToDoubleSeconds(absl::Now() - start), 0, nullptr};
+  RequestRecord record{
+      rpc, ModelName(state), "", status.error_code(), absl::ToDoubleSeconds(absl::Now() - start),
+      0,   nullptr};
   state.observer->OnRequest(record);
   return status;
 }
@@ -60,26 +62,29 @@ grpc::ServerUnaryReactor* InferenceService::Embed(grpc::CallbackServerContext* c
     reactor->Finish(Record(*state_, "Embed", start, refused));
     return reactor;
   }
-  absl::StatusOr<PreparedEmbed> prepared =
-      PrepareEmbed(*state_, request->model(), request->texts(), request->options(),
-                   request->return_token_ids());
+  absl::StatusOr<PreparedEmbed> prepared = PrepareEmbed(
+      *state_, request->model(), request->texts(), request->options(), request->return_token_ids());
   if (!prepared.ok()) {
     reactor->Finish(Record(*state_, "Embed", start, ToGrpcStatus(prepared.status())));
     return reactor;
   }
   ServingState* state = state_;
-  const AdmissionQueue::Admit admit = state_->queue->TrySubmit(
-      [state, context, request, response, reactor, start,
-       p = *std::move(prepared)](const AdmissionQueue::Release& release) {
+  const AdmissionQueue::Admit admit =
+      state_->queue->TrySubmit([state, context, request, response, reactor, start,
+                                p = *std::move(prepared)](const AdmissionQueue::Release& release) {
         RunStats stats;
         double energy = -1;
-        const absl::Status status =
-            ExecuteEmbed(p, request->texts(), DeadlineOf(context->deadline()),
-                         [context] { return context->IsCancelled(); }, response, &stats, &energy);
+        const absl::Status status = ExecuteEmbed(
+            p, request->texts(), DeadlineOf(context->deadline()),
+            [context] { return context->IsCancelled(); }, response, &stats, &energy);
         const grpc::Status reply = ToGrpcStatus(status);
-        RequestRecord record{"Embed", p.engine->model_info().name, p.options.attention,
-                             reply.error_code(), absl::ToDoubleSeconds(absl::Now() - start),
-                             response->stats().queue_seconds(), status.ok() ? &stats : nullptr,
+        RequestRecord record{"Embed",
+                             p.engine->model_info().name,
+                             p.options.attention,
+                             reply.error_code(),
+                             absl::ToDoubleSeconds(absl::Now() - start),
+                             response->stats().queue_seconds(),
+                             status.ok() ? &stats : nullptr,
                              energy};
         state->observer->OnRequest(record);
         release();
@@ -129,18 +134,21 @@ class EmbedStreamReactor final
       return;
     }
     response_.Clear();
-    const AdmissionQueue::Admit admit =
-        state_->queue->TrySubmit([this, start, p = *std::move(prepared)](
-                                     const AdmissionQueue::Release& release) {
+    const AdmissionQueue::Admit admit = state_->queue->TrySubmit(
+        [this, start, p = *std::move(prepared)](const AdmissionQueue::Release& release) {
           RunStats stats;
           double energy = -1;
           const absl::Status status = ExecuteEmbed(
               p, request_.texts(), DeadlineOf(context_->deadline()),
               [this] { return context_->IsCancelled(); }, &response_, &stats, &energy);
           const grpc::Status reply = ToGrpcStatus(status);
-          RequestRecord record{"EmbedStream", p.engine->model_info().name, p.options.attention,
-                               reply.error_code(), absl::ToDoubleSeconds(absl::Now() - start),
-                               response_.stats().queue_seconds(), status.ok() ? &stats : nullptr,
+          RequestRecord record{"EmbedStream",
+                               p.engine->model_info().name,
+                               p.options.attention,
+                               reply.error_code(),
+                               absl::ToDoubleSeconds(absl::Now() - start),
+                               response_.stats().queue_seconds(),
+                               status.ok() ? &stats : nullptr,
                                energy};
           state_->observer->OnRequest(record);
           release();
@@ -182,23 +190,58 @@ grpc::ServerBidiReactor<v1::EmbedRequest, v1::EmbedResponse>* InferenceService::
   return new EmbedStreamReactor(state_, context);
 }
 
+// Classify, as Embed: refuse while draining, validate (limits, policy, the
+// head), admit into the queue, then classify in a worker.
 grpc::ServerUnaryReactor* InferenceService::Classify(grpc::CallbackServerContext* context,
                                                      const v1::ClassifyRequest* request,
-                                                     v1::ClassifyResponse* /*response*/) {
+                                                     v1::ClassifyResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const absl::Time start = absl::Now();
   if (grpc::Status refused = Refusal(*state_); !refused.ok()) {
     reactor->Finish(Record(*state_, "Classify", start, refused));
     return reactor;
   }
-  // Classification needs trained heads beside the model; none are loaded.
-  reactor->Finish(Record(
-      *state_, "Classify", start,
-      grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                   absl::StrCat("model '", ModelName(*state_),
-                                "' has no classification heads loaded", request->head().empty()
-                                                                          ? ""
-                                                                          : " (head '" + request->head() + "')"))));
+  absl::StatusOr<PreparedEmbed> prepared =
+      PrepareEmbed(*state_, request->model(), request->texts(), request->options(), false);
+  absl::Status checked =
+      prepared.ok() ? CheckHead(*prepared->engine, request->head()) : prepared.status();
+  if (!checked.ok()) {
+    reactor->Finish(Record(*state_, "Classify", start, ToGrpcStatus(checked)));
+    return reactor;
+  }
+  ServingState* state = state_;
+  const AdmissionQueue::Admit admit =
+      state_->queue->TrySubmit([state, context, request, response, reactor, start,
+                                p = *std::move(prepared)](const AdmissionQueue::Release& release) {
+        RunStats stats;
+        double energy = -1;
+        const absl::Status status = ExecuteClassify(
+            p, request->texts(), request->head(), DeadlineOf(context->deadline()),
+            [context] { return context->IsCancelled(); }, response, &stats, &energy);
+        const grpc::Status reply = ToGrpcStatus(status);
+        RequestRecord record{"Classify",
+                             p.engine->model_info().name,
+                             p.options.attention,
+                             reply.error_code(),
+                             absl::ToDoubleSeconds(absl::Now() - start),
+                             response->stats().queue_seconds(),
+                             status.ok() ? &stats : nullptr,
+                             energy};
+        state->observer->OnRequest(record);
+        release();
+        reactor->Finish(reply);
+      });
+  if (admit != AdmissionQueue::Admit::kAccepted) {
+    const bool full = admit == AdmissionQueue::Admit::kQueueFull;
+    state_->observer->OnRejected("Classify", full ? "queue_full" : "shutting_down");
+    reactor->Finish(Record(
+        *state_, "Classify", start,
+        full ? grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                            absl::StrCat("the request queue is full (", state_->queue->workers(),
+                                         " running, ", state_->queue->capacity(),
+                                         " waiting); retry with backoff"))
+             : grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down")));
+  }
   return reactor;
 }
 
@@ -222,10 +265,10 @@ grpc::ServerUnaryReactor* InferenceService::Tokenize(grpc::CallbackServerContext
   for (int i = 0; i < request->texts_size(); ++i) {
     absl::StatusOr<std::vector<int32_t>> ids = prepared->engine->Tokenize(request->texts(i));
     if (!ids.ok()) {
-      reactor->Finish(Record(*state_, "Tokenize", start,
-                             ToGrpcStatus(absl::Status(ids.status().code(),
-                                                       absl::StrCat("texts[", i, "]: ",
-                                                                    ids.status().message())))));
+      reactor->Finish(Record(
+          *state_, "Tokenize", start,
+          ToGrpcStatus(absl::Status(ids.status().code(),
+                                    absl::StrCat("texts[", i, "]: ", ids.status().message())))));
       return reactor;
     }
     v1::TokenIds* out = response->add_tokens();
@@ -255,9 +298,10 @@ grpc::ServerUnaryReactor* InferenceService::GetModelInfo(grpc::CallbackServerCon
   if (engine == nullptr) {
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the model is still loading"));
   } else if (!request->model().empty() && request->model() != engine->model_info().name) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                 "model: '" + request->model() + "' is not served; this server serves '" +
-                                     engine->model_info().name + "'"));
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::NOT_FOUND, "model: '" + request->model() +
+                                                      "' is not served; this server serves '" +
+                                                      engine->model_info().name + "'"));
   } else {
     ToProto(engine->model_info(), state_->models->generation(), response);
     reactor->Finish(grpc::Status::OK);

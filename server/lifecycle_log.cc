@@ -8,8 +8,9 @@
 namespace attnserve {
 
 void LogEvent(const std::string& message) {
-  const std::string line = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()) +
-                           " attnserve: " + message + "\n";
+  const std::string line =
+      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()) +
+      " attnserve: " + message + "\n";
   std::fputs(line.c_str(), stderr);
 }
 

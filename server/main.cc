@@ -33,15 +33,17 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  attnserve::ConfigFlags flags{absl::GetFlag(FLAGS_config),          absl::GetFlag(FLAGS_model),
-                               absl::GetFlag(FLAGS_grpc_address),    absl::GetFlag(FLAGS_metrics_address),
-                               absl::GetFlag(FLAGS_admin_token_file), absl::GetFlag(FLAGS_policy_file)};
+  attnserve::ConfigFlags flags{
+      absl::GetFlag(FLAGS_config),           absl::GetFlag(FLAGS_model),
+      absl::GetFlag(FLAGS_grpc_address),     absl::GetFlag(FLAGS_metrics_address),
+      absl::GetFlag(FLAGS_admin_token_file), absl::GetFlag(FLAGS_policy_file)};
   absl::StatusOr<attnserve::v1::Config> config = attnserve::LoadConfig(flags);
   if (!config.ok()) {
     std::cerr << "attnserve: bad configuration: " << config.status().message() << "\n";
     return 2;
   }
-  absl::StatusOr<std::unique_ptr<attnserve::AttnServer>> server = attnserve::AttnServer::Start(*config);
+  absl::StatusOr<std::unique_ptr<attnserve::AttnServer>> server =
+      attnserve::AttnServer::Start(*config);
   if (!server.ok()) {
     std::cerr << "attnserve: cannot start: " << server.status().message() << "\n";
     return 1;

@@ -8,8 +8,8 @@ namespace attnserve {
 absl::StatusOr<std::string> ModelManager::ResolveDir(const std::string& model_dir) const {
   // Only names under the model root: no absolute paths, no way out of it.
   if (model_dir.empty() || model_dir.front() == '/' || model_dir.find("..") != std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "model_dir: '", model_dir, "' must be a relative name under the model root"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("model_dir: '", model_dir, "' must be a relative name under the model root"));
   }
   return JoinPath(model_root_, model_dir);
 }

@@ -13,7 +13,8 @@ namespace attnserve {
 
 const std::vector<std::string>& PolicyStore::OverridableFields() {
   static const std::vector<std::string>* const kFields =
-      new std::vector<std::string>{"attention", "max_tokens", "num_threads"};
+      new std::vector<std::string>{"attention", "max_tokens", "num_threads",
+                                   "pruning", "early_exit"};
   return *kFields;
 }
 
@@ -32,6 +33,11 @@ absl::Status ValidatePolicyShape(const v1::Policy& policy) {
   }
   if (policy.defaults().max_tokens() < 0) {
     return absl::InvalidArgumentError("policy.defaults.max_tokens: must be >= 0");
+  }
+  const std::string& fallback = policy.defaults().pruning().fallback();
+  if (!fallback.empty() && fallback != "hidden_norm" && fallback != "keep_all") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "policy.defaults.pruning.fallback: '", fallback, "' is not 'hidden_norm' or 'keep_all'"));
   }
   if (policy.defaults().num_threads() < 0) {
     return absl::InvalidArgumentError("policy.defaults.num_threads: must be >= 0");

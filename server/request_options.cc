@@ -14,6 +14,32 @@ void ApplyAttention(const v1::AttentionSpec& spec, RunOptions* options) {
   for (const auto& [key, value] : spec.params()) options->attention_params[key] = value;
 }
 
+absl::Status ApplyPruning(const v1::PruningOptions& p, RunOptions* options) {
+  PruningOptions out;
+  out.keep_ratio.assign(p.keep_ratio().begin(), p.keep_ratio().end());
+  out.importance_threshold.assign(p.importance_threshold().begin(),
+                                  p.importance_threshold().end());
+  if (p.has_min_tokens()) out.min_tokens = p.min_tokens();
+  if (p.has_keep_first()) out.keep_first = p.keep_first();
+  if (p.fallback() == "keep_all") {
+    out.fallback = PruningOptions::Fallback::kKeepAll;
+  } else if (!p.fallback().empty() && p.fallback() != "hidden_norm") {
+    return absl::InvalidArgumentError(absl::StrCat("options.pruning.fallback: '", p.fallback(),
+                                                   "' is not 'hidden_norm' or 'keep_all'"));
+  }
+  options->pruning = std::move(out);
+  return absl::OkStatus();
+}
+
+void ApplyEarlyExit(const v1::EarlyExitOptions& e, RunOptions* options) {
+  EarlyExitOptions out;
+  out.max_layers = e.max_layers();
+  out.embed_cosine = e.embed_cosine();
+  out.min_confidence = e.min_confidence();
+  if (e.has_max_entropy()) out.max_entropy = e.max_entropy();
+  options->early_exit = out;
+}
+
 }  // namespace
 
 RunOptions PolicyRunOptions(const v1::Policy& policy) {
@@ -21,6 +47,9 @@ RunOptions PolicyRunOptions(const v1::Policy& policy) {
   ApplyAttention(policy.defaults().attention(), &options);
   options.max_tokens = policy.defaults().max_tokens();
   options.num_threads = policy.defaults().num_threads();
+  // The policy store validated the fallback name when the policy was set.
+  if (policy.defaults().has_pruning()) (void)ApplyPruning(policy.defaults().pruning(), &options);
+  if (policy.defaults().has_early_exit()) ApplyEarlyExit(policy.defaults().early_exit(), &options);
   return options;
 }
 
@@ -46,6 +75,14 @@ absl::StatusOr<RunOptions> MergeRunOptions(const v1::Policy& policy,
   if (request.num_threads() != 0) {
     if (absl::Status s = allowed("num_threads"); !s.ok()) return s;
     options.num_threads = request.num_threads();
+  }
+  if (request.has_pruning()) {
+    if (absl::Status s = allowed("pruning"); !s.ok()) return s;
+    if (absl::Status s = ApplyPruning(request.pruning(), &options); !s.ok()) return s;
+  }
+  if (request.has_early_exit()) {
+    if (absl::Status s = allowed("early_exit"); !s.ok()) return s;
+    ApplyEarlyExit(request.early_exit(), &options);
   }
   return options;
 }

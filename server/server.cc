@@ -65,6 +65,7 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
   EngineConfig engine_config;
   engine_config.max_tokens_limit = config.limits().max_tokens();
   engine_config.max_batch_texts = config.limits().max_texts_per_request();
+  engine_config.max_request_bytes = config.limits().max_request_bytes();
   engine_config.default_threads = config.admission().threads_per_request();
   s->models_ = std::make_unique<ModelManager>(engine_config, config.model_root());
   s->queue_ = std::make_unique<AdmissionQueue>(config.admission().workers(),

@@ -70,6 +70,7 @@ absl::Status FinalizeConfig(v1::Config* c) {
   if (l->max_text_bytes() == 0) l->set_max_text_bytes(64 << 10);
   if (l->max_tokens() == 0) l->set_max_tokens(8192);
   if (l->max_message_bytes() == 0) l->set_max_message_bytes(4 << 20);
+  if (l->max_request_bytes() == 0) l->set_max_request_bytes(int64_t{2} << 30);
 
   v1::AdmissionConfig* a = c->mutable_admission();
   if (a->workers() == 0) a->set_workers(std::max(1, cores / 2));
@@ -89,6 +90,11 @@ absl::Status FinalizeConfig(v1::Config* c) {
   if (absl::Status s = CheckRange("limits.max_text_bytes", l->max_text_bytes(), 1, 64 << 20); !s.ok()) return s;
   if (absl::Status s = CheckRange("limits.max_tokens", l->max_tokens(), 1, 65536); !s.ok()) return s;
   if (absl::Status s = CheckRange("limits.max_message_bytes", l->max_message_bytes(), 1024, 1 << 30); !s.ok()) return s;
+  if (absl::Status s = CheckRange("limits.max_request_bytes", l->max_request_bytes(), 1 << 20,
+                                  int64_t{1} << 40);
+      !s.ok()) {
+    return s;
+  }
   if (absl::Status s = CheckRange("admission.workers", a->workers(), 1, 256); !s.ok()) return s;
   if (absl::Status s = CheckRange("admission.queue_capacity", a->queue_capacity(), 0, 100000); !s.ok()) return s;
   if (absl::Status s = CheckRange("admission.threads_per_request", a->threads_per_request(), 1, 256); !s.ok()) return s;

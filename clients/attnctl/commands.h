@@ -12,15 +12,31 @@ struct EmbedCommandOptions {
   std::string input_file;  // empty = stdin
   int max_tokens = 0;
   std::string attention = "dense";
-  bool attention_given = false;  // remote: send attention only when asked
+  bool attention_given = false;               // remote: send attention only when asked
   std::vector<std::string> attention_params;  // "key=value"
   int threads = 0;
   int batch_size = 32;
+  // Token pruning and early exit (run_flags.cc documents the flags).
+  std::vector<double> keep_ratio;
+  std::vector<double> prune_threshold;
+  int prune_min_tokens = 1;
+  int prune_keep_first = 1;
+  std::string prune_fallback = "hidden_norm";
+  int exit_max_layers = 0;
+  double exit_cosine = 0;
+  double exit_confidence = 0;
+  double exit_entropy = -1;
+  bool adaptive_given = false;  // remote: send pruning / early_exit only when asked
+  std::string head;             // classify: head name ("" = the only one)
 };
 
 // Reads JSON lines, writes one result line per input line; returns the exit
 // status (0 only if every line succeeded).
 int RunEmbedCommand(const EmbedCommandOptions& options);
+
+// Classifies JSON lines with the model's heads, one result line per input
+// line: {"label", "scores", "stats"} or {"error"}; returns the exit status.
+int RunClassifyCommand(const EmbedCommandOptions& options);
 
 // Prints the attention catalogue; returns the exit status.
 int RunKernelsCommand(bool as_json);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "clients/attnctl/commands.h"
 #include "clients/attnctl/json_lines.h"
+#include "clients/attnctl/run_flags.h"
 #include "engine/engine.h"
 
 namespace attnserve {
@@ -18,23 +19,8 @@ struct PendingLine {
   std::optional<std::string> error;
 };
 
-absl::StatusOr<std::map<std::string, std::string>> ParseParams(
-    const std::vector<std::string>& pairs) {
-  std::map<std::string, std::string> params;
-  for (const std::string& pair : pairs) {
-    const size_t eq = pair.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--attention-param '", pair, "': expected key=value"));
-    }
-    params[pair.substr(0, eq)] = pair.substr(eq + 1);
-  }
-  return params;
-}
-
 // Embeds the valid lines of `chunk` in one batch and prints every line.
-bool FlushChunk(const Engine& engine, const RunOptions& options,
-                std::vector<PendingLine>& chunk) {
+bool FlushChunk(const Engine& engine, const RunOptions& options, std::vector<PendingLine>& chunk) {
   std::vector<std::vector<int32_t>> batch;
   for (PendingLine& line : chunk) {
     if (!line.error) batch.push_back(line.ids);
@@ -50,8 +36,8 @@ bool FlushChunk(const Engine& engine, const RunOptions& options,
       all_ok = false;
       continue;
     }
-    std::cout << FormatEmbedLine(result->token_ids[row], result->embedding(row),
-                                 result->dim, result->stats.texts[row], result->stats,
+    std::cout << FormatEmbedLine(result->token_ids[row], result->embedding(row), result->dim,
+                                 result->stats.texts[row], result->stats,
                                  static_cast<int>(result->token_ids.size()))
               << '\n';
     ++row;
@@ -69,17 +55,12 @@ std::string DefaultModelDir() {
 }
 
 int RunEmbedCommand(const EmbedCommandOptions& opts) {
-  absl::StatusOr<std::map<std::string, std::string>> params =
-      ParseParams(opts.attention_params);
-  if (!params.ok()) {
-    std::cerr << "attnctl embed: " << params.status().message() << '\n';
+  absl::StatusOr<RunOptions> parsed = CommandRunOptions(opts);
+  if (!parsed.ok()) {
+    std::cerr << "attnctl embed: " << parsed.status().message() << '\n';
     return 2;
   }
-  RunOptions options;
-  options.attention = opts.attention;
-  options.attention_params = *params;
-  options.max_tokens = opts.max_tokens;
-  options.num_threads = opts.threads;
+  const RunOptions& options = *parsed;
 
   EngineConfig config;
   config.model_dir = opts.model_dir.empty() ? DefaultModelDir() : opts.model_dir;

@@ -20,6 +20,8 @@ absl::StatusOr<std::string> ParseTextLine(std::string_view line) {
     // nlohmann reports ill-formed UTF-8 inside strings as a parse error too.
     return absl::InvalidArgumentError(
         absl::StrCat("invalid JSON at byte ", e.byte, ": ", e.what()));
+  } catch (const json::exception& e) {  // out_of_range: a number that overflows (1e999)
+    return absl::InvalidArgumentError(absl::StrCat("invalid JSON: ", e.what()));
   }
   if (!value.is_object()) {
     return absl::InvalidArgumentError("expected a JSON object like {\"text\": \"...\"}");
@@ -32,8 +34,7 @@ absl::StatusOr<std::string> ParseTextLine(std::string_view line) {
 
 std::string FormatErrorLine(std::string_view message) {
   // Error messages may quote the bad input: replace what JSON cannot carry.
-  return json{{"error", std::string(message)}}.dump(-1, ' ', false,
-                                                     json::error_handler_t::replace);
+  return json{{"error", std::string(message)}}.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 namespace {
@@ -44,12 +45,29 @@ void AppendFloat(float v, std::string* out) {
   out->append(buf, ec == std::errc() ? end : buf);
 }
 
+// The per-line stats object shared by embed and classify.
+json StatsJson(const TextStats& text, const RunStats& batch, int batch_size) {
+  return json{
+      {"tokens_in", text.tokens_in},
+      {"tokens_used", text.tokens_used},
+      {"tokens_kept", text.tokens_kept},
+      {"exit_layer", text.exit_layer},
+      {"max_tokens", batch.max_tokens},
+      {"attention", batch.attention_kernel},
+      {"layers_run", batch.layers_run},
+      {"tokens_per_layer", batch.tokens_per_layer},
+      {"batch_size", batch_size},
+      {"threads", batch.num_threads},
+      {"batch_compute_ms", batch.compute_seconds * 1e3},
+      {"batch_attention_ms", batch.attention_seconds * 1e3},
+      {"batch_flops", batch.flops},
+  };
+}
+
 }  // namespace
 
-std::string FormatEmbedLine(const std::vector<int32_t>& token_ids,
-                            const float* embedding, int dim,
-                            const TextStats& text, const RunStats& batch,
-                            int batch_size) {
+std::string FormatEmbedLine(const std::vector<int32_t>& token_ids, const float* embedding, int dim,
+                            const TextStats& text, const RunStats& batch, int batch_size) {
   std::string out = "{\"token_ids\":[";
   for (size_t i = 0; i < token_ids.size(); ++i) {
     if (i > 0) out += ',';
@@ -61,21 +79,19 @@ std::string FormatEmbedLine(const std::vector<int32_t>& token_ids,
     AppendFloat(embedding[i], &out);
   }
   out += "],\"stats\":";
-  json stats = {
-      {"tokens_in", text.tokens_in},
-      {"tokens_used", text.tokens_used},
-      {"max_tokens", batch.max_tokens},
-      {"attention", batch.attention_kernel},
-      {"layers_run", batch.layers_run},
-      {"batch_size", batch_size},
-      {"threads", batch.num_threads},
-      {"batch_compute_ms", batch.compute_seconds * 1e3},
-      {"batch_attention_ms", batch.attention_seconds * 1e3},
-      {"batch_flops", batch.flops},
-  };
-  out += stats.dump();
+  out += StatsJson(text, batch, batch_size).dump();
   out += '}';
   return out;
+}
+
+std::string FormatClassifyLine(const std::string& label, const std::vector<std::string>& labels,
+                               const std::vector<float>& scores, const TextStats& text,
+                               const RunStats& batch, int batch_size) {
+  json scores_json = json::object();
+  for (size_t i = 0; i < labels.size(); ++i) scores_json[labels[i]] = scores[i];
+  return json{
+      {"label", label}, {"scores", scores_json}, {"stats", StatsJson(text, batch, batch_size)}}
+      .dump();
 }
 
 }  // namespace attnserve

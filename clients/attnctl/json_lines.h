@@ -21,10 +21,13 @@ std::string FormatErrorLine(std::string_view message);
 
 // {"token_ids": [...], "embedding": [...], "stats": {...}}; floats in their
 // shortest round-trip form.
-std::string FormatEmbedLine(const std::vector<int32_t>& token_ids,
-                            const float* embedding, int dim,
-                            const TextStats& text, const RunStats& batch,
-                            int batch_size);
+std::string FormatEmbedLine(const std::vector<int32_t>& token_ids, const float* embedding, int dim,
+                            const TextStats& text, const RunStats& batch, int batch_size);
+
+// {"label": ..., "scores": {label: probability}, "stats": {...}}
+std::string FormatClassifyLine(const std::string& label, const std::vector<std::string>& labels,
+                               const std::vector<float>& scores, const TextStats& text,
+                               const RunStats& batch, int batch_size);
 
 }  // namespace attnserve
 

@@ -31,15 +31,14 @@ int RunKernelsCommand(bool as_json) {
     return 0;
   }
   for (const auto& k : list) {
-    std::cout << k["name"].get<std::string>() << (k["exact"].get<bool>() ? "  (exact)" : "  (approximate)")
-              << "\n  " << k["description"].get<std::string>() << "\n  time "
-              << k["time"].get<std::string>() << ", memory " << k["memory"].get<std::string>()
-              << '\n';
+    std::cout << k["name"].get<std::string>()
+              << (k["exact"].get<bool>() ? "  (exact)" : "  (approximate)") << "\n  "
+              << k["description"].get<std::string>() << "\n  time " << k["time"].get<std::string>()
+              << ", memory " << k["memory"].get<std::string>() << '\n';
     for (const auto& p : k["params"]) {
-      std::cout << "  --attention-param " << p["name"].get<std::string>() << "="
-                << p["default"] << "  (" << p["type"].get<std::string>() << " in ["
-                << p["min"] << ", " << p["max"] << "]) " << p["description"].get<std::string>()
-                << '\n';
+      std::cout << "  --attention-param " << p["name"].get<std::string>() << "=" << p["default"]
+                << "  (" << p["type"].get<std::string>() << " in [" << p["min"] << ", " << p["max"]
+                << "]) " << p["description"].get<std::string>() << '\n';
     }
   }
   return 0;

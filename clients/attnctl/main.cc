@@ -1,11 +1,12 @@
-// attnctl: the attnserve command line. Without --server, embed and kernels
-// run the engine in-process; with --server HOST:PORT every command talks to
+// attnctl: the attnserve command line. Without --server, embed, classify and
+// kernels run the engine in-process; with --server HOST:PORT every command talks to
 // a running attnserve over gRPC.
 #include <iostream>
 
 #include "CLI/CLI.hpp"
 #include "clients/attnctl/commands.h"
 #include "clients/attnctl/remote_commands.h"
+#include "clients/attnctl/run_flags.h"
 
 namespace {
 
@@ -53,13 +54,16 @@ int main(int argc, char** argv) {
       "{\"token_ids\", \"embedding\", \"stats\"} or {\"error\"} per input line, in order. "
       "Exits 1 if any line failed.");
   AddRunFlags(embed_cmd, &embed);
+  attnserve::AddAdaptiveFlags(embed_cmd, &embed, /*with_heads=*/false);
 
   attnserve::EmbedCommandOptions classify;
   CLI::App* classify_cmd = app.add_subcommand(
       "classify",
-      "Classify JSON lines {\"text\": ...}; write {\"label\", \"scores\"} or {\"error\"} per "
-      "line. Needs classification heads beside the model.");
+      "Classify JSON lines {\"text\": ...} with the model's classification heads "
+      "(<model>/heads/*.json, tools/train_heads); write {\"label\", \"scores\", \"stats\"} "
+      "or {\"error\"} per line, in order. Exits 1 if any line failed.");
   AddRunFlags(classify_cmd, &classify);
+  attnserve::AddAdaptiveFlags(classify_cmd, &classify, /*with_heads=*/true);
 
   bool kernels_json = false;
   CLI::App* kernels_cmd = app.add_subcommand(
@@ -91,12 +95,15 @@ int main(int argc, char** argv) {
                          "Apply only if the current version is this one");
 
   std::string reload_dir;
-  CLI::App* reload_cmd = app.add_subcommand("reload", "Reload the model (or another under the root)");
+  CLI::App* reload_cmd =
+      app.add_subcommand("reload", "Reload the model (or another under the root)");
   reload_cmd->add_option("--model-dir", reload_dir, "Directory name under the model root");
 
   CLI11_PARSE(app, argc, argv);
   embed.attention_given = embed_cmd->count("--attention") > 0;
   classify.attention_given = classify_cmd->count("--attention") > 0;
+  embed.adaptive_given = attnserve::AdaptiveFlagsGiven(*embed_cmd);
+  classify.adaptive_given = attnserve::AdaptiveFlagsGiven(*classify_cmd);
   policy.overridable_given = overridable->count() > 0;
   const bool remote_mode = !remote.server.empty();
   const auto need_server = [&](const char* what) {
@@ -105,10 +112,12 @@ int main(int argc, char** argv) {
   };
 
   if (embed_cmd->parsed()) {
-    return remote_mode ? attnserve::RunRemoteEmbed(remote, embed) : attnserve::RunEmbedCommand(embed);
+    return remote_mode ? attnserve::RunRemoteEmbed(remote, embed)
+                       : attnserve::RunEmbedCommand(embed);
   }
   if (classify_cmd->parsed()) {
-    return remote_mode ? attnserve::RunRemoteClassify(remote, classify) : need_server("classify");
+    return remote_mode ? attnserve::RunRemoteClassify(remote, classify)
+                       : attnserve::RunClassifyCommand(classify);
   }
   if (kernels_cmd->parsed()) {
     return remote_mode ? attnserve::RunRemoteKernels(remote)

@@ -54,12 +54,14 @@ int PrintJson(const google::protobuf::Message& message) {
   return 0;
 }
 
-absl::StatusOr<std::map<std::string, std::string>> ParseParams(const std::vector<std::string>& pairs) {
+absl::StatusOr<std::map<std::string, std::string>> ParseParams(
+    const std::vector<std::string>& pairs) {
   std::map<std::string, std::string> params;
   for (const std::string& pair : pairs) {
     const size_t eq = pair.find('=');
     if (eq == std::string::npos || eq == 0) {
-      return absl::InvalidArgumentError(absl::StrCat("--attention-param '", pair, "': expected key=value"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--attention-param '", pair, "': expected key=value"));
     }
     params[pair.substr(0, eq)] = pair.substr(eq + 1);
   }
@@ -76,6 +78,19 @@ absl::Status FillOptions(const EmbedCommandOptions& o, v1::ExecutionOptions* out
   }
   out->set_max_tokens(o.max_tokens);
   out->set_num_threads(o.threads);
+  if (o.adaptive_given) {
+    v1::PruningOptions* p = out->mutable_pruning();
+    for (double r : o.keep_ratio) p->add_keep_ratio(r);
+    for (double t : o.prune_threshold) p->add_importance_threshold(t);
+    p->set_min_tokens(o.prune_min_tokens);
+    p->set_keep_first(o.prune_keep_first);
+    p->set_fallback(o.prune_fallback);
+    v1::EarlyExitOptions* e = out->mutable_early_exit();
+    e->set_max_layers(o.exit_max_layers);
+    e->set_embed_cosine(o.exit_cosine);
+    e->set_min_confidence(o.exit_confidence);
+    if (o.exit_entropy >= 0) e->set_max_entropy(o.exit_entropy);
+  }
   return absl::OkStatus();
 }
 
@@ -115,7 +130,8 @@ bool FlushRemote(std::vector<Line>& chunk, const v1::ExecutionOptions& options, 
       single.add_texts(l.text);
       absl::StatusOr<Response> one = call(single);
       if (!one.ok()) {
-        std::cout << FormatErrorLine(absl::StrCat("line ", l.number, ": ", one.status().message())) << "\n";
+        std::cout << FormatErrorLine(absl::StrCat("line ", l.number, ": ", one.status().message()))
+                  << "\n";
         all_ok = false;
       } else {
         print(*one, 0);
@@ -219,7 +235,10 @@ int RunRemoteClassify(const RemoteOptions& remote, const EmbedCommandOptions& o)
   }
   return ForEachChunk(o, [&](std::vector<Line>& chunk) {
     return FlushRemote<v1::ClassifyRequest, v1::ClassifyResponse>(
-        chunk, options, [&](v1::ClassifyRequest& request) { return client->Classify(request); },
+        chunk, options, [&](v1::ClassifyRequest& request) {
+          request.set_head(o.head);
+          return client->Classify(request);
+        },
         [](const v1::ClassifyResponse& response, int row) {
           std::string json;
           (void)google::protobuf::util::MessageToJsonString(response.results(row), &json);

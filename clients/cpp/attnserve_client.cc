@@ -18,13 +18,15 @@ absl::StatusOr<std::unique_ptr<AttnClient>> AttnClient::Connect(const ClientOpti
   if (!options.ca_file.empty()) {
     grpc::SslCredentialsOptions ssl;
     absl::StatusOr<std::string> ca = ReadFileToString(options.ca_file, 1 << 20);
-    if (!ca.ok()) return absl::InvalidArgumentError(absl::StrCat("--ca_file: ", ca.status().message()));
+    if (!ca.ok())
+      return absl::InvalidArgumentError(absl::StrCat("--ca_file: ", ca.status().message()));
     ssl.pem_root_certs = *ca;
     if (!options.cert_file.empty()) {
       absl::StatusOr<std::string> cert = ReadFileToString(options.cert_file, 1 << 20);
       absl::StatusOr<std::string> key = ReadFileToString(options.key_file, 1 << 20);
       if (!cert.ok() || !key.ok()) {
-        return absl::InvalidArgumentError("--cert_file/--key_file: cannot read the client key pair");
+        return absl::InvalidArgumentError(
+            "--cert_file/--key_file: cannot read the client key pair");
       }
       ssl.pem_cert_chain = *cert;
       ssl.pem_private_key = *key;
@@ -52,23 +54,25 @@ void AttnClient::Prepare(grpc::ClientContext* context, bool admin) const {
 }
 
 // One blocking unary call: context, deadline, auth, status mapping.
-#define ATTN_UNARY(stub, method, admin, request, Response) \
-  grpc::ClientContext context;                             \
-  Prepare(&context, admin);                                \
-  Response response;                                       \
+#define ATTN_UNARY(stub, method, admin, request, Response)          \
+  grpc::ClientContext context;                                      \
+  Prepare(&context, admin);                                         \
+  Response response;                                                \
   grpc::Status status = stub->method(&context, request, &response); \
-  if (!status.ok()) return FromGrpcStatus(status);         \
+  if (!status.ok()) return FromGrpcStatus(status);                  \
   return response
 
 absl::StatusOr<v1::EmbedResponse> AttnClient::Embed(const v1::EmbedRequest& request) const {
   ATTN_UNARY(inference_, Embed, false, request, v1::EmbedResponse);
 }
 
-absl::StatusOr<v1::TokenizeResponse> AttnClient::Tokenize(const v1::TokenizeRequest& request) const {
+absl::StatusOr<v1::TokenizeResponse> AttnClient::Tokenize(
+    const v1::TokenizeRequest& request) const {
   ATTN_UNARY(inference_, Tokenize, false, request, v1::TokenizeResponse);
 }
 
-absl::StatusOr<v1::ClassifyResponse> AttnClient::Classify(const v1::ClassifyRequest& request) const {
+absl::StatusOr<v1::ClassifyResponse> AttnClient::Classify(
+    const v1::ClassifyRequest& request) const {
   ATTN_UNARY(inference_, Classify, false, request, v1::ClassifyResponse);
 }
 

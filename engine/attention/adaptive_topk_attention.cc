@@ -31,8 +31,7 @@ const KernelInfo& AdaptiveTopkAttention::info() const {
                   "kept fraction of the keys, if more than k"},
                  {"rank", ParamType::kInt, 16, 1, 4096,
                   "scorer dimensions; >= head_dim scores in full dims"},
-                 {"block", ParamType::kInt, 32, 1, 1 << 16,
-                  "queries sharing one key selection"},
+                 {"block", ParamType::kInt, 32, 1, 1 << 16, "queries sharing one key selection"},
                  {"seed", ParamType::kInt, 0, 0, 2147483647.0, "projection seed"}},
   };
   return *kInfo;
@@ -59,8 +58,7 @@ void TopK(const float* scores, int64_t n, int64_t kept, std::vector<float>* work
 
 }  // namespace
 
-absl::Status AdaptiveTopkAttention::Run(const AttentionInputs& in,
-                                        const AttentionParams& params,
+absl::Status AdaptiveTopkAttention::Run(const AttentionInputs& in, const AttentionParams& params,
                                         AttentionStats* stats) const {
   RETURN_IF_ERROR(ValidateAttentionInputs(in));
   const std::vector<int64_t> real = approx::RealKeys(in);
@@ -102,9 +100,11 @@ absl::Status AdaptiveTopkAttention::Run(const AttentionInputs& in,
       approx::FillGaussian(approx::MixSeed(seed, h), proj.data(), proj.size());
       Sgemm(false, false, n_r, r, d, 1.0f, k.data(), d, proj.data(), r, 0.0f, kp.data(), r);
       Sgemm(false, false, blocks, r, d, 1.0f, qbar.data(), d, proj.data(), r, 0.0f, qp.data(), r);
-      Sgemm(false, true, blocks, n_r, r, 1.0f, qp.data(), r, kp.data(), r, 0.0f, scorer.data(), n_r);
+      Sgemm(false, true, blocks, n_r, r, 1.0f, qp.data(), r, kp.data(), r, 0.0f, scorer.data(),
+            n_r);
     } else {
-      Sgemm(false, true, blocks, n_r, d, 1.0f, qbar.data(), d, k.data(), d, 0.0f, scorer.data(), n_r);
+      Sgemm(false, true, blocks, n_r, d, 1.0f, qbar.data(), d, k.data(), d, 0.0f, scorer.data(),
+            n_r);
     }
     // Exact attention of each query block over its kept keys.
     std::vector<float> work, ks(kept * d), vs(kept * d), p(bq * kept);

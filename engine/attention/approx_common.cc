@@ -19,20 +19,17 @@ std::vector<int64_t> RealKeys(const AttentionInputs& in) {
   return real;
 }
 
-void GatherHead(const float* src, int64_t stride, int head, int d,
-                const int64_t* rows, int64_t count, float* dst) {
+void GatherHead(const float* src, int64_t stride, int head, int d, const int64_t* rows,
+                int64_t count, float* dst) {
   for (int64_t r = 0; r < count; ++r) {
     const int64_t row = rows != nullptr ? rows[r] : r;
-    std::memcpy(dst + r * d, src + row * stride + int64_t{head} * d,
-                sizeof(float) * d);
+    std::memcpy(dst + r * d, src + row * stride + int64_t{head} * d, sizeof(float) * d);
   }
 }
 
-void ScatterHead(const float* src, int64_t count, int d, int head, float* dst,
-                 int64_t stride) {
+void ScatterHead(const float* src, int64_t count, int d, int head, float* dst, int64_t stride) {
   for (int64_t r = 0; r < count; ++r) {
-    std::memcpy(dst + r * stride + int64_t{head} * d, src + r * d,
-                sizeof(float) * d);
+    std::memcpy(dst + r * stride + int64_t{head} * d, src + r * d, sizeof(float) * d);
   }
 }
 
@@ -98,8 +95,7 @@ std::vector<float> OrthogonalGaussianRows(uint64_t seed, int64_t rows, int cols)
   return out;
 }
 
-void SegmentMeans(const float* x, int64_t n, int d, int64_t m, float* out,
-                  int64_t* counts) {
+void SegmentMeans(const float* x, int64_t n, int d, int64_t m, float* out, int64_t* counts) {
   for (int64_t s = 0; s < m; ++s) {
     const int64_t begin = SegmentBegin(s, n, m), end = SegmentBegin(s + 1, n, m);
     float* row = out + s * d;
@@ -113,8 +109,8 @@ void SegmentMeans(const float* x, int64_t n, int d, int64_t m, float* out,
   }
 }
 
-void ScatterKeyMass(const std::vector<float>& head_mass,
-                    const std::vector<int64_t>& real, int heads, float* key_mass) {
+void ScatterKeyMass(const std::vector<float>& head_mass, const std::vector<int64_t>& real,
+                    int heads, float* key_mass) {
   if (key_mass == nullptr || head_mass.empty()) return;
   const int64_t n = static_cast<int64_t>(real.size());
   for (int h = 0; h < heads; ++h) {
@@ -122,8 +118,8 @@ void ScatterKeyMass(const std::vector<float>& head_mass,
   }
 }
 
-void DenseHead(const float* q, int64_t n_q, const float* k, const float* v,
-               int64_t n_k, int d, float scale, float* out, float* mass) {
+void DenseHead(const float* q, int64_t n_q, const float* k, const float* v, int64_t n_k, int d,
+               float scale, float* out, float* mass) {
   std::vector<float> p(n_q * n_k);
   Sgemm(false, true, n_q, n_k, d, scale, q, d, k, d, 0.0f, p.data(), n_k);
   for (int64_t i = 0; i < n_q; ++i) {
@@ -136,8 +132,7 @@ void DenseHead(const float* q, int64_t n_q, const float* k, const float* v,
   Sgemm(false, false, n_q, d, n_k, 1.0f, p.data(), n_k, v, d, 0.0f, out, d);
 }
 
-void AddStats(AttentionStats* stats, int64_t pairs_scored, int64_t pairs_total,
-              int64_t flops) {
+void AddStats(AttentionStats* stats, int64_t pairs_scored, int64_t pairs_total, int64_t flops) {
   if (stats == nullptr) return;
   stats->pairs_scored += pairs_scored;
   stats->pairs_total += pairs_total;

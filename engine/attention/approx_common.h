@@ -18,12 +18,11 @@ std::vector<int64_t> RealKeys(const AttentionInputs& in);
 
 // dst[r, 0:d) = src[rows[r] * stride + head * d + (0:d)]; rows == nullptr
 // means rows 0..count-1. dst is dense [count, d].
-void GatherHead(const float* src, int64_t stride, int head, int d,
-                const int64_t* rows, int64_t count, float* dst);
+void GatherHead(const float* src, int64_t stride, int head, int d, const int64_t* rows,
+                int64_t count, float* dst);
 
 // Writes dense [count, d] rows into head `head` of a strided output.
-void ScatterHead(const float* src, int64_t count, int d, int head,
-                 float* dst, int64_t stride);
+void ScatterHead(const float* src, int64_t count, int d, int head, float* dst, int64_t stride);
 
 // A stream identifier mixed into a seed (SplitMix64), so every head and round
 // gets its own deterministic random numbers.
@@ -42,21 +41,20 @@ std::vector<float> OrthogonalGaussianRows(uint64_t seed, int64_t rows, int cols)
 // Splits n rows into m contiguous segments whose sizes differ by at most one
 // and writes each segment's mean row to out [m, d]; counts (optional) gets
 // the sizes. begin(s) = s * n / m.
-void SegmentMeans(const float* x, int64_t n, int d, int64_t m, float* out,
-                  int64_t* counts);
+void SegmentMeans(const float* x, int64_t n, int d, int64_t m, float* out, int64_t* counts);
 inline int64_t SegmentBegin(int64_t s, int64_t n, int64_t m) { return s * n / m; }
 
 // Adds per-head key mass, indexed by real-key position, into in.key_mass
 // (indexed by key position). head_mass is [heads, real.size()].
-void ScatterKeyMass(const std::vector<float>& head_mass,
-                    const std::vector<int64_t>& real, int heads, float* key_mass);
+void ScatterKeyMass(const std::vector<float>& head_mass, const std::vector<int64_t>& real,
+                    int heads, float* key_mass);
 
 // Exact softmax attention of dense [n_q, d] queries over dense [n_k, d]
 // keys/values (all real); out dense [n_q, d]. Adds column sums of the
 // probabilities to mass[n_k] when mass is non-null. Used by kernels whose
 // budget covers every key and so must equal dense.
-void DenseHead(const float* q, int64_t n_q, const float* k, const float* v,
-               int64_t n_k, int d, float scale, float* out, float* mass);
+void DenseHead(const float* q, int64_t n_q, const float* k, const float* v, int64_t n_k, int d,
+               float scale, float* out, float* mass);
 
 // exp(x) to ~2 ulp for x in [-87, 88] (smaller x gives ~1e-38, not 0),
 // written without branches so loops over it vectorise (std::exp is a scalar
@@ -82,8 +80,7 @@ inline float FastExp(float x) {
 inline float RoundNearest(float x) { return (x + 12582912.0f) - 12582912.0f; }
 
 // Adds a run's counts to stats (null-safe).
-void AddStats(AttentionStats* stats, int64_t pairs_scored, int64_t pairs_total,
-              int64_t flops);
+void AddStats(AttentionStats* stats, int64_t pairs_scored, int64_t pairs_total, int64_t flops);
 
 }  // namespace attnserve::approx
 

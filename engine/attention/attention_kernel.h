@@ -81,8 +81,7 @@ class AttentionKernel {
 
   // Computes inputs.out. Parameters were validated against info().params.
   // Thread-safe: called concurrently by many requests.
-  virtual absl::Status Run(const AttentionInputs& inputs,
-                           const AttentionParams& params,
+  virtual absl::Status Run(const AttentionInputs& inputs, const AttentionParams& params,
                            AttentionStats* stats) const = 0;
 };
 

@@ -26,8 +26,7 @@ const KernelInfo& DenseAttention::info() const {
   return *kInfo;
 }
 
-absl::Status DenseAttention::Run(const AttentionInputs& in,
-                                 const AttentionParams& /*params*/,
+absl::Status DenseAttention::Run(const AttentionInputs& in, const AttentionParams& /*params*/,
                                  AttentionStats* stats) const {
   RETURN_IF_ERROR(ValidateAttentionInputs(in));
   const int64_t n_q = in.n_q, n_kv = in.n_kv, d = in.head_dim;
@@ -43,8 +42,8 @@ absl::Status DenseAttention::Run(const AttentionInputs& in,
 #pragma omp parallel for schedule(static) if (in.num_heads > 1)
   for (int h = 0; h < in.num_heads; ++h) {
     std::vector<float> scores(n_q * n_kv);
-    Sgemm(false, true, n_q, n_kv, d, in.scale, in.q + h * d, in.q_stride,
-          in.k + h * d, in.k_stride, 0.0f, scores.data(), n_kv);
+    Sgemm(false, true, n_q, n_kv, d, in.scale, in.q + h * d, in.q_stride, in.k + h * d, in.k_stride,
+          0.0f, scores.data(), n_kv);
     for (int64_t i = 0; i < n_q; ++i) {
       float* row = scores.data() + i * n_kv;
       if (in.key_valid != nullptr) {
@@ -58,8 +57,8 @@ absl::Status DenseAttention::Run(const AttentionInputs& in,
         for (int64_t j = 0; j < n_kv; ++j) mass[j] += row[j];
       }
     }
-    Sgemm(false, false, n_q, d, n_kv, 1.0f, scores.data(), n_kv, in.v + h * d,
-          in.v_stride, 0.0f, in.out + h * d, in.out_stride);
+    Sgemm(false, false, n_q, d, n_kv, 1.0f, scores.data(), n_kv, in.v + h * d, in.v_stride, 0.0f,
+          in.out + h * d, in.out_stride);
   }
   for (int h = 0; h < static_cast<int>(head_mass.size() / std::max<int64_t>(n_kv, 1)); ++h) {
     for (int64_t j = 0; j < n_kv; ++j) in.key_mass[j] += head_mass[h * n_kv + j];

@@ -72,7 +72,8 @@ absl::Status Int8Attention::Run(const AttentionInputs& in, const AttentionParams
       sv[c] = amax > 0 ? amax / 127.0f : 1.0f;
     }
     for (int64_t j = 0; j < n_r; ++j) {
-      for (int c = 0; c < d; ++c) v8[j * d + c] = static_cast<int8_t>(approx::RoundNearest(v[j * d + c] / sv[c]));
+      for (int c = 0; c < d; ++c)
+        v8[j * d + c] = static_cast<int8_t>(approx::RoundNearest(v[j * d + c] / sv[c]));
     }
     std::vector<int32_t> acc(n_q * std::max<int64_t>(n_r, d));
     GemmS8S8NT(n_q, n_r, d, q8.data(), d, k8.data(), d, acc.data(), n_r);
@@ -95,7 +96,8 @@ absl::Status Int8Attention::Run(const AttentionInputs& in, const AttentionParams
     }
     GemmU8S8NN(n_q, d, n_r, p8.data(), n_r, v8.data(), d, acc.data(), d);
     for (int64_t i = 0; i < n_q; ++i) {
-      for (int c = 0; c < d; ++c) out[i * d + c] = static_cast<float>(acc[i * d + c]) * sp[i] * sv[c];
+      for (int c = 0; c < d; ++c)
+        out[i * d + c] = static_cast<float>(acc[i * d + c]) * sp[i] * sv[c];
     }
     approx::ScatterHead(out.data(), n_q, d, h, in.out, in.out_stride);
   }

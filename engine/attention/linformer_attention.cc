@@ -32,8 +32,7 @@ const KernelInfo& LinformerAttention::info() const {
   return *kInfo;
 }
 
-absl::Status LinformerAttention::Run(const AttentionInputs& in,
-                                     const AttentionParams& params,
+absl::Status LinformerAttention::Run(const AttentionInputs& in, const AttentionParams& params,
                                      AttentionStats* stats) const {
   RETURN_IF_ERROR(ValidateAttentionInputs(in));
   const std::vector<int64_t> real = approx::RealKeys(in);
@@ -65,7 +64,8 @@ absl::Status LinformerAttention::Run(const AttentionInputs& in,
     if (!head_mass.empty()) {
       // A segment's probability is shared equally by its members.
       for (int64_t s = 0; s < m; ++s) {
-        for (int64_t j = approx::SegmentBegin(s, n_r, m); j < approx::SegmentBegin(s + 1, n_r, m); ++j) {
+        for (int64_t j = approx::SegmentBegin(s, n_r, m); j < approx::SegmentBegin(s + 1, n_r, m);
+             ++j) {
           head_mass[h * n_r + j] = col[s] / static_cast<float>(count[s]);
         }
       }

@@ -25,8 +25,7 @@ const KernelInfo& NystromAttention::info() const {
       .memory_complexity = "O(n m) per head in flight",
       .exact = false,
       .reports_key_mass = false,  // rows of F Z B are not probabilities
-      .params = {{"landmarks", ParamType::kInt, 64, 1, 1 << 16,
-                  "landmarks m; m >= n is dense"}},
+      .params = {{"landmarks", ParamType::kInt, 64, 1, 1 << 16, "landmarks m; m >= n is dense"}},
   };
   return *kInfo;
 }
@@ -62,11 +61,11 @@ std::vector<float> PseudoInverse(const std::vector<float>& a, int64_t m) {
   };
   for (int it = 0; it < kPinvIterations; ++it) {
     mul(a, z, &az);
-    diag_minus(7.0f, az, &t);   // 7I - AZ
-    mul(az, t, &u);             // AZ (7I - AZ)
-    diag_minus(15.0f, u, &t);   // 15I - ...
-    mul(az, t, &u);             // AZ (15I - ...)
-    diag_minus(13.0f, u, &t);   // 13I - ...
+    diag_minus(7.0f, az, &t);  // 7I - AZ
+    mul(az, t, &u);            // AZ (7I - AZ)
+    diag_minus(15.0f, u, &t);  // 15I - ...
+    mul(az, t, &u);            // AZ (15I - ...)
+    diag_minus(13.0f, u, &t);  // 13I - ...
     mul(z, t, &u);
     for (int64_t i = 0; i < m * m; ++i) z[i] = 0.25f * u[i];
   }
@@ -84,8 +83,7 @@ std::vector<float> SoftmaxScores(const float* x, int64_t r, const float* y, int6
 
 }  // namespace
 
-absl::Status NystromAttention::Run(const AttentionInputs& in,
-                                   const AttentionParams& params,
+absl::Status NystromAttention::Run(const AttentionInputs& in, const AttentionParams& params,
                                    AttentionStats* stats) const {
   RETURN_IF_ERROR(ValidateAttentionInputs(in));
   const std::vector<int64_t> real = approx::RealKeys(in);
@@ -118,8 +116,8 @@ absl::Status NystromAttention::Run(const AttentionInputs& in,
   }
   const int64_t scored = dense ? n_q * n_r : n_q * m + m * m + m * n_r;
   const int64_t flops = dense ? 4 * n_q * n_r * d
-                              : 4 * (n_q + n_r) * m * d + 2 * m * m * d +
-                                    2 * m * m * d + kPinvIterations * 8 * m * m * m;
+                              : 4 * (n_q + n_r) * m * d + 2 * m * m * d + 2 * m * m * d +
+                                    kPinvIterations * 8 * m * m * m;
   approx::AddStats(stats, scored * in.num_heads, n_q * n_r * in.num_heads, flops * in.num_heads);
   return absl::OkStatus();
 }

@@ -28,10 +28,8 @@ const KernelInfo& PerformerAttention::info() const {
       .memory_complexity = "O(n m) per head in flight",
       .exact = false,
       .reports_key_mass = true,
-      .params = {{"features", ParamType::kInt, 256, 1, 1 << 16,
-                  "random features m"},
-                 {"seed", ParamType::kInt, 0, 0, 2147483647.0,
-                  "random feature seed"}},
+      .params = {{"features", ParamType::kInt, 256, 1, 1 << 16, "random features m"},
+                 {"seed", ParamType::kInt, 0, 0, 2147483647.0, "random feature seed"}},
   };
   return *kInfo;
 }
@@ -65,8 +63,8 @@ void FeatureMap(const float* x, int64_t n, int d, int64_t m, bool per_row, float
 // kernel's time at n = 512 otherwise).
 std::shared_ptr<const std::vector<float>> Features(uint64_t seed, int head, int64_t m, int d) {
   static std::mutex* const mu = new std::mutex;
-  static auto* const cache =
-      new std::map<std::tuple<uint64_t, int, int64_t, int>, std::shared_ptr<const std::vector<float>>>;
+  static auto* const cache = new std::map<std::tuple<uint64_t, int, int64_t, int>,
+                                          std::shared_ptr<const std::vector<float>>>;
   const auto key = std::make_tuple(seed, head, m, d);
   {
     std::lock_guard<std::mutex> lock(*mu);
@@ -83,8 +81,7 @@ std::shared_ptr<const std::vector<float>> Features(uint64_t seed, int head, int6
 
 }  // namespace
 
-absl::Status PerformerAttention::Run(const AttentionInputs& in,
-                                     const AttentionParams& params,
+absl::Status PerformerAttention::Run(const AttentionInputs& in, const AttentionParams& params,
                                      AttentionStats* stats) const {
   RETURN_IF_ERROR(ValidateAttentionInputs(in));
   const std::vector<int64_t> real = approx::RealKeys(in);
@@ -136,8 +133,7 @@ absl::Status PerformerAttention::Run(const AttentionInputs& in,
     }
   }
   approx::ScatterKeyMass(head_mass, real, in.num_heads, in.key_mass);
-  approx::AddStats(stats, 0, n_q * n_r * in.num_heads,
-                   in.num_heads * (4 * (n_q + n_r) * m * d));
+  approx::AddStats(stats, 0, n_q * n_r * in.num_heads, in.num_heads * (4 * (n_q + n_r) * m * d));
   return absl::OkStatus();
 }
 

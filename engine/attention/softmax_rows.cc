@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <cmath>
 
+// Highway's foreach_target re-includes this file once per target; these
+// includes must stay in this order (clang-format would regroup them).
+// clang-format off
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "engine/attention/softmax_rows.cc"
 // Order matters for Highway: foreach_target, then highway, then contrib.
@@ -12,6 +15,7 @@
 #include "hwy/highway.h"
 
 #include "hwy/contrib/math/math-inl.h"
+// clang-format on
 
 HWY_BEFORE_NAMESPACE();
 namespace attnserve {

@@ -6,11 +6,15 @@
 #include <algorithm>
 #include <cmath>
 
+// Highway's foreach_target re-includes this file once per target; these
+// includes must stay in this order (clang-format would regroup them).
+// clang-format off
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "engine/kernels/elementwise.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "hwy/contrib/math/math-inl.h"
+// clang-format on
 
 HWY_BEFORE_NAMESPACE();
 namespace attnserve {
@@ -31,8 +35,8 @@ float SumOf(const float* HWY_RESTRICT x, int64_t n) {
 }
 
 void LayerNormImpl(const float* HWY_RESTRICT x, int64_t rows, int64_t width,
-                   const float* HWY_RESTRICT gain, const float* HWY_RESTRICT bias,
-                   float eps, float* y) {
+                   const float* HWY_RESTRICT gain, const float* HWY_RESTRICT bias, float eps,
+                   float* y) {
   const D d;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
   const float inv_width = 1.0f / static_cast<float>(width);
@@ -110,8 +114,8 @@ HWY_EXPORT(LayerNormImpl);
 HWY_EXPORT(SoftmaxRowImpl);
 HWY_EXPORT(TanhImpl);
 
-void LayerNorm(const float* x, int64_t rows, int64_t width, const float* gain,
-               const float* bias, float eps, float* y) {
+void LayerNorm(const float* x, int64_t rows, int64_t width, const float* gain, const float* bias,
+               float eps, float* y) {
   HWY_DYNAMIC_DISPATCH(LayerNormImpl)(x, rows, width, gain, bias, eps, y);
 }
 

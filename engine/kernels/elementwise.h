@@ -9,8 +9,8 @@ namespace attnserve {
 
 // y[i,:] = gain * (x[i,:] - mean) / sqrt(var + eps) + bias for each of `rows`
 // rows of width `width`; biased variance. x and y may alias.
-void LayerNorm(const float* x, int64_t rows, int64_t width, const float* gain,
-               const float* bias, float eps, float* y);
+void LayerNorm(const float* x, int64_t rows, int64_t width, const float* gain, const float* bias,
+               float eps, float* y);
 
 // In-place softmax of one row of n scores. Max-subtracted, so large scores
 // cannot overflow. n == 0 is a no-op.

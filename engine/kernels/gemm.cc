@@ -13,30 +13,27 @@
 
 namespace attnserve {
 
-void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
-           float alpha, const float* a, int64_t lda, const float* b,
-           int64_t ldb, float beta, float* c, int64_t ldc) {
+void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
 #if defined(ATTNSERVE_GEMM_ONEDNN)
-  const dnnl_status_t status =
-      dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a,
-                 lda, b, ldb, beta, c, ldc);
+  const dnnl_status_t status = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha,
+                                          a, lda, b, ldb, beta, c, ldc);
   if (status != dnnl_success) {
     // Only reachable through inconsistent shapes, a bug in the caller.
     std::fprintf(stderr, "attnserve: dnnl_sgemm failed (status %d) m=%ld n=%ld k=%ld\n",
-                 static_cast<int>(status), static_cast<long>(m),
-                 static_cast<long>(n), static_cast<long>(k));
+                 static_cast<int>(status), static_cast<long>(m), static_cast<long>(n),
+                 static_cast<long>(k));
     std::abort();
   }
 #else
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
-              ldb, beta, c, ldc);
+              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 #endif
 }
 
-void Linear(const float* x, int64_t m, int64_t k, const float* w, int64_t n,
-            const float* bias, float* y, bool accumulate) {
+void Linear(const float* x, int64_t m, int64_t k, const float* w, int64_t n, const float* bias,
+            float* y, bool accumulate) {
   if (bias != nullptr) {
     for (int64_t i = 0; i < m; ++i) {
       float* row = y + i * n;

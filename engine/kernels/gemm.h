@@ -11,15 +11,14 @@ namespace attnserve {
 // Row-major C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, where op(X) is
 // X or its transpose. Leading dimensions are row strides in elements. Threads
 // come from the caller's OpenMP setting (see PrepareComputeThreads).
-void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
-           float alpha, const float* a, int64_t lda, const float* b,
-           int64_t ldb, float beta, float* c, int64_t ldc);
+void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
 // y[m,n] (=|+=) x[m,k] * w[k,n] + bias[n]: a dense layer with input-major
 // weights. With accumulate, the product and bias are added to y (a fused
 // residual connection). bias may be null.
-void Linear(const float* x, int64_t m, int64_t k, const float* w, int64_t n,
-            const float* bias, float* y, bool accumulate);
+void Linear(const float* x, int64_t m, int64_t k, const float* w, int64_t n, const float* bias,
+            float* y, bool accumulate);
 
 // "onednn" or "openblas".
 std::string_view GemmBackendName();

@@ -29,26 +29,26 @@ const dnnl::engine& CpuEngine() {
 
 }  // namespace
 
-void GemmS8S8NT(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda,
-                const int8_t* b, int64_t ldb, int32_t* c, int64_t ldc) {
+void GemmS8S8NT(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b,
+                int64_t ldb, int32_t* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
   const int32_t zero = 0;
-  CheckDnnl(dnnl_gemm_s8s8s32('N', 'T', 'F', m, n, k, 1.0f, a, lda, 0, b, ldb, 0, 0.0f,
-                              c, ldc, &zero),
-            "dnnl_gemm_s8s8s32");
+  CheckDnnl(
+      dnnl_gemm_s8s8s32('N', 'T', 'F', m, n, k, 1.0f, a, lda, 0, b, ldb, 0, 0.0f, c, ldc, &zero),
+      "dnnl_gemm_s8s8s32");
 }
 
-void GemmU8S8NN(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda,
-                const int8_t* b, int64_t ldb, int32_t* c, int64_t ldc) {
+void GemmU8S8NN(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int8_t* b,
+                int64_t ldb, int32_t* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
   const int32_t zero = 0;
-  CheckDnnl(dnnl_gemm_u8s8s32('N', 'N', 'F', m, n, k, 1.0f, a, lda, 0, b, ldb, 0, 0.0f,
-                              c, ldc, &zero),
-            "dnnl_gemm_u8s8s32");
+  CheckDnnl(
+      dnnl_gemm_u8s8s32('N', 'N', 'F', m, n, k, 1.0f, a, lda, 0, b, ldb, 0, 0.0f, c, ldc, &zero),
+      "dnnl_gemm_u8s8s32");
 }
 
-void GemmBf16(bool trans_b, int64_t m, int64_t n, int64_t k, const uint16_t* a,
-              int64_t lda, const uint16_t* b, int64_t ldb, float* c, int64_t ldc) {
+void GemmBf16(bool trans_b, int64_t m, int64_t n, int64_t k, const uint16_t* a, int64_t lda,
+              const uint16_t* b, int64_t ldb, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
   using dt = dnnl::memory::data_type;
   using dims = dnnl::memory::dims;
@@ -61,14 +61,15 @@ void GemmBf16(bool trans_b, int64_t m, int64_t n, int64_t k, const uint16_t* a,
   dnnl::memory am(a_md, CpuEngine(), const_cast<uint16_t*>(a));
   dnnl::memory bm(b_md, CpuEngine(), const_cast<uint16_t*>(b));
   dnnl::memory cm(c_md, CpuEngine(), c);
-  dnnl::matmul(pd).execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+  dnnl::matmul(pd).execute(stream,
+                           {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
   stream.wait();
 }
 
 #else  // Portable loops: exact integer sums; bf16 products are exact in f32.
 
-void GemmS8S8NT(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda,
-                const int8_t* b, int64_t ldb, int32_t* c, int64_t ldc) {
+void GemmS8S8NT(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b,
+                int64_t ldb, int32_t* c, int64_t ldc) {
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j) {
       int32_t acc = 0;
@@ -78,8 +79,8 @@ void GemmS8S8NT(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda,
   }
 }
 
-void GemmU8S8NN(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda,
-                const int8_t* b, int64_t ldb, int32_t* c, int64_t ldc) {
+void GemmU8S8NN(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int8_t* b,
+                int64_t ldb, int32_t* c, int64_t ldc) {
   for (int64_t i = 0; i < m; ++i) {
     int32_t* row = c + i * ldc;
     for (int64_t j = 0; j < n; ++j) row[j] = 0;
@@ -92,8 +93,8 @@ void GemmU8S8NN(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda,
   }
 }
 
-void GemmBf16(bool trans_b, int64_t m, int64_t n, int64_t k, const uint16_t* a,
-              int64_t lda, const uint16_t* b, int64_t ldb, float* c, int64_t ldc) {
+void GemmBf16(bool trans_b, int64_t m, int64_t n, int64_t k, const uint16_t* a, int64_t lda,
+              const uint16_t* b, int64_t ldb, float* c, int64_t ldc) {
   for (int64_t i = 0; i < m; ++i) {
     float* row = c + i * ldc;
     for (int64_t j = 0; j < n; ++j) row[j] = 0.0f;

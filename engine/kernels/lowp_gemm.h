@@ -11,17 +11,17 @@
 namespace attnserve {
 
 // Row-major int32 C[m,n] = A[m,k] * B[n,k]^T, signed 8-bit inputs.
-void GemmS8S8NT(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda,
-                const int8_t* b, int64_t ldb, int32_t* c, int64_t ldc);
+void GemmS8S8NT(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b,
+                int64_t ldb, int32_t* c, int64_t ldc);
 
 // Row-major int32 C[m,n] = A[m,k] * B[k,n], unsigned A, signed B.
-void GemmU8S8NN(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda,
-                const int8_t* b, int64_t ldb, int32_t* c, int64_t ldc);
+void GemmU8S8NN(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int8_t* b,
+                int64_t ldb, int32_t* c, int64_t ldc);
 
 // Row-major f32 C[m,n] = A[m,k] * op(B) with bf16 inputs and f32
 // accumulation; op(B) = B[n,k]^T when trans_b, else B[k,n].
-void GemmBf16(bool trans_b, int64_t m, int64_t n, int64_t k, const uint16_t* a,
-              int64_t lda, const uint16_t* b, int64_t ldb, float* c, int64_t ldc);
+void GemmBf16(bool trans_b, int64_t m, int64_t n, int64_t k, const uint16_t* a, int64_t lda,
+              const uint16_t* b, int64_t ldb, float* c, int64_t ldc);
 
 // float -> bf16 with round-to-nearest-even (NaN kept quiet), and back.
 inline uint16_t ToBf16(float x) {

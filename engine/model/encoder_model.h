@@ -16,6 +16,8 @@
 
 namespace attnserve {
 
+class StepwiseEncoder;  // engine/model/stepwise_encoder.h
+
 struct ModelInfo {
   std::string name;    // e.g. "use-lite"
   std::string family;  // e.g. "use-lite"
@@ -28,6 +30,10 @@ struct ModelInfo {
   int vocab_size = 0;
   int64_t num_parameters = 0;
   int64_t weight_bytes = 0;
+  // For the engine's memory bound on a request (EngineConfig::max_request_bytes):
+  // the widest per-token activation row (floats) and the most heads of a layer.
+  int max_activation_width = 0;
+  int max_heads = 0;
 };
 
 // A request's options after validation: what the forward pass runs with.
@@ -54,6 +60,9 @@ class EncoderModel {
   virtual absl::Status Embed(const std::vector<std::vector<int32_t>>& ids,
                              const ExecutionPlan& plan, float* out,
                              RunStats* stats) const = 0;
+
+  // The layer-by-layer form (token pruning, early exit); null if unsupported.
+  virtual const StepwiseEncoder* stepwise() const { return nullptr; }
 };
 
 }  // namespace attnserve

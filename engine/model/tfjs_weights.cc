@@ -28,12 +28,9 @@ struct EntrySpec {
   int64_t num_elements;
 };
 
-absl::StatusOr<EntrySpec> ParseEntry(const json& entry, size_t group,
-                                     size_t index) {
-  const std::string where =
-      absl::StrCat("weightsManifest[", group, "].weights[", index, "]");
-  if (!entry.is_object() || !entry.contains("name") ||
-      !entry["name"].is_string()) {
+absl::StatusOr<EntrySpec> ParseEntry(const json& entry, size_t group, size_t index) {
+  const std::string where = absl::StrCat("weightsManifest[", group, "].weights[", index, "]");
+  if (!entry.is_object() || !entry.contains("name") || !entry["name"].is_string()) {
     return ManifestError(absl::StrCat(where, ": expected an object with a name"));
   }
   EntrySpec spec;
@@ -51,8 +48,7 @@ absl::StatusOr<EntrySpec> ParseEntry(const json& entry, size_t group,
   } else if (*dtype == "int32") {
     spec.dtype = DType::kInt32;
   } else {
-    return ManifestError(absl::StrCat(what, ": unsupported dtype '",
-                                      dtype->get<std::string>(),
+    return ManifestError(absl::StrCat(what, ": unsupported dtype '", dtype->get<std::string>(),
                                       "' (float32 and int32 are supported)"));
   }
   if (!entry.contains("shape") || !entry["shape"].is_array()) {
@@ -65,8 +61,7 @@ absl::StatusOr<EntrySpec> ParseEntry(const json& entry, size_t group,
     }
     const int64_t d = dim.get<int64_t>();
     if (d != 0 && spec.num_elements > kMaxWeightsBytes / 4 / d) {
-      return ManifestError(absl::StrCat(what, ": shape ", entry["shape"].dump(),
-                                        " is too large"));
+      return ManifestError(absl::StrCat(what, ": shape ", entry["shape"].dump(), " is too large"));
     }
     spec.num_elements *= d;
     spec.shape.push_back(d);
@@ -76,10 +71,10 @@ absl::StatusOr<EntrySpec> ParseEntry(const json& entry, size_t group,
 
 // A shard path must name a file inside the model directory.
 absl::Status CheckShardPath(const std::string& path) {
-  if (path.empty() || path.find('/') != std::string::npos ||
-      path.find('\\') != std::string::npos || path == "." || path == "..") {
-    return ManifestError(absl::StrCat("shard path '", path,
-                                      "' must be a plain file name in the model directory"));
+  if (path.empty() || path.find('/') != std::string::npos || path.find('\\') != std::string::npos ||
+      path == "." || path == "..") {
+    return ManifestError(
+        absl::StrCat("shard path '", path, "' must be a plain file name in the model directory"));
   }
   return absl::OkStatus();
 }
@@ -88,14 +83,15 @@ absl::Status CheckShardPath(const std::string& path) {
 
 absl::StatusOr<TfjsWeights> TfjsWeights::Load(const std::string& model_dir) {
   const std::string manifest_path = JoinPath(model_dir, "model.json");
-  ASSIGN_OR_RETURN(std::string text,
-                   ReadFileToString(manifest_path, kMaxModelJsonBytes));
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(manifest_path, kMaxModelJsonBytes));
   json root;
   try {
     root = json::parse(text);
   } catch (const json::parse_error& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(manifest_path, ": invalid JSON at byte ", e.byte, ": ", e.what()));
+  } catch (const json::exception& e) {  // out_of_range: a number that overflows (1e999)
+    return absl::InvalidArgumentError(absl::StrCat(manifest_path, ": invalid JSON: ", e.what()));
   }
   if (!root.is_object() || !root.contains("weightsManifest") ||
       !root["weightsManifest"].is_array()) {
@@ -109,11 +105,10 @@ absl::StatusOr<TfjsWeights> TfjsWeights::Load(const std::string& model_dir) {
   const json& groups = root["weightsManifest"];
   for (size_t g = 0; g < groups.size(); ++g) {
     const json& group = groups[g];
-    if (!group.is_object() || !group.contains("paths") ||
-        !group["paths"].is_array() || !group.contains("weights") ||
-        !group["weights"].is_array()) {
-      return ManifestError(absl::StrCat("weightsManifest[", g,
-                                        "]: expected paths and weights arrays"));
+    if (!group.is_object() || !group.contains("paths") || !group["paths"].is_array() ||
+        !group.contains("weights") || !group["weights"].is_array()) {
+      return ManifestError(
+          absl::StrCat("weightsManifest[", g, "]: expected paths and weights arrays"));
     }
     // The group's shards, concatenated in order, hold its entries back to back.
     int64_t group_bytes = 0;
@@ -136,19 +131,17 @@ absl::StatusOr<TfjsWeights> TfjsWeights::Load(const std::string& model_dir) {
       const int64_t bytes = spec.num_elements * 4;
       if (offset + bytes > group_start + group_bytes) {
         return absl::DataLossError(absl::StrCat(
-            model_dir, ": weight shards of group ", g, " hold ", group_bytes,
-            " bytes but tensor '", spec.name, "' ", ShapeToString(spec.shape),
-            " needs bytes up to ", offset + bytes - group_start,
-            " (truncated or missing shard?)"));
+            model_dir, ": weight shards of group ", g, " hold ", group_bytes, " bytes but tensor '",
+            spec.name, "' ", ShapeToString(spec.shape), " needs bytes up to ",
+            offset + bytes - group_start, " (truncated or missing shard?)"));
       }
       specs.emplace_back(std::move(spec), offset);
       offset += bytes;
     }
     if (offset != group_start + group_bytes) {
-      return absl::DataLossError(absl::StrCat(
-          model_dir, ": weight shards of group ", g, " hold ", group_bytes,
-          " bytes but the manifest describes ", offset - group_start,
-          " (wrong shard size)"));
+      return absl::DataLossError(absl::StrCat(model_dir, ": weight shards of group ", g, " hold ",
+                                              group_bytes, " bytes but the manifest describes ",
+                                              offset - group_start, " (wrong shard size)"));
     }
     total += group_bytes;
   }
@@ -164,8 +157,8 @@ absl::StatusOr<TfjsWeights> TfjsWeights::Load(const std::string& model_dir) {
     if (weights.index_.contains(spec.name)) {
       return ManifestError(absl::StrCat("tensor '", spec.name, "' appears twice"));
     }
-    TensorView view{std::move(spec.name), std::move(spec.shape), spec.dtype,
-                    spec.num_elements, weights.buffer_.data() + offset / 4};
+    TensorView view{std::move(spec.name), std::move(spec.shape), spec.dtype, spec.num_elements,
+                    weights.buffer_.data() + offset / 4};
     weights.index_[view.name] = weights.tensors_.size();
     weights.tensors_.push_back(std::move(view));
   }
@@ -180,17 +173,17 @@ absl::StatusOr<const TensorView*> TfjsWeights::Find(absl::string_view name) cons
   return &tensors_[it->second];
 }
 
-absl::StatusOr<const float*> TfjsWeights::Float32(
-    absl::string_view name, const std::vector<int64_t>& shape) const {
+absl::StatusOr<const float*> TfjsWeights::Float32(absl::string_view name,
+                                                  const std::vector<int64_t>& shape) const {
   ASSIGN_OR_RETURN(const TensorView* t, Find(name));
   if (t->dtype != DType::kFloat32) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "tensor '", name, "': expected float32, found ", DTypeName(t->dtype)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("tensor '", name, "': expected float32, found ", DTypeName(t->dtype)));
   }
   if (t->shape != shape) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("tensor '", name, "': expected shape ", ShapeToString(shape),
-                     ", found ", ShapeToString(t->shape)));
+    return absl::InvalidArgumentError(absl::StrCat("tensor '", name, "': expected shape ",
+                                                   ShapeToString(shape), ", found ",
+                                                   ShapeToString(t->shape)));
   }
   return t->f32();
 }
@@ -199,8 +192,8 @@ absl::StatusOr<int32_t> TfjsWeights::ScalarInt32(absl::string_view name) const {
   ASSIGN_OR_RETURN(const TensorView* t, Find(name));
   if (t->dtype != DType::kInt32 || t->num_elements != 1) {
     return absl::InvalidArgumentError(
-        absl::StrCat("tensor '", name, "': expected one int32 value, found ",
-                     DTypeName(t->dtype), " ", ShapeToString(t->shape)));
+        absl::StrCat("tensor '", name, "': expected one int32 value, found ", DTypeName(t->dtype),
+                     " ", ShapeToString(t->shape)));
   }
   return t->i32()[0];
 }
@@ -209,8 +202,8 @@ absl::StatusOr<float> TfjsWeights::ScalarFloat32(absl::string_view name) const {
   ASSIGN_OR_RETURN(const TensorView* t, Find(name));
   if (t->dtype != DType::kFloat32 || t->num_elements != 1) {
     return absl::InvalidArgumentError(
-        absl::StrCat("tensor '", name, "': expected one float32 value, found ",
-                     DTypeName(t->dtype), " ", ShapeToString(t->shape)));
+        absl::StrCat("tensor '", name, "': expected one float32 value, found ", DTypeName(t->dtype),
+                     " ", ShapeToString(t->shape)));
   }
   return t->f32()[0];
 }

@@ -17,11 +17,28 @@ int64_t PreNormLayerWeights::LinearFlopsPerToken() const {
   return 2 * macs;
 }
 
+int64_t PreNormLayerWeights::FfnFlopsPerToken() const {
+  return 2 * int64_t{d_out} * d_ffn * 2;
+}
+
 absl::Status RunPreNormLayer(const PreNormLayerWeights& w, const float* x,
                              const std::vector<int64_t>& offsets,
                              const ResolvedAttention& attention,
                              LayerScratch* s, float* y, RunStats* stats) {
+  std::vector<int64_t> kept = offsets;
+  return RunPreNormLayerPruned(w, x, &kept, attention, nullptr, s, y, stats);
+}
+
+absl::Status RunPreNormLayerPruned(const PreNormLayerWeights& w, const float* x,
+                                   std::vector<int64_t>* offsets_inout,
+                                   const ResolvedAttention& attention,
+                                   const SublayerPruner* pruner, LayerScratch* s,
+                                   float* y, RunStats* stats) {
+  const std::vector<int64_t>& offsets = *offsets_inout;
   const int64_t rows = offsets.back();
+  const bool want_mass = pruner != nullptr && pruner->want_key_mass &&
+                         attention.kernel->info().reports_key_mass;
+  if (want_mass) s->key_mass.assign(rows, 0.0f);
   const int64_t qkv_width = 3 * int64_t{w.d_in};
   s->normed.resize(rows * std::max(w.d_in, w.d_out));
   s->qkv.resize(rows * qkv_width);
@@ -57,6 +74,7 @@ absl::Status RunPreNormLayer(const PreNormLayerWeights& w, const float* x,
     in.q_stride = in.k_stride = in.v_stride = qkv_width;
     in.out = s->context.data() + begin * w.d_in;
     in.out_stride = w.d_in;
+    if (want_mass) in.key_mass = s->key_mass.data() + begin;
     RETURN_IF_ERROR(attention.kernel->Run(in, attention.params, &attention_stats));
   }
   stats->attention_seconds += std::chrono::duration<double>(
@@ -64,16 +82,32 @@ absl::Status RunPreNormLayer(const PreNormLayerWeights& w, const float* x,
                                   .count();
   stats->attention_pairs_scored += attention_stats.pairs_scored;
   stats->attention_pairs_total += attention_stats.pairs_total;
-  stats->flops += attention_stats.flops + rows * w.LinearFlopsPerToken();
   Linear(s->context.data(), rows, w.d_in, w.out_kernel, w.d_out, w.out_bias, y, true);
+  int64_t kept_rows = rows;
+  if (pruner != nullptr) {
+    std::vector<int64_t> keep, new_offsets;
+    RETURN_IF_ERROR(pruner->select(want_mass ? s->key_mass.data() : nullptr, y, w.d_out,
+                                   offsets, &keep, &new_offsets));
+    // Ascending rows: compacting in place never overwrites a row still needed.
+    for (size_t i = 0; i < keep.size(); ++i) {
+      if (keep[i] != static_cast<int64_t>(i)) {
+        std::memmove(y + i * w.d_out, y + keep[i] * w.d_out, sizeof(float) * w.d_out);
+      }
+    }
+    kept_rows = static_cast<int64_t>(keep.size());
+    *offsets_inout = std::move(new_offsets);
+  }
+  stats->flops += attention_stats.flops +
+                  rows * (w.LinearFlopsPerToken() - w.FfnFlopsPerToken()) +
+                  kept_rows * w.FfnFlopsPerToken();
 
-  // Feed-forward sublayer.
-  LayerNorm(y, rows, w.d_out, w.ffn_norm_gain, w.ffn_norm_bias, w.norm_eps,
+  // Feed-forward sublayer, on the kept rows only.
+  LayerNorm(y, kept_rows, w.d_out, w.ffn_norm_gain, w.ffn_norm_bias, w.norm_eps,
             s->normed.data());
-  Linear(s->normed.data(), rows, w.d_out, w.ffn_up_kernel, w.d_ffn,
+  Linear(s->normed.data(), kept_rows, w.d_out, w.ffn_up_kernel, w.d_ffn,
          w.ffn_up_bias, s->ffn.data(), false);
-  ReluInPlace(s->ffn.data(), rows * w.d_ffn);
-  Linear(s->ffn.data(), rows, w.d_ffn, w.ffn_down_kernel, w.d_out,
+  ReluInPlace(s->ffn.data(), kept_rows * w.d_ffn);
+  Linear(s->ffn.data(), kept_rows, w.d_ffn, w.ffn_down_kernel, w.d_out,
          w.ffn_down_bias, y, true);
   return absl::OkStatus();
 }

@@ -150,6 +150,11 @@ absl::Status UseLiteModel::BindWeights() {
     return absl::InvalidArgumentError(absl::StrCat("tensor '", kClip, "': clip ", clip, " < 1"));
   }
 
+  int max_width = embed_dim_, max_heads = 0;
+  for (const PreNormLayerWeights& l : layers_) {
+    max_width = std::max({max_width, 3 * l.d_in, l.d_out, l.d_ffn});
+    max_heads = std::max(max_heads, l.num_heads);
+  }
   int64_t params = 0;
   for (const TensorView& t : w.tensors()) {
     if (t.dtype == DType::kFloat32) params += t.num_elements;
@@ -164,6 +169,8 @@ absl::Status UseLiteModel::BindWeights() {
       .vocab_size = tokenizer_->vocab_size(),
       .num_parameters = params,
       .weight_bytes = w.total_bytes(),
+      .max_activation_width = max_width,
+      .max_heads = max_heads,
   };
   return absl::OkStatus();
 }

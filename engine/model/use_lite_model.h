@@ -10,13 +10,14 @@
 
 #include "absl/status/statusor.h"
 #include "engine/model/encoder_model.h"
+#include "engine/model/stepwise_encoder.h"
 #include "engine/model/tfjs_weights.h"
 #include "engine/model/transformer_layer.h"
 #include "engine/tokenizer/unigram_tokenizer.h"
 
 namespace attnserve {
 
-class UseLiteModel final : public EncoderModel {
+class UseLiteModel final : public EncoderModel, public StepwiseEncoder {
  public:
   // Loads model.json, its shards and vocab.json from `model_dir`. Every tensor
   // the encoder uses is checked by name, dtype and shape.
@@ -30,6 +31,16 @@ class UseLiteModel final : public EncoderModel {
   absl::Status Embed(const std::vector<std::vector<int32_t>>& ids,
                      const ExecutionPlan& plan, float* out,
                      RunStats* stats) const override;
+  const StepwiseEncoder* stepwise() const override { return this; }
+
+  // StepwiseEncoder (use_lite_stepwise.cc).
+  absl::StatusOr<EncoderState> Start(
+      const std::vector<std::vector<int32_t>>& ids) const override;
+  absl::Status RunLayer(int layer, const ExecutionPlan& plan, const SublayerPruner* pruner,
+                        EncoderState* state, RunStats* stats) const override;
+  std::vector<float> PoolLayerInput(int layer, const EncoderState& state) const override;
+  void EmbedPooled(const float* pooled, int64_t batch, float* out,
+                   RunStats* stats) const override;
 
  private:
   UseLiteModel(TfjsWeights weights, std::unique_ptr<UnigramTokenizer> tokenizer)

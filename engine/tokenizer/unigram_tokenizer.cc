@@ -75,8 +75,7 @@ void AppendSymbols(std::string_view text, std::u32string* out) {
       cp = ((cp & 0x0F) << 12) | ((p[1] & 0x3F) << 6) | (p[2] & 0x3F);
       p += 3;
     } else {
-      cp = ((cp & 0x07) << 18) | ((p[1] & 0x3F) << 12) | ((p[2] & 0x3F) << 6) |
-           (p[3] & 0x3F);
+      cp = ((cp & 0x07) << 18) | ((p[1] & 0x3F) << 12) | ((p[2] & 0x3F) << 6) | (p[3] & 0x3F);
       p += 4;
     }
     out->push_back(cp == U' ' ? kBoundary : cp);
@@ -120,8 +119,8 @@ int32_t UnigramTokenizer::Impl::Child(int32_t node, char32_t cp) const {
     }
     return -1;
   }
-  const Edge* it = std::lower_bound(
-      begin, end, cp, [](const Edge& e, char32_t c) { return e.cp < c; });
+  const Edge* it =
+      std::lower_bound(begin, end, cp, [](const Edge& e, char32_t c) { return e.cp < c; });
   return (it != end && it->cp == cp) ? it->child : -1;
 }
 
@@ -131,8 +130,7 @@ int32_t UnigramTokenizer::Impl::Child(int32_t node, char32_t cp) const {
 // visits, for each end e, the edges ending there by increasing start; pushing
 // edges forward from each start in increasing order visits every end's edges
 // in that same order, and best[s] is final by the time s is the start.
-void UnigramTokenizer::Impl::BestPath(const std::u32string& symbols,
-                                      Scratch& s) const {
+void UnigramTokenizer::Impl::BestPath(const std::u32string& symbols, Scratch& s) const {
   const size_t n = symbols.size();
   s.best.assign(n + 1, 0.0);
   // Unreached positions backtrack like the reference: as id 0 of length 1.
@@ -166,13 +164,12 @@ void UnigramTokenizer::Impl::BestPath(const std::u32string& symbols,
   }
 }
 
-UnigramTokenizer::UnigramTokenizer(std::unique_ptr<Impl> impl)
-    : impl_(std::move(impl)) {}
+UnigramTokenizer::UnigramTokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 UnigramTokenizer::~UnigramTokenizer() = default;
 
-absl::StatusOr<std::unique_ptr<UnigramTokenizer>>
-UnigramTokenizer::LoadFromFile(const std::string& path) {
+absl::StatusOr<std::unique_ptr<UnigramTokenizer>> UnigramTokenizer::LoadFromFile(
+    const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
   std::ostringstream text;
@@ -191,12 +188,10 @@ struct BuildNode {
 };
 
 // Parses entry `index` of the vocabulary array into a piece and a score.
-absl::Status ParseEntry(const nlohmann::json& entry, size_t index,
-                        std::string_view source, std::string* piece,
-                        double* score) {
+absl::Status ParseEntry(const nlohmann::json& entry, size_t index, std::string_view source,
+                        std::string* piece, double* score) {
   auto error = [&](absl::string_view what) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(AsAbsl(source), ": entry ", index, ": ", what));
+    return absl::InvalidArgumentError(absl::StrCat(AsAbsl(source), ": entry ", index, ": ", what));
   };
   if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string()) {
     return error("expected [piece, score]");
@@ -224,9 +219,9 @@ absl::StatusOr<std::unique_ptr<UnigramTokenizer>> UnigramTokenizer::FromJson(
   nlohmann::json root;
   try {
     root = nlohmann::json::parse(json_text);
-  } catch (const nlohmann::json::parse_error& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(AsAbsl(source), ": invalid JSON: ", e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    // parse_error, and out_of_range for a number that overflows (1e999).
+    return absl::InvalidArgumentError(absl::StrCat(AsAbsl(source), ": invalid JSON: ", e.what()));
   }
   if (!root.is_array()) {
     return absl::InvalidArgumentError(
@@ -243,8 +238,7 @@ absl::StatusOr<std::unique_ptr<UnigramTokenizer>> UnigramTokenizer::FromJson(
   std::vector<BuildNode> build(1);
   for (size_t i = 0; i < root.size(); ++i) {
     double score = 0.0;
-    if (absl::Status status =
-            ParseEntry(root[i], i, source, &impl->pieces[i], &score);
+    if (absl::Status status = ParseEntry(root[i], i, source, &impl->pieces[i], &score);
         !status.ok()) {
       return status;
     }
@@ -254,8 +248,8 @@ absl::StatusOr<std::unique_ptr<UnigramTokenizer>> UnigramTokenizer::FromJson(
     if (cps->empty()) continue;          // an empty piece can never match
     int32_t node = 0;
     for (char32_t cp : *cps) {
-      auto [it, inserted] = build[node].children.try_emplace(
-          cp, static_cast<int32_t>(build.size()));
+      auto [it, inserted] =
+          build[node].children.try_emplace(cp, static_cast<int32_t>(build.size()));
       node = it->second;
       if (inserted) build.emplace_back();
     }
@@ -276,12 +270,10 @@ absl::StatusOr<std::unique_ptr<UnigramTokenizer>> UnigramTokenizer::FromJson(
       impl->edges.push_back({cp, child});
     }
   }
-  return std::unique_ptr<UnigramTokenizer>(
-      new UnigramTokenizer(std::move(impl)));
+  return std::unique_ptr<UnigramTokenizer>(new UnigramTokenizer(std::move(impl)));
 }
 
-absl::StatusOr<std::vector<int32_t>> UnigramTokenizer::Encode(
-    std::string_view utf8_text) const {
+absl::StatusOr<std::vector<int32_t>> UnigramTokenizer::Encode(std::string_view utf8_text) const {
   // ASCII text is valid and already NFKC; skip the normalizer's copy.
   std::string normalized;
   std::string_view text = utf8_text;
@@ -302,11 +294,9 @@ absl::StatusOr<std::vector<int32_t>> UnigramTokenizer::Encode(
 
   // Backtrack from the end, collapsing each run of unknowns into one 0.
   s.reversed.clear();
-  for (int64_t pos = static_cast<int64_t>(s.symbols.size()); pos > 0;
-       pos -= s.length[pos]) {
+  for (int64_t pos = static_cast<int64_t>(s.symbols.size()); pos > 0; pos -= s.length[pos]) {
     const int32_t id = s.id[pos];
-    if (id == kUnknownId && !s.reversed.empty() &&
-        s.reversed.back() == kUnknownId) {
+    if (id == kUnknownId && !s.reversed.empty() && s.reversed.back() == kUnknownId) {
       continue;
     }
     s.reversed.push_back(id);
@@ -316,9 +306,7 @@ absl::StatusOr<std::vector<int32_t>> UnigramTokenizer::Encode(
   return ids;
 }
 
-int UnigramTokenizer::vocab_size() const {
-  return static_cast<int>(impl_->pieces.size());
-}
+int UnigramTokenizer::vocab_size() const { return static_cast<int>(impl_->pieces.size()); }
 
 std::string_view UnigramTokenizer::piece(int32_t id) const {
   if (id < 0 || static_cast<size_t>(id) >= impl_->pieces.size()) return {};

@@ -18,11 +18,10 @@ class UnigramTokenizer {
  public:
   // Reads a vocab.json file: a JSON array of [piece, score] pairs, id = index.
   // Errors name the file and the offending entry.
-  static absl::StatusOr<std::unique_ptr<UnigramTokenizer>> LoadFromFile(
-      const std::string& path);
+  static absl::StatusOr<std::unique_ptr<UnigramTokenizer>> LoadFromFile(const std::string& path);
   // Same, from the JSON text; `source` names it in error messages.
-  static absl::StatusOr<std::unique_ptr<UnigramTokenizer>> FromJson(
-      std::string_view json_text, std::string_view source);
+  static absl::StatusOr<std::unique_ptr<UnigramTokenizer>> FromJson(std::string_view json_text,
+                                                                    std::string_view source);
 
   // Token ids of `utf8_text`, never truncated. Invalid UTF-8 is InvalidArgument
   // naming the byte offset. Empty (after NFKC) text gives no ids.

@@ -51,8 +51,7 @@ DecodeStep DecodeOne(std::string_view text, size_t pos) {
 }
 
 absl::Status InvalidAt(size_t pos, const char* reason) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("invalid UTF-8 at byte ", pos, ": ", reason));
+  return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", pos, ": ", reason));
 }
 
 bool IsAscii(std::string_view text) {
@@ -122,18 +121,16 @@ absl::StatusOr<std::string> NormalizeNfkc(std::string_view text) {
 
   utf8proc_uint8_t* raw = nullptr;
   // Explicit length, not UTF8PROC_NULLTERM: the text may contain NUL bytes.
-  const utf8proc_ssize_t length =
-      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
-                   static_cast<utf8proc_ssize_t>(text.size()), &raw,
-                   static_cast<utf8proc_option_t>(
-                       UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT));
+  const utf8proc_ssize_t length = utf8proc_map(
+      reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
+      static_cast<utf8proc_ssize_t>(text.size()), &raw,
+      static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT));
   std::unique_ptr<utf8proc_uint8_t, FreeDeleter> owned(raw);
   if (length < 0) {
     return absl::InternalError(
         absl::StrCat("NFKC normalization failed: ", utf8proc_errmsg(length)));
   }
-  return std::string(reinterpret_cast<const char*>(owned.get()),
-                     static_cast<size_t>(length));
+  return std::string(reinterpret_cast<const char*>(owned.get()), static_cast<size_t>(length));
 }
 
 }  // namespace attnserve

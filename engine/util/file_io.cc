@@ -2,16 +2,15 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <system_error>
-#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 
 namespace attnserve {
 
-absl::StatusOr<std::string> ReadFileToString(const std::string& path,
-                                             int64_t max_bytes) {
+absl::StatusOr<std::string> ReadFileToString(const std::string& path, int64_t max_bytes) {
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
   if (ec || !std::filesystem::exists(status)) {
@@ -25,8 +24,8 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path,
     return absl::UnavailableError(absl::StrCat(path, ": ", ec.message()));
   }
   if (static_cast<int64_t>(size) > max_bytes) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, ": ", size, " bytes, larger than the limit of ", max_bytes));
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": ", size, " bytes, larger than the limit of ", max_bytes));
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -48,8 +47,8 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path,
   std::string data(size, '\0');
   in.read(data.data(), static_cast<std::streamsize>(size));
   if (in.gcount() != static_cast<std::streamsize>(size)) {
-    return absl::DataLossError(absl::StrCat(path, ": short read (", in.gcount(),
-                                            " of ", size, " bytes)"));
+    return absl::DataLossError(
+        absl::StrCat(path, ": short read (", in.gcount(), " of ", size, " bytes)"));
   }
   return data;
 }

@@ -13,9 +13,7 @@ namespace {
 constexpr unsigned kFtzDaz = 0x8040;  // MXCSR bits: FTZ (15) | DAZ (6).
 }
 void EnableFlushToZeroInThisThread() { _mm_setcsr(_mm_getcsr() | kFtzDaz); }
-bool FlushToZeroEnabledInThisThread() {
-  return (_mm_getcsr() & kFtzDaz) == kFtzDaz;
-}
+bool FlushToZeroEnabledInThisThread() { return (_mm_getcsr() & kFtzDaz) == kFtzDaz; }
 #elif defined(__aarch64__)
 namespace {
 constexpr unsigned long kFpcrFz = 1ul << 24;  // FPCR.FZ

@@ -9,9 +9,9 @@
 #define ATTN_CONCAT_INNER(a, b) a##b
 #define ATTN_CONCAT(a, b) ATTN_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                  \
-  do {                                         \
-    ::absl::Status attn_status_ = (expr);      \
+#define RETURN_IF_ERROR(expr)                    \
+  do {                                           \
+    ::absl::Status attn_status_ = (expr);        \
     if (!attn_status_.ok()) return attn_status_; \
   } while (0)
 

@@ -11,9 +11,9 @@
 namespace attnserve {
 
 struct ProcessStats {
-  double cpu_seconds = 0;        // user + system
-  int64_t resident_bytes = 0;    // VmRSS
-  int64_t virtual_bytes = 0;     // VmSize
+  double cpu_seconds = 0;      // user + system
+  int64_t resident_bytes = 0;  // VmRSS
+  int64_t virtual_bytes = 0;   // VmSize
   int threads = 0;
   double start_time_seconds = 0;  // since the Unix epoch
 };

@@ -24,12 +24,23 @@ prometheus::Histogram::BucketBoundaries LatencyBuckets() {
 }
 
 const char* CodeName(int code) {
-  static const char* const kNames[] = {
-      "OK",       "CANCELLED",          "UNKNOWN",           "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",    "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL",     "UNAVAILABLE",       "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
   return code >= 0 && code <= 16 ? kNames[code] : "UNKNOWN";
 }
 
@@ -74,10 +85,11 @@ class ServerMetrics::ScrapeCollector final : public prometheus::Collectable {
                           state_->queue->queued()));
       out.push_back(Gauge("attnserve_queue_capacity", "Waiting requests allowed before shedding.",
                           state_->queue->capacity()));
-      out.push_back(Gauge("attnserve_workers", "Concurrent engine runs.", state_->queue->workers()));
+      out.push_back(
+          Gauge("attnserve_workers", "Concurrent engine runs.", state_->queue->workers()));
     }
-    out.push_back(Gauge("attnserve_draining", "1 while the server drains.",
-                        state_->draining.load() ? 1 : 0));
+    out.push_back(
+        Gauge("attnserve_draining", "1 while the server drains.", state_->draining.load() ? 1 : 0));
     if (state_->models != nullptr) {
       auto engine = state_->models->Current();
       out.push_back(Gauge("attnserve_model_loaded", "1 when a model is serving.", engine ? 1 : 0));
@@ -121,8 +133,8 @@ class ServerMetrics::ScrapeCollector final : public prometheus::Collectable {
     if (power) {
       if (absl::StatusOr<PowerSnapshot> s = power(); s.ok()) {
         out.push_back(Gauge("attnserve_power_watts",
-                            "Power of the box (source says whether read or estimated).",
-                            s->watts, {{"source", s->source}}));
+                            "Power of the box (source says whether read or estimated).", s->watts,
+                            {{"source", s->source}}));
         out.push_back(Counter("attnserve_energy_joules_total", "Energy of the box since start.",
                               s->joules_total, {{"source", s->source}}));
       }
@@ -141,45 +153,77 @@ ServerMetrics::ServerMetrics(const ServingState* state)
   using prometheus::BuildCounter;
   using prometheus::BuildHistogram;
   auto& r = *registry_;
-  requests_ = &BuildCounter().Name("attnserve_requests_total")
+  requests_ = &BuildCounter()
+                   .Name("attnserve_requests_total")
                    .Help("Finished requests by rpc, model, attention kernel and status code.")
                    .Register(r);
-  duration_ = &BuildHistogram().Name("attnserve_request_duration_seconds")
-                   .Help("Time from arrival to reply.").Register(r);
-  queue_ = &BuildHistogram().Name("attnserve_queue_duration_seconds")
-                .Help("Time admitted requests waited for a worker.").Register(r);
-  compute_ = &BuildHistogram().Name("attnserve_compute_duration_seconds")
-                  .Help("Time in the encoder (attention included).").Register(r);
-  attention_seconds_ = &BuildCounter().Name("attnserve_attention_seconds_total")
-                            .Help("Time inside attention kernels.").Register(r);
-  cpu_seconds_ = &BuildCounter().Name("attnserve_engine_cpu_seconds_total")
-                      .Help("CPU time of the threads that ran requests.").Register(r);
-  flops_ = &BuildCounter().Name("attnserve_flops_total")
+  duration_ = &BuildHistogram()
+                   .Name("attnserve_request_duration_seconds")
+                   .Help("Time from arrival to reply.")
+                   .Register(r);
+  queue_ = &BuildHistogram()
+                .Name("attnserve_queue_duration_seconds")
+                .Help("Time admitted requests waited for a worker.")
+                .Register(r);
+  compute_ = &BuildHistogram()
+                  .Name("attnserve_compute_duration_seconds")
+                  .Help("Time in the encoder (attention included).")
+                  .Register(r);
+  attention_seconds_ = &BuildCounter()
+                            .Name("attnserve_attention_seconds_total")
+                            .Help("Time inside attention kernels.")
+                            .Register(r);
+  cpu_seconds_ = &BuildCounter()
+                      .Name("attnserve_engine_cpu_seconds_total")
+                      .Help("CPU time of the threads that ran requests.")
+                      .Register(r);
+  flops_ = &BuildCounter()
+                .Name("attnserve_flops_total")
                 .Help("Floating-point operations of finished requests (multiply-add = 2).")
                 .Register(r);
-  pairs_scored_ = &BuildCounter().Name("attnserve_attention_pairs_scored_total")
-                       .Help("Query-key pairs the attention kernels scored.").Register(r);
-  pairs_dense_ = &BuildCounter().Name("attnserve_attention_pairs_dense_total")
-                      .Help("Query-key pairs dense attention would have scored.").Register(r);
+  pairs_scored_ = &BuildCounter()
+                       .Name("attnserve_attention_pairs_scored_total")
+                       .Help("Query-key pairs the attention kernels scored.")
+                       .Register(r);
+  pairs_dense_ = &BuildCounter()
+                      .Name("attnserve_attention_pairs_dense_total")
+                      .Help("Query-key pairs dense attention would have scored.")
+                      .Register(r);
   texts_ = &BuildCounter().Name("attnserve_texts_total").Help("Texts processed.").Register(r);
-  tokens_in_ = &BuildCounter().Name("attnserve_tokens_in_total")
-                    .Help("Tokens out of the tokenizer, before the clip.").Register(r);
-  tokens_used_ = &BuildCounter().Name("attnserve_tokens_used_total")
-                      .Help("Tokens entering the first layer (after the clip).").Register(r);
-  tokens_kept_ = &BuildCounter().Name("attnserve_tokens_kept_total")
-                      .Help("Tokens alive after the last layer run (after pruning).").Register(r);
-  exit_layer_ = &BuildHistogram().Name("attnserve_exit_layer")
-                     .Help("Layers run per request (early exit stops sooner).").Register(r);
-  batch_size_ = &BuildHistogram().Name("attnserve_batch_size")
-                     .Help("Texts per request.").Register(r);
-  request_energy_ = &BuildHistogram().Name("attnserve_request_energy_joules")
-                         .Help("Energy attributed to each request.").Register(r);
-  rejections_ = &BuildCounter().Name("attnserve_admission_rejections_total")
-                     .Help("Requests refused by admission control.").Register(r);
-  policy_changes_ = &BuildCounter().Name("attnserve_policy_changes_total")
-                         .Help("Successful SetPolicy calls.").Register(r);
-  reloads_ = &BuildCounter().Name("attnserve_model_reloads_total")
-                  .Help("Model reloads by result.").Register(r);
+  tokens_in_ = &BuildCounter()
+                    .Name("attnserve_tokens_in_total")
+                    .Help("Tokens out of the tokenizer, before the clip.")
+                    .Register(r);
+  tokens_used_ = &BuildCounter()
+                      .Name("attnserve_tokens_used_total")
+                      .Help("Tokens entering the first layer (after the clip).")
+                      .Register(r);
+  tokens_kept_ = &BuildCounter()
+                      .Name("attnserve_tokens_kept_total")
+                      .Help("Tokens alive after the last layer run (after pruning).")
+                      .Register(r);
+  exit_layer_ = &BuildHistogram()
+                     .Name("attnserve_exit_layer")
+                     .Help("Layers run per request (early exit stops sooner).")
+                     .Register(r);
+  batch_size_ =
+      &BuildHistogram().Name("attnserve_batch_size").Help("Texts per request.").Register(r);
+  request_energy_ = &BuildHistogram()
+                         .Name("attnserve_request_energy_joules")
+                         .Help("Energy attributed to each request.")
+                         .Register(r);
+  rejections_ = &BuildCounter()
+                     .Name("attnserve_admission_rejections_total")
+                     .Help("Requests refused by admission control.")
+                     .Register(r);
+  policy_changes_ = &BuildCounter()
+                         .Name("attnserve_policy_changes_total")
+                         .Help("Successful SetPolicy calls.")
+                         .Register(r);
+  reloads_ = &BuildCounter()
+                  .Name("attnserve_model_reloads_total")
+                  .Help("Model reloads by result.")
+                  .Register(r);
   scrape_ = std::make_shared<ScrapeCollector>(state);
   // Series that should read 0 before anything happens.
   policy_changes_->Add({});
@@ -213,7 +257,8 @@ void ServerMetrics::SetPowerProvider(std::function<absl::StatusOr<PowerSnapshot>
 
 void ServerMetrics::OnRequest(const RequestRecord& r) {
   const std::string kernel = r.kernel.empty() ? "none" : r.kernel;
-  requests_->Add({{"rpc", r.rpc}, {"model", r.model}, {"kernel", kernel}, {"code", CodeName(r.code)}})
+  requests_
+      ->Add({{"rpc", r.rpc}, {"model", r.model}, {"kernel", kernel}, {"code", CodeName(r.code)}})
       .Increment();
   const prometheus::Labels by_kernel = {{"rpc", r.rpc}, {"model", r.model}, {"kernel", kernel}};
   duration_->Add(by_kernel, LatencyBuckets()).Observe(r.total_seconds);
@@ -240,13 +285,14 @@ void ServerMetrics::OnRequest(const RequestRecord& r) {
       s.tokens_per_layer.empty() ? used : static_cast<double>(s.tokens_per_layer.back()));
   exit_layer_->Add(model, prometheus::Histogram::BucketBoundaries{1, 2, 3, 4, 6, 8, 12, 16, 24})
       .Observe(s.layers_run);
-  batch_size_->Add({{"rpc", r.rpc}},
-                   prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256})
+  batch_size_
+      ->Add({{"rpc", r.rpc}},
+            prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256})
       .Observe(static_cast<double>(s.texts.size()));
   if (r.energy_joules >= 0) {
     request_energy_
-        ->Add(mk, prometheus::Histogram::BucketBoundaries{0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1,
-                                                          3, 10, 30})
+        ->Add(mk, prometheus::Histogram::BucketBoundaries{0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3,
+                                                          10, 30})
         .Observe(r.energy_joules);
   }
 }

@@ -43,10 +43,12 @@ TEST_F(ServerTest, MetricsReflectTrafficAndPassPromtool) {
 
   const std::string metrics = HttpGet(server_->metrics_port(), "/metrics");
   ASSERT_FALSE(metrics.empty());
-  EXPECT_THAT(metrics, HasSubstr(
-      "attnserve_requests_total{code=\"OK\",kernel=\"dense\",model=\"use-lite\",rpc=\"Embed\"}"));
+  EXPECT_THAT(metrics, HasSubstr("attnserve_requests_total{code=\"OK\",kernel=\"dense\",model="
+                                 "\"use-lite\",rpc=\"Embed\"}"));
   EXPECT_THAT(metrics, HasSubstr("code=\"INVALID_ARGUMENT\""));
-  EXPECT_THAT(metrics, HasSubstr("attnserve_admission_rejections_total{reason=\"queue_full\",rpc=\"Embed\"}"));
+  EXPECT_THAT(
+      metrics,
+      HasSubstr("attnserve_admission_rejections_total{reason=\"queue_full\",rpc=\"Embed\"}"));
   EXPECT_THAT(metrics, HasSubstr("attnserve_policy_changes_total 1"));
   EXPECT_THAT(metrics, HasSubstr("attnserve_policy_version 2"));
   EXPECT_THAT(metrics, HasSubstr("attnserve_tokens_in_total{model=\"use-lite\"}"));
@@ -54,7 +56,8 @@ TEST_F(ServerTest, MetricsReflectTrafficAndPassPromtool) {
   EXPECT_THAT(metrics, HasSubstr("attnserve_exit_layer_bucket"));
   EXPECT_THAT(metrics, HasSubstr("attnserve_process_resident_memory_bytes"));
   EXPECT_THAT(metrics, HasSubstr("attnserve_model_info{"));
-  EXPECT_THAT(metrics, HasSubstr("attnserve_power_watts{source=\"" + embedded->stats().energy_source()));
+  EXPECT_THAT(metrics,
+              HasSubstr("attnserve_power_watts{source=\"" + embedded->stats().energy_source()));
   EXPECT_THAT(metrics, HasSubstr("attnserve_energy_joules_total{source="));
   EXPECT_THAT(metrics, HasSubstr("attnserve_request_energy_joules_bucket"));
   // Never raw text in labels.

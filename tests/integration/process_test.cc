@@ -1,9 +1,9 @@
 // The attnserve and attnctl binaries as an operator runs them: start, health,
 // embed over gRPC, SIGTERM while a request is in flight (it must complete),
 // clean exit.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -99,7 +99,8 @@ TEST_F(ProcessTest, HealthEmbedAndGracefulDrainOnSigterm) {
     return std::count(log.begin(), log.end(), '\n');
   };
   const auto lines_at_start = lines();
-  std::ofstream(dir_ / "short.jsonl") << "{\"text\": \"a\"}\n{\"text\": \"b\"}\n{\"text\": \"c\"}\n";
+  std::ofstream(dir_ / "short.jsonl")
+      << "{\"text\": \"a\"}\n{\"text\": \"b\"}\n{\"text\": \"c\"}\n";
   std::string short_out;
   EXPECT_EQ(RunCommand(Attnctl("embed --batch-size 1 --input " + (dir_ / "short.jsonl").string()),
                        &short_out),
@@ -112,8 +113,9 @@ TEST_F(ProcessTest, HealthEmbedAndGracefulDrainOnSigterm) {
   std::ofstream(dir_ / "long.jsonl") << "{\"text\": \"" << text << "\"}\n";
   std::string embed_out;
   std::thread request([&] {
-    EXPECT_EQ(RunCommand(Attnctl(absl::StrCat("embed --max-tokens 2048 --input ", (dir_ / "long.jsonl").string())),
-                  &embed_out),
+    EXPECT_EQ(RunCommand(Attnctl(absl::StrCat("embed --max-tokens 2048 --input ",
+                                              (dir_ / "long.jsonl").string())),
+                         &embed_out),
               0);
   });
   // Give the request time to be admitted, then ask the server to stop.

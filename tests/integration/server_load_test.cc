@@ -31,9 +31,12 @@ TEST_F(ServerTest, OverloadShedsAndAdmittedRequestsFinish) {
   for (std::thread& t : threads) t.join();
   int ok = 0, shed = 0;
   for (absl::StatusCode code : codes) {
-    if (code == absl::StatusCode::kOk) ++ok;
-    else if (code == absl::StatusCode::kResourceExhausted) ++shed;
-    else ADD_FAILURE() << "unexpected " << absl::StatusCodeToString(code);
+    if (code == absl::StatusCode::kOk)
+      ++ok;
+    else if (code == absl::StatusCode::kResourceExhausted)
+      ++shed;
+    else
+      ADD_FAILURE() << "unexpected " << absl::StatusCodeToString(code);
   }
   // 1 worker + 1 queue slot: at least two run, the burst overflows.
   EXPECT_GE(ok, 2);
@@ -99,7 +102,8 @@ TEST_F(ServerTest, DrainFinishesAcceptedRequestsAndRefusesNewOnes) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   std::thread drain([&] { server_->Drain(absl::Seconds(60)); });
-  while (!server_->state().draining.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (!server_->state().draining.load())
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   auto late = client_->Embed(EmbedOf({"too late"}));
   EXPECT_FALSE(late.ok());
   EXPECT_EQ(late.status().code(), absl::StatusCode::kUnavailable);

@@ -96,6 +96,21 @@ TEST_F(ServerTest, OversizedMessageIsRefused) {
   EXPECT_EQ(response.status().code(), absl::StatusCode::kResourceExhausted);
 }
 
+TEST_F(ServerTest, RequestOverTheMemoryBoundIsResourceExhausted) {
+  v1::Config config = BaseConfig();
+  config.mutable_limits()->set_max_request_bytes(int64_t{32} << 20);
+  StartServer(config);
+  std::string long_text;
+  for (int i = 0; i < 5000; ++i) long_text += "word ";
+  v1::EmbedRequest request = EmbedOf({long_text});
+  request.mutable_options()->set_max_tokens(4096);
+  auto refused = client_->Embed(request);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()),
+              ::testing::HasSubstr("over the limit of 33554432 bytes"));
+  EXPECT_TRUE(client_->Embed(EmbedOf({long_text})).ok());  // the model's own clip fits
+}
+
 TEST_F(ServerTest, AdminNeedsTheToken) {
   StartServer(BaseConfig());
   EXPECT_EQ(Connect("")->GetPolicy().status().code(), absl::StatusCode::kUnauthenticated);

@@ -22,23 +22,20 @@ inline bool ModelRequired() {
   return env != nullptr && std::string(env) == "1";
 }
 
-inline bool TestModelPresent() {
-  return std::filesystem::exists(TestModelDir() + "/model.json");
-}
+inline bool TestModelPresent() { return std::filesystem::exists(TestModelDir() + "/model.json"); }
 
 }  // namespace attnserve::testing
 
 // Use at the top of a test that needs the real model.
-#define ATTNSERVE_REQUIRE_TEST_MODEL()                                          \
-  do {                                                                          \
-    if (!::attnserve::testing::TestModelPresent()) {                            \
-      if (::attnserve::testing::ModelRequired()) {                              \
-        FAIL() << "model not found in " << ::attnserve::testing::TestModelDir() \
-               << " (run tools/fetch_model.sh)";                                \
-      }                                                                         \
-      GTEST_SKIP() << "model not found in "                                     \
-                   << ::attnserve::testing::TestModelDir();                     \
-    }                                                                           \
+#define ATTNSERVE_REQUIRE_TEST_MODEL()                                               \
+  do {                                                                               \
+    if (!::attnserve::testing::TestModelPresent()) {                                 \
+      if (::attnserve::testing::ModelRequired()) {                                   \
+        FAIL() << "model not found in " << ::attnserve::testing::TestModelDir()      \
+               << " (run tools/fetch_model.sh)";                                     \
+      }                                                                              \
+      GTEST_SKIP() << "model not found in " << ::attnserve::testing::TestModelDir(); \
+    }                                                                                \
   } while (0)
 
 #endif  // ATTNSERVE_TESTS_SUPPORT_TEST_MODEL_H_

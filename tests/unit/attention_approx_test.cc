@@ -79,7 +79,7 @@ struct RunResult {
 };
 
 RunResult RunKernel(const Problem& p, const std::string& name,
-              const std::map<std::string, std::string>& params) {
+                    const std::map<std::string, std::string>& params) {
   absl::StatusOr<ResolvedAttention> resolved = ResolveAttention(name, params);
   EXPECT_TRUE(resolved.ok()) << resolved.status();
   RunResult r;
@@ -119,13 +119,14 @@ double RelError(const std::vector<float>& out, const std::vector<float>& ref) {
 
 double MaxAbsError(const std::vector<float>& out, const std::vector<float>& ref) {
   double worst = 0;
-  for (size_t i = 0; i < ref.size(); ++i) worst = std::max(worst, std::abs(double{out[i]} - ref[i]));
+  for (size_t i = 0; i < ref.size(); ++i)
+    worst = std::max(worst, std::abs(double{out[i]} - ref[i]));
   return worst;
 }
 
 const std::vector<std::string>& ApproxKernels() {
-  static const std::vector<std::string> kNames = {"linformer", "performer", "nystrom", "lsh",
-                                                  "adaptive_topk", "int8", "bf16"};
+  static const std::vector<std::string> kNames = {"linformer",     "performer", "nystrom", "lsh",
+                                                  "adaptive_topk", "int8",      "bf16"};
   return kNames;
 }
 
@@ -144,8 +145,8 @@ TEST_P(BudgetTest, ErrorShrinksAsBudgetGrows) {
   const BudgetCase& c = GetParam();
   // FAVOR+'s variance grows like exp(|q|^2 + |k|^2): on peaked inputs its
   // error stays near 1 at any practical m, so it is checked on softer ones.
-  const Problem p = MakeProblem(256, 2, 32, /*padded=*/false,
-                                c.kernel == "performer" ? 0.1f : 0.6f);
+  const Problem p =
+      MakeProblem(256, 2, 32, /*padded=*/false, c.kernel == "performer" ? 0.1f : 0.6f);
   const std::vector<float> ref = Reference(p);
   std::vector<double> errors;
   for (int budget : c.budgets) {
@@ -199,13 +200,13 @@ TEST_P(FullBudgetTest, EqualsDense) {
 
 INSTANTIATE_TEST_SUITE_P(
     Approx, FullBudgetTest,
-    ::testing::Combine(
-        ::testing::Values(FullCase{"linformer", {{"k", "400"}}},
-                          FullCase{"nystrom", {{"landmarks", "400"}}},
-                          FullCase{"lsh", {{"bucket", "400"}}},
-                          FullCase{"adaptive_topk", {{"k", "400"}}}),
-        ::testing::Values(int64_t{1}, int64_t{2}, int64_t{17}, int64_t{33}, int64_t{300}),
-        ::testing::Bool()),
+    ::testing::Combine(::testing::Values(FullCase{"linformer", {{"k", "400"}}},
+                                         FullCase{"nystrom", {{"landmarks", "400"}}},
+                                         FullCase{"lsh", {{"bucket", "400"}}},
+                                         FullCase{"adaptive_topk", {{"k", "400"}}}),
+                       ::testing::Values(int64_t{1}, int64_t{2}, int64_t{17}, int64_t{33},
+                                         int64_t{300}),
+                       ::testing::Bool()),
     [](const auto& info) {
       return std::get<0>(info.param).kernel + "_n" + std::to_string(std::get<1>(info.param)) +
              (std::get<2>(info.param) ? "_padded" : "");
@@ -213,8 +214,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 // ---- Every approximate kernel on every shape -------------------------------
 
-class ShapeTest
-    : public ::testing::TestWithParam<std::tuple<std::string, int64_t, bool>> {};
+class ShapeTest : public ::testing::TestWithParam<std::tuple<std::string, int64_t, bool>> {};
 
 // Loose per-kernel bounds at default parameters on the structured inputs;
 // the budget tests above carry the real accuracy claims.
@@ -265,24 +265,25 @@ TEST_P(PaddingTest, PaddedKeysAreIgnoredAndGetNoMass) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Approx, ShapeTest,
-    ::testing::Combine(::testing::ValuesIn(ApproxKernels()),
-                       ::testing::Values(int64_t{1}, int64_t{2}, int64_t{5}, int64_t{129},
-                                         int64_t{333}),
-                       ::testing::Bool()),
-    [](const auto& info) {
-      return std::get<0>(info.param) + "_n" + std::to_string(std::get<1>(info.param)) +
-             (std::get<2>(info.param) ? "_padded" : "");
-    });
+INSTANTIATE_TEST_SUITE_P(Approx, ShapeTest,
+                         ::testing::Combine(::testing::ValuesIn(ApproxKernels()),
+                                            ::testing::Values(int64_t{1}, int64_t{2}, int64_t{5},
+                                                              int64_t{129}, int64_t{333}),
+                                            ::testing::Bool()),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) + "_n" +
+                                  std::to_string(std::get<1>(info.param)) +
+                                  (std::get<2>(info.param) ? "_padded" : "");
+                         });
 
-INSTANTIATE_TEST_SUITE_P(
-    Approx, PaddingTest,
-    ::testing::Combine(::testing::ValuesIn(ApproxKernels()),
-                       ::testing::Values(int64_t{2}, int64_t{5}, int64_t{129}, int64_t{333})),
-    [](const auto& info) {
-      return std::get<0>(info.param) + "_n" + std::to_string(std::get<1>(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(Approx, PaddingTest,
+                         ::testing::Combine(::testing::ValuesIn(ApproxKernels()),
+                                            ::testing::Values(int64_t{2}, int64_t{5}, int64_t{129},
+                                                              int64_t{333})),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) + "_n" +
+                                  std::to_string(std::get<1>(info.param));
+                         });
 
 // One long input per kernel: a couple of thousand tokens, one head.
 TEST(ApproxLongTest, TwoThousandTokens) {

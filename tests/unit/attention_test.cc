@@ -22,8 +22,7 @@ struct Shape {
   bool padded;  // mask out some keys
 };
 
-class ExactKernelTest
-    : public ::testing::TestWithParam<std::tuple<std::string, Shape>> {};
+class ExactKernelTest : public ::testing::TestWithParam<std::tuple<std::string, Shape>> {};
 
 TEST_P(ExactKernelTest, MatchesNaiveReference) {
   const auto& [name, shape] = GetParam();
@@ -64,10 +63,11 @@ TEST_P(ExactKernelTest, MatchesNaiveReference) {
   AttentionStats stats;
   ASSERT_TRUE(resolved->kernel->Run(in, resolved->params, &stats).ok());
 
-  const auto expected = reference::NaiveAttention(q, k, v, n, n, shape.heads, shape.head_dim,
-                                                  scale, shape.padded ? &valid : nullptr);
+  const auto expected = reference::NaiveAttention(q, k, v, n, n, shape.heads, shape.head_dim, scale,
+                                                  shape.padded ? &valid : nullptr);
   double worst = 0;
-  for (size_t i = 0; i < out.size(); ++i) worst = std::max(worst, double(std::abs(out[i] - expected[i])));
+  for (size_t i = 0; i < out.size(); ++i)
+    worst = std::max(worst, double(std::abs(out[i] - expected[i])));
   EXPECT_LT(worst, 1e-5) << name << " n=" << n;
   int64_t real = 0;
   for (uint8_t x : valid) real += shape.padded ? x : 1;
@@ -107,9 +107,8 @@ INSTANTIATE_TEST_SUITE_P(
                                          Shape{1000, 1, 16, true})),
     [](const auto& info) {
       const Shape& s = std::get<1>(info.param);
-      return std::get<0>(info.param) + "_n" + std::to_string(s.n) + "_h" +
-             std::to_string(s.heads) + "_d" + std::to_string(s.head_dim) +
-             (s.padded ? "_padded" : "");
+      return std::get<0>(info.param) + "_n" + std::to_string(s.n) + "_h" + std::to_string(s.heads) +
+             "_d" + std::to_string(s.head_dim) + (s.padded ? "_padded" : "");
     });
 
 TEST(RegistryTest, UnknownKernelListsKnownNames) {

@@ -16,8 +16,8 @@
 namespace attnserve {
 namespace {
 
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
 struct RunResult {
   int exit_code = -1;
@@ -40,8 +40,8 @@ class AttnctlTest : public ::testing::Test {
 
   RunResult Run(const std::string& args, const std::string& input) {
     std::ofstream(input_, std::ios::binary) << input;
-    const std::string cmd = std::string(ATTNCTL_PATH) + " " + args + " < " + input_.string() +
-                            " 2> " + err_;
+    const std::string cmd =
+        std::string(ATTNCTL_PATH) + " " + args + " < " + input_.string() + " 2> " + err_;
     RunResult result;
     FILE* pipe = popen(cmd.c_str(), "r");
     if (pipe == nullptr) return result;
@@ -81,15 +81,30 @@ TEST_F(AttnctlTest, EveryLineAnsweredInOrderAndBadLinesNamed) {
   EXPECT_EQ(first["embedding"].size(), 512u);
   EXPECT_EQ(first["stats"]["tokens_used"], 2);
   EXPECT_EQ(first["stats"]["attention"], "dense");
-  EXPECT_THAT(json::parse(r.lines[1])["error"].get<std::string>(), HasSubstr("line 2: invalid JSON"));
+  EXPECT_THAT(json::parse(r.lines[1])["error"].get<std::string>(),
+              HasSubstr("line 2: invalid JSON"));
   EXPECT_THAT(json::parse(r.lines[2])["error"].get<std::string>(),
               HasSubstr("line 4: invalid UTF-8 at byte 14"));
-  EXPECT_THAT(json::parse(r.lines[3])["error"].get<std::string>(), HasSubstr("line 5: text is empty"));
+  EXPECT_THAT(json::parse(r.lines[3])["error"].get<std::string>(),
+              HasSubstr("line 5: text is empty"));
   EXPECT_THAT(json::parse(r.lines[4])["error"].get<std::string>(),
               HasSubstr("line 6: missing field \"text\""));
   const json last = json::parse(r.lines[5]);
   EXPECT_EQ(last["token_ids"].size(), 12u);
   EXPECT_NEAR(last["embedding"][0].get<double>(), -0.0135338, 2e-6);
+}
+
+// Found by fuzz_json_lines: a number that overflows made nlohmann throw
+// out_of_range (not parse_error), which escaped and killed attnctl.
+TEST_F(AttnctlTest, OverflowingNumberIsAnErrorLine) {
+  ATTNSERVE_REQUIRE_TEST_MODEL();
+  RunResult r =
+      Run("embed " + ModelArg(), "{\"text\": \"a\", \"n\": 1e999}\n{\"text\": \"hello\"}\n");
+  EXPECT_EQ(r.exit_code, 1);
+  ASSERT_EQ(r.lines.size(), 2u) << r.err;
+  EXPECT_THAT(json::parse(r.lines[0])["error"].get<std::string>(),
+              HasSubstr("line 1: invalid JSON"));
+  EXPECT_EQ(json::parse(r.lines[1])["token_ids"], json({2002, 102}));
 }
 
 TEST_F(AttnctlTest, AllGoodExitsZeroAndMaxTokensLiftsTheClip) {
@@ -102,7 +117,8 @@ TEST_F(AttnctlTest, AllGoodExitsZeroAndMaxTokensLiftsTheClip) {
   const json c = json::parse(clipped.lines[0]);
   EXPECT_EQ(c["stats"]["tokens_used"], 128);
   EXPECT_GT(c["token_ids"].size(), 128u);  // full tokenizer output, before the clip
-  RunResult lifted = Run("embed " + ModelArg() + " --max-tokens 1000", "{\"text\": \"" + text + "\"}\n");
+  RunResult lifted =
+      Run("embed " + ModelArg() + " --max-tokens 1000", "{\"text\": \"" + text + "\"}\n");
   ASSERT_EQ(lifted.lines.size(), 1u);
   EXPECT_EQ(json::parse(lifted.lines[0])["stats"]["tokens_used"], c["token_ids"].size());
 }

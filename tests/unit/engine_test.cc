@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "engine/attention/registry.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/test_model.h"
@@ -168,6 +169,40 @@ TEST_F(EngineTest, ExpiredDeadlineAndCancellationStopTheRun) {
   cancel.is_cancelled = [] { return true; };
   EXPECT_EQ(engine_->Embed({"never mind"}, cancel).status().code(),
             absl::StatusCode::kCancelled);
+}
+
+// The memory a request needs is estimated and bounded before the run
+// allocates anything: over the bound is ResourceExhausted, not an OOM kill.
+TEST_F(EngineTest, RequestMemoryIsBoundedBeforeAllocation) {
+  EngineConfig config;
+  config.model_dir = testing::TestModelDir();
+  config.max_request_bytes = int64_t{64} << 20;
+  auto bounded = Engine::Load(config);
+  ASSERT_TRUE(bounded.ok()) << bounded.status();
+  std::string long_text;
+  for (int i = 0; i < 5000; ++i) long_text += "word ";
+  RunOptions lifted;
+  lifted.max_tokens = 4096;
+  lifted.num_threads = 1;
+  auto refused = (*bounded)->Embed({long_text}, lifted);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted) << refused.status();
+  EXPECT_THAT(refused.status().message(), HasSubstr("estimated"));
+  EXPECT_THAT(refused.status().message(), HasSubstr("67108864"));
+  // The model's own clip fits; so does the default (2 GiB) engine with the lift.
+  RunOptions clipped;
+  clipped.num_threads = 1;
+  EXPECT_TRUE((*bounded)->Embed({long_text}, clipped).ok());
+  EXPECT_TRUE(engine_->Embed({long_text}, lifted).ok());
+
+  auto dense = FindAttentionKernel("dense");
+  auto window = FindAttentionKernel("sliding_window");
+  ASSERT_TRUE(dense.ok() && window.ok());
+  const int64_t dense_bytes = engine_->EstimateRunBytes({4096}, 1, **dense);
+  EXPECT_GT(dense_bytes, int64_t{4096} * 4096 * 4);  // the score matrix alone
+  EXPECT_LT(engine_->EstimateRunBytes({4096}, 1, **window), dense_bytes);
+  EXPECT_GT(engine_->EstimateRunBytes({4096}, 8, **dense), dense_bytes);  // heads in flight
+  EXPECT_GT(engine_->EstimateRunBytes({128, 128}, 1, **dense),
+            engine_->EstimateRunBytes({128}, 1, **dense));
 }
 
 // Load faults on a damaged copy of the real model.

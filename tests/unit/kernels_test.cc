@@ -42,8 +42,8 @@ TEST_P(GemmTest, MatchesNaive) {
   const auto a = RandomVector(c.m * c.k, 1);
   const auto b = RandomVector(c.k * c.n, 2);
   std::vector<float> out(c.m * c.n, 0.0f);
-  Sgemm(c.ta, c.tb, c.m, c.n, c.k, 1.0f, a.data(), c.ta ? c.m : c.k, b.data(),
-        c.tb ? c.k : c.n, 0.0f, out.data(), c.n);
+  Sgemm(c.ta, c.tb, c.m, c.n, c.k, 1.0f, a.data(), c.ta ? c.m : c.k, b.data(), c.tb ? c.k : c.n,
+        0.0f, out.data(), c.n);
   const auto expected = reference::Gemm(c.ta, c.tb, c.m, c.n, c.k, a, b);
   // f32 accumulation over k terms of unit-variance products.
   EXPECT_LT(MaxRelError(out, expected), 1e-5 * std::sqrt(double(c.k)) + 1e-6);

@@ -106,8 +106,8 @@ double PmicSampleWatts() {
 // /proc/stat with `cpus` CPUs; the aggregate line's fields as given.
 std::string ProcStat(int cpus, uint64_t user, uint64_t system, uint64_t idle, uint64_t irq = 0,
                      uint64_t steal = 0, uint64_t guest = 0) {
-  std::string out = absl::StrCat("cpu  ", user, " 0 ", system, " ", idle, " 0 ", irq, " 0 ",
-                                 steal, " ", guest, " 0\n");
+  std::string out = absl::StrCat("cpu  ", user, " 0 ", system, " ", idle, " 0 ", irq, " 0 ", steal,
+                                 " ", guest, " 0\n");
   for (int i = 0; i < cpus; ++i) absl::StrAppend(&out, "cpu", i, " 1 0 1 1 0 0 0 0 0 0\n");
   absl::StrAppend(&out, "intr 12345\nctxt 999\nbtime 1700000000\n");
   return out;
@@ -298,7 +298,8 @@ TEST(PmicParseTest, SkipsBadLinesAndRejectsOutputWithoutRails) {
   EXPECT_EQ(r->rails.size(), 1u);
   EXPECT_NEAR(r->watts, 1.6, 1e-12);
 
-  absl::StatusOr<PmicReading> pi4 = ParsePmicReadAdc("error=1 error_msg=\"Command not registered\"\n");
+  absl::StatusOr<PmicReading> pi4 =
+      ParsePmicReadAdc("error=1 error_msg=\"Command not registered\"\n");
   EXPECT_TRUE(absl::IsInvalidArgument(pi4.status()));
   EXPECT_THAT(std::string(pi4.status().message()), HasSubstr("Command not registered"));
 
@@ -383,8 +384,7 @@ TEST(BoardProfileTest, DetectsFromDeviceTreeOrCpuinfo) {
   pi4.Write("device-tree/model", std::string("Raspberry Pi 4 Model B Rev 1.4") + '\0');
   EXPECT_EQ(DetectBoardProfile(pi4.root()).name, "rpi4");
   FakeTree orin;
-  orin.Write("device-tree/model",
-             std::string("NVIDIA Jetson Orin Nano Developer Kit") + '\0');
+  orin.Write("device-tree/model", std::string("NVIDIA Jetson Orin Nano Developer Kit") + '\0');
   EXPECT_EQ(DetectBoardProfile(orin.root()).name, "jetson_orin_nano");
   FakeTree other_arm;
   other_arm.Write("device-tree/model", std::string("Radxa ROCK 5B") + '\0');
@@ -604,8 +604,8 @@ TEST(EnergyMeterTest, WithoutAFallbackHoldsTheLastPowerAndLogsOnce) {
   ScriptedSource* src = owned.get();
   absl::Time now = T(0);
   int logs = 0;
-  EnergyMeter meter(std::move(owned), nullptr, [&](const std::string&) { ++logs; },
-                    [&] { return now; });
+  EnergyMeter meter(
+      std::move(owned), nullptr, [&](const std::string&) { ++logs; }, [&] { return now; });
   src->next.time = T(0);
   src->next.power_watts = 5.0;
   meter.Sample();
@@ -636,9 +636,9 @@ TEST(EnergyMeterTest, BackgroundSamplingKeepsReadsOffTheCaller) {
 // ---------------------------------------------------------------- attribution
 
 TEST(AttributionTest, ShareOfBusyTimeClampedToTheIntervalEnergy) {
-  EXPECT_DOUBLE_EQ(AttributeEnergyJoules(10.0, 0.5, 2.0), 2.5);   // a quarter
-  EXPECT_DOUBLE_EQ(AttributeEnergyJoules(10.0, 2.0, 2.0), 10.0);  // all of it
-  EXPECT_DOUBLE_EQ(AttributeEnergyJoules(10.0, 3.0, 2.0), 10.0);  // tick rounding: clamped
+  EXPECT_DOUBLE_EQ(AttributeEnergyJoules(10.0, 0.5, 2.0), 2.5);     // a quarter
+  EXPECT_DOUBLE_EQ(AttributeEnergyJoules(10.0, 2.0, 2.0), 10.0);    // all of it
+  EXPECT_DOUBLE_EQ(AttributeEnergyJoules(10.0, 3.0, 2.0), 10.0);    // tick rounding: clamped
   EXPECT_DOUBLE_EQ(AttributeEnergyJoules(10.0, 0.004, 0.0), 10.0);  // no tick elapsed
   EXPECT_DOUBLE_EQ(AttributeEnergyJoules(10.0, 0.0, 2.0), 0.0);
   EXPECT_DOUBLE_EQ(AttributeEnergyJoules(10.0, 0.0, 0.0), 0.0);
@@ -676,7 +676,7 @@ TEST(AttributionTest, SpanAttributesTheRequestShare) {
   // The machine does 40 ticks of busy work during the request.
   t.Write("stat", ProcStat(2, 140, 0, 1000));
   src->next.time = T(2);
-  src->next.energy_joules = 30;  // 10 J during the request
+  src->next.energy_joules = 30;                // 10 J during the request
   double request_cpu = 10 * SecondsPerTick();  // a quarter of the busy time
   EXPECT_NEAR(attributor.EndSpanMillijoules(span, request_cpu), 2500.0, 1e-6);
 }

@@ -36,7 +36,8 @@ class TfjsWeightsTest : public ::testing::Test {
   void WriteValidModel(const std::string& dtype = "float32", const std::string& extra = "") {
     Write("model.json", R"({"modelTopology": {}, "weightsManifest": [{
         "paths": ["shard1", "shard2"],
-        "weights": [{"name": "w", "shape": [2, 3], "dtype": ")" + dtype + R"(")" + extra + R"(},
+        "weights": [{"name": "w", "shape": [2, 3], "dtype": ")" +
+                            dtype + R"(")" + extra + R"(},
                     {"name": "n", "shape": [], "dtype": "int32"}]}]})");
     const std::string all = Floats({1, 2, 3, 4, 5, 6}) + std::string("\x07\0\0\0", 4);
     Write("shard1", all.substr(0, 10));  // a tensor spans the shard boundary
@@ -70,6 +71,15 @@ TEST_F(TfjsWeightsTest, MissingManifestIsNotFound) {
 
 TEST_F(TfjsWeightsTest, BadJsonNamesTheFile) {
   Write("model.json", "{\"weightsManifest\": [");
+  absl::StatusOr<TfjsWeights> w = Load();
+  EXPECT_EQ(w.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(w.status().message(), HasSubstr("model.json: invalid JSON"));
+}
+
+// Found by fuzz_tfjs_manifest: nlohmann throws out_of_range, not
+// parse_error, for a number that overflows, and it escaped (std::terminate).
+TEST_F(TfjsWeightsTest, OverflowingNumberIsInvalidJson) {
+  Write("model.json", "{\"weightsManifest\": [], \"x\": -1e400}");
   absl::StatusOr<TfjsWeights> w = Load();
   EXPECT_EQ(w.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(w.status().message(), HasSubstr("model.json: invalid JSON"));
@@ -124,8 +134,9 @@ TEST_F(TfjsWeightsTest, ShardPathsMayNotLeaveTheDirectory) {
 }
 
 TEST_F(TfjsWeightsTest, NegativeDimensionIsRefused) {
-  Write("model.json",
-        R"({"weightsManifest": [{"paths": [], "weights": [{"name": "x", "shape": [-1], "dtype": "float32"}]}]})");
+  Write(
+      "model.json",
+      R"({"weightsManifest": [{"paths": [], "weights": [{"name": "x", "shape": [-1], "dtype": "float32"}]}]})");
   EXPECT_THAT(Load().status().message(), HasSubstr("bad shape"));
 }
 

@@ -61,8 +61,8 @@ TEST(ValidateUtf8Test, RejectsMalformedTextNamingTheByte) {
     SCOPED_TRACE(c.reason + " at " + std::to_string(c.offset));
     absl::Status status = ValidateUtf8(c.bytes);
     ASSERT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_EQ(status.message(), "invalid UTF-8 at byte " +
-                                    std::to_string(c.offset) + ": " + c.reason);
+    EXPECT_EQ(status.message(),
+              "invalid UTF-8 at byte " + std::to_string(c.offset) + ": " + c.reason);
     EXPECT_EQ(DecodeUtf8(c.bytes).status(), status);
   }
 }

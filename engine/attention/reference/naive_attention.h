@@ -14,11 +14,11 @@ namespace attnserve::reference {
 // key_valid (optional, size n_kv) excludes padded keys; allowed(i, j), when
 // given, excludes pairs it returns false for. A query with no allowed key gets
 // a zero output row.
-std::vector<float> NaiveAttention(
-    const std::vector<float>& q, const std::vector<float>& k,
-    const std::vector<float>& v, int64_t n_q, int64_t n_kv, int num_heads,
-    int head_dim, double scale, const std::vector<uint8_t>* key_valid = nullptr,
-    const std::function<bool(int64_t, int64_t)>& allowed = nullptr);
+std::vector<float> NaiveAttention(const std::vector<float>& q, const std::vector<float>& k,
+                                  const std::vector<float>& v, int64_t n_q, int64_t n_kv,
+                                  int num_heads, int head_dim, double scale,
+                                  const std::vector<uint8_t>* key_valid = nullptr,
+                                  const std::function<bool(int64_t, int64_t)>& allowed = nullptr);
 
 }  // namespace attnserve::reference
 

@@ -5,9 +5,8 @@
 
 namespace attnserve::reference {
 
-std::vector<float> Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n,
-                        int64_t k, const std::vector<float>& a,
-                        const std::vector<float>& b) {
+std::vector<float> Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                        const std::vector<float>& a, const std::vector<float>& b) {
   std::vector<float> c(m * n);
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j) {
@@ -23,9 +22,9 @@ std::vector<float> Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n,
   return c;
 }
 
-std::vector<float> LayerNorm(const std::vector<float>& x, int64_t rows,
-                             int64_t width, const std::vector<float>& gain,
-                             const std::vector<float>& bias, double eps) {
+std::vector<float> LayerNorm(const std::vector<float>& x, int64_t rows, int64_t width,
+                             const std::vector<float>& gain, const std::vector<float>& bias,
+                             double eps) {
   std::vector<float> y(x.size());
   for (int64_t r = 0; r < rows; ++r) {
     double mean = 0.0;
@@ -38,8 +37,8 @@ std::vector<float> LayerNorm(const std::vector<float>& x, int64_t rows,
     }
     var /= width;
     for (int64_t i = 0; i < width; ++i) {
-      y[r * width + i] = static_cast<float>(
-          gain[i] * (x[r * width + i] - mean) / std::sqrt(var + eps) + bias[i]);
+      y[r * width + i] =
+          static_cast<float>(gain[i] * (x[r * width + i] - mean) / std::sqrt(var + eps) + bias[i]);
     }
   }
   return y;

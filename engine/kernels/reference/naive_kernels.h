@@ -10,13 +10,12 @@ namespace attnserve::reference {
 
 // C = op(A) * op(B) with row-major A [m,k] (or [k,m] transposed) and B [k,n]
 // (or [n,k] transposed); returns C [m,n].
-std::vector<float> Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n,
-                        int64_t k, const std::vector<float>& a,
-                        const std::vector<float>& b);
+std::vector<float> Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                        const std::vector<float>& a, const std::vector<float>& b);
 
-std::vector<float> LayerNorm(const std::vector<float>& x, int64_t rows,
-                             int64_t width, const std::vector<float>& gain,
-                             const std::vector<float>& bias, double eps);
+std::vector<float> LayerNorm(const std::vector<float>& x, int64_t rows, int64_t width,
+                             const std::vector<float>& gain, const std::vector<float>& bias,
+                             double eps);
 
 std::vector<float> Softmax(const std::vector<float>& row);
 

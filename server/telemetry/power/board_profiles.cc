@@ -27,8 +27,8 @@ absl::StatusOr<BoardProfile> FindBoardProfile(const std::string& name) {
     if (p.name == name) return p;
     names.push_back(p.name);
   }
-  return absl::NotFoundError(absl::StrCat("unknown board profile \"", name,
-                                          "\"; known: ", absl::StrJoin(names, ", ")));
+  return absl::NotFoundError(
+      absl::StrCat("unknown board profile \"", name, "\"; known: ", absl::StrJoin(names, ", ")));
 }
 
 BoardProfile DetectBoardProfile(const std::string& proc_root) {

@@ -12,10 +12,10 @@
 namespace attnserve::power {
 
 struct BoardProfile {
-  std::string name;        // "rpi5"
+  std::string name;  // "rpi5"
   std::string description;
-  double idle_watts = 0;   // whole board, idle
-  double max_watts = 0;    // whole board, every core busy
+  double idle_watts = 0;  // whole board, idle
+  double max_watts = 0;   // whole board, every core busy
   // CPUs (as /proc/stat counts them) busy at max_watts; (max - idle) / cores
   // is the power of one busy CPU.
   int cores = 0;

@@ -6,9 +6,8 @@
 
 namespace attnserve::power {
 
-EnergyMeter::EnergyMeter(std::unique_ptr<PowerSource> source,
-                         std::unique_ptr<PowerSource> fallback, Logger log,
-                         std::function<absl::Time()> now)
+EnergyMeter::EnergyMeter(std::unique_ptr<PowerSource> source, std::unique_ptr<PowerSource> fallback,
+                         Logger log, std::function<absl::Time()> now)
     : source_(std::move(source)),
       fallback_(std::move(fallback)),
       log_(std::move(log)),
@@ -108,7 +107,8 @@ EnergyReading EnergyMeter::SampleSource() {
     return reading_;
   }
   const bool switched = reading_.source != before;
-  double dt = have_reading_ ? std::max(0.0, absl::ToDoubleSeconds(sample->time - reading_.time)) : 0;
+  double dt =
+      have_reading_ ? std::max(0.0, absl::ToDoubleSeconds(sample->time - reading_.time)) : 0;
   double joules = 0;
   double watts = reading_.power_watts;
   if (sample->energy_joules.has_value()) {

@@ -17,13 +17,13 @@
 namespace attnserve::power {
 
 struct EnergyReading {
-  absl::Time time;            // when the source was last read
-  double power_watts = 0;     // latest power
-  double energy_joules = 0;   // since the meter started, all sources together
+  absl::Time time;           // when the source was last read
+  double power_watts = 0;    // latest power
+  double energy_joules = 0;  // since the meter started, all sources together
   // Since `source` became the active one: the value for a counter labelled
   // with the source, which starts at 0 when the label appears.
   double source_energy_joules = 0;
-  std::string source;         // "rapl", "hwmon", "rpi_pmic", "estimate"
+  std::string source;  // "rapl", "hwmon", "rpi_pmic", "estimate"
 };
 
 // Thread-safe. Energy comes from the source's counter when it has one

@@ -152,7 +152,8 @@ absl::StatusOr<std::unique_ptr<HwmonSource>> HwmonSource::Create(const std::stri
     for (const HwmonChannel& ch : *all) labels.push_back(absl::StrCat(ch.chip, "/", ch.label));
     return absl::NotFoundError(absl::StrCat(
         "no hwmon power or energy channel", label.empty() ? "" : absl::StrCat(" labelled ", label),
-        " under ", root, labels.empty() ? "" : absl::StrCat(" (have: ", absl::StrJoin(labels, ", "), ")")));
+        " under ", root,
+        labels.empty() ? "" : absl::StrCat(" (have: ", absl::StrJoin(labels, ", "), ")")));
   }
   auto source = std::unique_ptr<HwmonSource>(new HwmonSource(std::move(selected)));
   absl::StatusOr<PowerSample> first = source->Read();

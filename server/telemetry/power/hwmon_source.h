@@ -16,8 +16,8 @@ namespace attnserve::power {
 
 // One measured rail of one chip, e.g. "ina3221/VDD_IN".
 struct HwmonChannel {
-  std::string chip;   // the chip's `name` file (ina3221, ina219, ...)
-  std::string label;  // powerN_label / inN_label / energyN_label, else "powerN"
+  std::string chip;          // the chip's `name` file (ina3221, ina219, ...)
+  std::string label;         // powerN_label / inN_label / energyN_label, else "powerN"
   std::string power_path;    // powerN_input or powerN_average, microwatts
   std::string energy_path;   // energyN_input, microjoules
   std::string voltage_path;  // INA3221 only: inN_input, millivolts

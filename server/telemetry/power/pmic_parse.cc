@@ -68,7 +68,8 @@ absl::StatusOr<PmicReading> ParsePmicReadAdc(absl::string_view output) {
     first = first.substr(0, std::min<size_t>(first.find('\n'), 80));
     return absl::InvalidArgumentError(
         absl::StrCat("no rail with both NAME_A current(..)= and NAME_V volt(..)= lines in the "
-                     "PMIC output (starts: \"", first, "\")"));
+                     "PMIC output (starts: \"",
+                     first, "\")"));
   }
   return reading;
 }

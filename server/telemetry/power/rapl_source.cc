@@ -18,10 +18,10 @@ bool IsTopLevelDomain(const std::string& entry) {
 
 absl::Status WithPermissionHint(absl::Status status) {
   if (!absl::IsPermissionDenied(status)) return status;
-  return absl::PermissionDeniedError(absl::StrCat(
-      status.message(),
-      " (energy_uj is readable by root only since Linux 5.10; grant read "
-      "access with a udev rule or run the estimate)"));
+  return absl::PermissionDeniedError(
+      absl::StrCat(status.message(),
+                   " (energy_uj is readable by root only since Linux 5.10; grant read "
+                   "access with a udev rule or run the estimate)"));
 }
 
 }  // namespace
@@ -56,7 +56,8 @@ absl::StatusOr<std::unique_ptr<RaplSource>> RaplSource::Create(const std::string
     domains.push_back(std::move(domain));
   }
   if (domains.empty()) {
-    std::string message = absl::StrCat("no RAPL package domain (", root, "/intel-rapl:N with name package-*)");
+    std::string message =
+        absl::StrCat("no RAPL package domain (", root, "/intel-rapl:N with name package-*)");
     if (!skipped.empty()) absl::StrAppend(&message, "; skipped ", skipped.front());
     return absl::NotFoundError(message);
   }
@@ -74,7 +75,8 @@ absl::StatusOr<PowerSample> RaplSource::Read() {
     now[i] = *value;
   }
   for (size_t i = 0; i < domains_.size(); ++i) {
-    total_uj_ += static_cast<double>(CounterDelta(domains_[i].last_uj, now[i], domains_[i].max_range_uj));
+    total_uj_ +=
+        static_cast<double>(CounterDelta(domains_[i].last_uj, now[i], domains_[i].max_range_uj));
     domains_[i].last_uj = now[i];
   }
   sample.energy_joules = total_uj_ * 1e-6;

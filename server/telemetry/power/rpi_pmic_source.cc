@@ -24,8 +24,8 @@ absl::StatusOr<PowerSample> RpiPmicSource::Read() {
   if (!output.ok()) return output.status();
   absl::StatusOr<PmicReading> reading = ParsePmicReadAdc(*output);
   if (!reading.ok()) {
-    return absl::Status(reading.status().code(),
-                        absl::StrCat("`", absl::StrJoin(argv_, " "), "`: ", reading.status().message()));
+    return absl::Status(reading.status().code(), absl::StrCat("`", absl::StrJoin(argv_, " "),
+                                                              "`: ", reading.status().message()));
   }
   PowerSample sample;
   sample.time = absl::Now();

@@ -86,11 +86,12 @@ absl::StatusOr<std::string> RunCommand(const std::vector<std::string>& argv,
     timed_out = true;
   }
   if (timed_out) {
-    return absl::DeadlineExceededError(absl::StrCat(
-        "`", command, "` did not finish within ", absl::FormatDuration(timeout), "; killed"));
+    return absl::DeadlineExceededError(absl::StrCat("`", command, "` did not finish within ",
+                                                    absl::FormatDuration(timeout), "; killed"));
   }
   if (WIFSIGNALED(status)) {
-    return absl::UnavailableError(absl::StrCat("`", command, "` killed by signal ", WTERMSIG(status)));
+    return absl::UnavailableError(
+        absl::StrCat("`", command, "` killed by signal ", WTERMSIG(status)));
   }
   if (WEXITSTATUS(status) == 127) {
     return absl::NotFoundError(absl::StrCat("`", command, "`: command not found (exit 127)"));

@@ -52,9 +52,8 @@ absl::StatusOr<uint64_t> ReadUint64File(const std::string& path) {
   if (!text.ok()) return text.status();
   uint64_t value = 0;
   if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &value)) {
-    return absl::DataLossError(
-        absl::StrCat(path, ": expected an unsigned integer, got \"",
-                     absl::StripAsciiWhitespace(text->substr(0, 40)), "\""));
+    return absl::DataLossError(absl::StrCat(path, ": expected an unsigned integer, got \"",
+                                            absl::StripAsciiWhitespace(text->substr(0, 40)), "\""));
   }
   return value;
 }

@@ -1,0 +1,54 @@
+// The layer-by-layer form of an encoder, for runs whose work depends on what
+// the layers compute (token pruning, early exit: engine/policy/adaptive_run).
+#ifndef ATTNSERVE_ENGINE_MODEL_STEPWISE_ENCODER_H_
+#define ATTNSERVE_ENGINE_MODEL_STEPWISE_ENCODER_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/model/encoder_model.h"
+#include "engine/model/transformer_layer.h"
+
+namespace attnserve {
+
+// A ragged batch between layers: sequence b is rows [offsets[b], offsets[b+1]).
+struct EncoderState {
+  std::vector<float> hidden;  // [rows, width]
+  std::vector<float> next;    // the layer's output buffer
+  int width = 0;
+  std::vector<int64_t> offsets{0};
+  LayerScratch scratch;
+
+  int64_t rows() const { return offsets.back(); }
+  int64_t batch() const { return static_cast<int64_t>(offsets.size()) - 1; }
+};
+
+class StepwiseEncoder {
+ public:
+  virtual ~StepwiseEncoder() = default;
+
+  // The embedded tokens of already clipped, validated id sequences.
+  virtual absl::StatusOr<EncoderState> Start(
+      const std::vector<std::vector<int32_t>>& ids) const = 0;
+
+  // Runs layer `layer` on `state` (rows may be dropped by `pruner`, may be null).
+  virtual absl::Status RunLayer(int layer, const ExecutionPlan& plan,
+                                const SublayerPruner* pruner, EncoderState* state,
+                                RunStats* stats) const = 0;
+
+  // Each sequence's mean row entering `layer`, mapped into the layer's output
+  // width the way its residual branch maps it: [batch, output width].
+  virtual std::vector<float> PoolLayerInput(int layer, const EncoderState& state) const = 0;
+
+  // Embeddings [batch, embedding_dim] from mean-pooled rows [batch, width].
+  virtual void EmbedPooled(const float* pooled, int64_t batch, float* out,
+                           RunStats* stats) const = 0;
+};
+
+// Each sequence's mean row: [batch, width].
+std::vector<float> MeanPool(const EncoderState& state);
+
+}  // namespace attnserve
+
+#endif  // ATTNSERVE_ENGINE_MODEL_STEPWISE_ENCODER_H_
