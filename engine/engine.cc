@@ -14,8 +14,8 @@
 #include "engine/policy/token_pruning.h"
 #include "engine/util/file_io.h"
 #include "engine/util/float_env.h"
-#include "engine/util/thread_cpu.h"
 #include "engine/util/status_macros.h"
+#include "engine/util/thread_cpu.h"
 
 namespace attnserve {
 namespace {
@@ -33,9 +33,8 @@ absl::Status WithPrefix(const absl::Status& status, absl::string_view prefix) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineConfig& config) {
-  if (config.max_tokens_limit < 1 || config.max_batch_texts < 1 ||
-      config.default_threads < 0 || config.default_threads > kMaxThreads ||
-      config.max_request_bytes < 0) {
+  if (config.max_tokens_limit < 1 || config.max_batch_texts < 1 || config.default_threads < 0 ||
+      config.default_threads > kMaxThreads || config.max_request_bytes < 0) {
     return absl::InvalidArgumentError(
         "engine config: max_tokens_limit and max_batch_texts must be >= 1, "
         "default_threads in [0, 256], max_request_bytes >= 0");
@@ -49,16 +48,16 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineConfig& config)
   if (std::filesystem::exists(JoinPath(dir, "model.json"), ec)) {
     ASSIGN_OR_RETURN(model, UseLiteModel::Load(dir));
   } else {
-    return absl::NotFoundError(absl::StrCat(
-        "no supported model in '", dir,
-        "': expected model.json + vocab.json (USE-lite, TensorFlow.js)"));
+    return absl::NotFoundError(
+        absl::StrCat("no supported model in '", dir,
+                     "': expected model.json + vocab.json (USE-lite, TensorFlow.js)"));
   }
   std::unique_ptr<Engine> engine(new Engine(config, std::move(model)));
   const ModelInfo& info = engine->model_->info();
-  ASSIGN_OR_RETURN(engine->heads_,
-                   LoadClassifierHeads(config.heads_dir.empty() ? JoinPath(dir, "heads")
-                                                                : config.heads_dir,
-                                       info.embedding_dim, info.num_layers));
+  ASSIGN_OR_RETURN(
+      engine->heads_,
+      LoadClassifierHeads(config.heads_dir.empty() ? JoinPath(dir, "heads") : config.heads_dir,
+                          info.embedding_dim, info.num_layers));
   return engine;
 }
 
@@ -98,8 +97,8 @@ absl::StatusOr<Engine::ResolvedRun> Engine::Resolve(const RunOptions& options) c
                      "] (0 = the model's own ", info.default_max_tokens, ")"));
   }
   if (options.num_threads < 0 || options.num_threads > kMaxThreads) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "num_threads: ", options.num_threads, " is out of range [0, ", kMaxThreads, "]"));
+    return absl::InvalidArgumentError(absl::StrCat("num_threads: ", options.num_threads,
+                                                   " is out of range [0, ", kMaxThreads, "]"));
   }
   run.threads = options.num_threads == 0 ? config_.default_threads : options.num_threads;
   if (run.threads == 0) {
@@ -111,9 +110,9 @@ absl::StatusOr<Engine::ResolvedRun> Engine::Resolve(const RunOptions& options) c
     RETURN_IF_ERROR(ValidatePruning(options.pruning, info.num_layers));
     RETURN_IF_ERROR(ValidateEarlyExit(options.early_exit, info.num_layers, !heads_.empty()));
     if (model_->stepwise() == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          options.pruning.active() ? "pruning" : "early_exit", ": model '", info.name,
-          "' cannot run layer by layer"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(options.pruning.active() ? "pruning" : "early_exit", ": model '", info.name,
+                       "' cannot run layer by layer"));
     }
   }
   run.plan.deadline = options.deadline;
@@ -142,14 +141,13 @@ int64_t Engine::EstimateRunBytes(const std::vector<int64_t>& lengths, int thread
   return activations + heads_in_flight * per_head;
 }
 
-absl::StatusOr<EmbedResult> Engine::EmbedTokenIds(
-    std::vector<std::vector<int32_t>> token_ids, const RunOptions& options) const {
+absl::StatusOr<EmbedResult> Engine::EmbedTokenIds(std::vector<std::vector<int32_t>> token_ids,
+                                                  const RunOptions& options) const {
   const ModelInfo& info = model_->info();
   if (token_ids.empty()) return absl::InvalidArgumentError("texts: no texts given");
   if (token_ids.size() > static_cast<size_t>(config_.max_batch_texts)) {
-    return absl::InvalidArgumentError(absl::StrCat("texts: ", token_ids.size(),
-                                                   " texts exceed the limit of ",
-                                                   config_.max_batch_texts));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "texts: ", token_ids.size(), " texts exceed the limit of ", config_.max_batch_texts));
   }
   ASSIGN_OR_RETURN(const ResolvedRun run, Resolve(options));
   const ExecutionPlan& plan = run.plan;
@@ -168,9 +166,8 @@ absl::StatusOr<EmbedResult> Engine::EmbedTokenIds(
   if (options.pruning.active() || options.early_exit.active()) {
     AdaptiveRunOutputs outputs;
     outputs.embeddings = result.embeddings.data();
-    RETURN_IF_ERROR(RunAdaptive(*model_->stepwise(), info.num_layers, info.embedding_dim,
-                                clipped, plan, options.pruning, options.early_exit,
-                                outputs, &stats));
+    RETURN_IF_ERROR(RunAdaptive(*model_->stepwise(), info.num_layers, info.embedding_dim, clipped,
+                                plan, options.pruning, options.early_exit, outputs, &stats));
   } else {
     RETURN_IF_ERROR(model_->Embed(clipped, plan, result.embeddings.data(), &stats));
     stats.exit_layer = stats.layers_run;
@@ -186,8 +183,7 @@ absl::StatusOr<EmbedResult> Engine::EmbedTokenIds(
 }
 
 absl::Status Engine::ClipTexts(const std::vector<std::vector<int32_t>>& token_ids,
-                               const ResolvedRun& run,
-                               std::vector<std::vector<int32_t>>* clipped,
+                               const ResolvedRun& run, std::vector<std::vector<int32_t>>* clipped,
                                RunStats* stats) const {
   stats->attention_kernel = std::string(run.plan.attention.kernel->name());
   stats->gemm_backend = std::string(GemmBackendName());
@@ -196,8 +192,8 @@ absl::Status Engine::ClipTexts(const std::vector<std::vector<int32_t>>& token_id
   clipped->assign(token_ids.size(), {});
   for (size_t i = 0; i < token_ids.size(); ++i) {
     if (token_ids[i].empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "texts[", i, "]: text is empty (no tokens after NFKC normalisation)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("texts[", i, "]: text is empty (no tokens after NFKC normalisation)"));
     }
     const size_t used = std::min(token_ids[i].size(), static_cast<size_t>(run.max_tokens));
     (*clipped)[i].assign(token_ids[i].begin(), token_ids[i].begin() + used);
@@ -208,7 +204,8 @@ absl::Status Engine::ClipTexts(const std::vector<std::vector<int32_t>>& token_id
   if (config_.max_request_bytes > 0) {
     std::vector<int64_t> lengths;
     lengths.reserve(clipped->size());
-    for (const std::vector<int32_t>& c : *clipped) lengths.push_back(static_cast<int64_t>(c.size()));
+    for (const std::vector<int32_t>& c : *clipped)
+      lengths.push_back(static_cast<int64_t>(c.size()));
     const int64_t need = EstimateRunBytes(lengths, run.threads, *run.plan.attention.kernel);
     if (need > config_.max_request_bytes) {
       return absl::ResourceExhaustedError(absl::StrCat(

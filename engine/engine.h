@@ -83,8 +83,8 @@ class Engine {
                            const AttentionKernel& kernel) const;
 
   // Same, for texts already tokenized by Tokenize (token_ids unclipped).
-  absl::StatusOr<EmbedResult> EmbedTokenIds(
-      std::vector<std::vector<int32_t>> token_ids, const RunOptions& options) const;
+  absl::StatusOr<EmbedResult> EmbedTokenIds(std::vector<std::vector<int32_t>> token_ids,
+                                            const RunOptions& options) const;
 
   // Classifies `texts` with the head named `head` ("" = the only head; an
   // error lists the names when there are several). NotFound names the head;
@@ -92,8 +92,7 @@ class Engine {
   // text at the first layer whose head meets options.early_exit
   // (engine_classify.cc).
   absl::StatusOr<ClassifyResult> Classify(const std::vector<std::string>& texts,
-                                          const std::string& head,
-                                          const RunOptions& options) const;
+                                          const std::string& head, const RunOptions& options) const;
   absl::StatusOr<ClassifyResult> ClassifyTokenIds(std::vector<std::vector<int32_t>> token_ids,
                                                   const std::string& head,
                                                   const RunOptions& options) const;
@@ -110,9 +109,8 @@ class Engine {
   };
   absl::StatusOr<ResolvedRun> Resolve(const RunOptions& options) const;
   // Clips token_ids into `clipped` and fills stats.texts (and the run header).
-  absl::Status ClipTexts(const std::vector<std::vector<int32_t>>& token_ids,
-                         const ResolvedRun& run, std::vector<std::vector<int32_t>>* clipped,
-                         RunStats* stats) const;
+  absl::Status ClipTexts(const std::vector<std::vector<int32_t>>& token_ids, const ResolvedRun& run,
+                         std::vector<std::vector<int32_t>>* clipped, RunStats* stats) const;
 
   Engine(EngineConfig config, std::unique_ptr<EncoderModel> model)
       : config_(std::move(config)), model_(std::move(model)) {}

@@ -43,13 +43,14 @@ absl::StatusOr<ClassifyResult> Engine::Classify(const std::vector<std::string>& 
   return result;
 }
 
-absl::StatusOr<ClassifyResult> Engine::ClassifyTokenIds(
-    std::vector<std::vector<int32_t>> token_ids, const std::string& head_name,
-    const RunOptions& options) const {
+absl::StatusOr<ClassifyResult> Engine::ClassifyTokenIds(std::vector<std::vector<int32_t>> token_ids,
+                                                        const std::string& head_name,
+                                                        const RunOptions& options) const {
   const ModelInfo& info = model_->info();
   if (heads_.empty()) {
     return absl::FailedPreconditionError(
-        absl::StrCat("model '", info.name, "' has no classification heads loaded (train "
+        absl::StrCat("model '", info.name,
+                     "' has no classification heads loaded (train "
                      "them with train_heads; they live in <model_dir>/heads/)"));
   }
   const ClassifierHead* head = nullptr;
@@ -62,14 +63,13 @@ absl::StatusOr<ClassifyResult> Engine::ClassifyTokenIds(
   } else if (auto it = heads_.find(head_name); it != heads_.end()) {
     head = &it->second;
   } else {
-    return absl::NotFoundError(absl::StrCat("head: '", head_name, "' is not loaded; known: ",
-                                            absl::StrJoin(HeadNames(), ", ")));
+    return absl::NotFoundError(absl::StrCat(
+        "head: '", head_name, "' is not loaded; known: ", absl::StrJoin(HeadNames(), ", ")));
   }
   if (token_ids.empty()) return absl::InvalidArgumentError("texts: no texts given");
   if (token_ids.size() > static_cast<size_t>(config_.max_batch_texts)) {
-    return absl::InvalidArgumentError(absl::StrCat("texts: ", token_ids.size(),
-                                                   " texts exceed the limit of ",
-                                                   config_.max_batch_texts));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "texts: ", token_ids.size(), " texts exceed the limit of ", config_.max_batch_texts));
   }
   if (model_->stepwise() == nullptr) {
     return absl::FailedPreconditionError(
@@ -90,9 +90,8 @@ absl::StatusOr<ClassifyResult> Engine::ClassifyTokenIds(
   PrepareComputeThreads(run.threads);
   const double cpu_start = TeamCpuSeconds(run.threads);
   const auto start = std::chrono::steady_clock::now();
-  RETURN_IF_ERROR(RunAdaptive(*model_->stepwise(), info.num_layers, info.embedding_dim,
-                              clipped, run.plan, options.pruning, options.early_exit,
-                              outputs, &stats));
+  RETURN_IF_ERROR(RunAdaptive(*model_->stepwise(), info.num_layers, info.embedding_dim, clipped,
+                              run.plan, options.pruning, options.early_exit, outputs, &stats));
   stats.compute_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   stats.cpu_seconds = TeamCpuSeconds(run.threads) - cpu_start;
@@ -100,8 +99,7 @@ absl::StatusOr<ClassifyResult> Engine::ClassifyTokenIds(
   const size_t k = head->labels.size();
   for (size_t i = 0; i < clipped.size(); ++i) {
     std::vector<float> p(probs.begin() + i * k, probs.begin() + (i + 1) * k);
-    result.predicted.push_back(
-        static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin()));
+    result.predicted.push_back(static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin()));
     result.scores.push_back(std::move(p));
   }
   result.token_ids = std::move(token_ids);

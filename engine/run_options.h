@@ -2,8 +2,8 @@
 #ifndef ATTNSERVE_ENGINE_RUN_OPTIONS_H_
 #define ATTNSERVE_ENGINE_RUN_OPTIONS_H_
 
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>

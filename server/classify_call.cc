@@ -13,13 +13,12 @@ absl::Status CheckHead(const Engine& engine, const std::string& head) {
   const std::vector<std::string> names = engine.HeadNames();
   if (names.empty()) {
     return absl::FailedPreconditionError(
-        absl::StrCat("model '", engine.model_info().name,
-                     "' has no classification heads loaded",
+        absl::StrCat("model '", engine.model_info().name, "' has no classification heads loaded",
                      head.empty() ? "" : absl::StrCat(" (head '", head, "')")));
   }
   if (head.empty() && names.size() > 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("head: the model has several heads; name one of ", absl::StrJoin(names, ", ")));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "head: the model has several heads; name one of ", absl::StrJoin(names, ", ")));
   }
   if (!head.empty() && engine.heads().count(head) == 0) {
     return absl::NotFoundError(
@@ -31,9 +30,8 @@ absl::Status CheckHead(const Engine& engine, const std::string& head) {
 absl::Status ExecuteClassify(const PreparedEmbed& prepared,
                              const google::protobuf::RepeatedPtrField<std::string>& texts,
                              const std::string& head, absl::Time deadline,
-                             std::function<bool()> is_cancelled,
-                             v1::ClassifyResponse* response, RunStats* stats,
-                             double* energy_joules) {
+                             std::function<bool()> is_cancelled, v1::ClassifyResponse* response,
+                             RunStats* stats, double* energy_joules) {
   *energy_joules = -1;
   const Engine& engine = *prepared.engine;
   const double queue_seconds = absl::ToDoubleSeconds(absl::Now() - prepared.admitted);
@@ -53,9 +51,9 @@ absl::Status ExecuteClassify(const PreparedEmbed& prepared,
                           absl::StrCat("texts[", i, "]: ", t.status().message()));
     }
     if (prepared.reject_over_length && static_cast<int>(t->size()) > clip) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "texts[", i, "]: ", t->size(), " tokens exceed max_tokens ", clip,
-          " and the policy rejects over-length texts (over_length: reject)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("texts[", i, "]: ", t->size(), " tokens exceed max_tokens ", clip,
+                       " and the policy rejects over-length texts (over_length: reject)"));
     }
     ids.push_back(*std::move(t));
   }

@@ -22,9 +22,8 @@ absl::Status CheckHead(const Engine& engine, const std::string& head);
 absl::Status ExecuteClassify(const PreparedEmbed& prepared,
                              const google::protobuf::RepeatedPtrField<std::string>& texts,
                              const std::string& head, absl::Time deadline,
-                             std::function<bool()> is_cancelled,
-                             v1::ClassifyResponse* response, RunStats* stats,
-                             double* energy_joules);
+                             std::function<bool()> is_cancelled, v1::ClassifyResponse* response,
+                             RunStats* stats, double* energy_joules);
 
 }  // namespace attnserve
 

@@ -48,10 +48,9 @@ absl::StatusOr<PreparedEmbed> PrepareEmbed(
   prepared.options = *std::move(run);
   if (prepared.options.num_threads == 0) prepared.options.num_threads = state.threads_per_request;
   if (prepared.options.max_tokens > state.limits.max_tokens()) {
-    return absl::InvalidArgumentError(absl::StrCat("options.max_tokens: ",
-                                                   prepared.options.max_tokens,
-                                                   " exceeds the server's limit of ",
-                                                   state.limits.max_tokens()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.max_tokens: ", prepared.options.max_tokens,
+                     " exceeds the server's limit of ", state.limits.max_tokens()));
   }
   // Fail fast on a bad kernel, parameter or range before queueing.
   if (absl::Status s = prepared.engine->CheckOptions(prepared.options); !s.ok()) {
@@ -68,8 +67,7 @@ absl::StatusOr<PreparedEmbed> PrepareEmbed(
 absl::Status ExecuteEmbed(const PreparedEmbed& prepared,
                           const google::protobuf::RepeatedPtrField<std::string>& texts,
                           absl::Time deadline, std::function<bool()> is_cancelled,
-                          v1::EmbedResponse* response, RunStats* stats,
-                          double* energy_joules) {
+                          v1::EmbedResponse* response, RunStats* stats, double* energy_joules) {
   *energy_joules = -1;
   const Engine& engine = *prepared.engine;
   const double queue_seconds = absl::ToDoubleSeconds(absl::Now() - prepared.admitted);
@@ -85,11 +83,13 @@ absl::Status ExecuteEmbed(const PreparedEmbed& prepared,
                                                     : engine.model_info().default_max_tokens;
   for (int i = 0; i < texts.size(); ++i) {
     absl::StatusOr<std::vector<int32_t>> t = engine.Tokenize(texts[i]);
-    if (!t.ok()) return absl::Status(t.status().code(), absl::StrCat("texts[", i, "]: ", t.status().message()));
+    if (!t.ok())
+      return absl::Status(t.status().code(),
+                          absl::StrCat("texts[", i, "]: ", t.status().message()));
     if (prepared.reject_over_length && static_cast<int>(t->size()) > clip) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "texts[", i, "]: ", t->size(), " tokens exceed max_tokens ", clip,
-          " and the policy rejects over-length texts (over_length: reject)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("texts[", i, "]: ", t->size(), " tokens exceed max_tokens ", clip,
+                       " and the policy rejects over-length texts (over_length: reject)"));
     }
     ids.push_back(*std::move(t));
   }

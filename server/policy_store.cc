@@ -12,9 +12,8 @@
 namespace attnserve {
 
 const std::vector<std::string>& PolicyStore::OverridableFields() {
-  static const std::vector<std::string>* const kFields =
-      new std::vector<std::string>{"attention", "max_tokens", "num_threads",
-                                   "pruning", "early_exit"};
+  static const std::vector<std::string>* const kFields = new std::vector<std::string>{
+      "attention", "max_tokens", "num_threads", "pruning", "early_exit"};
   return *kFields;
 }
 
@@ -36,8 +35,8 @@ absl::Status ValidatePolicyShape(const v1::Policy& policy) {
   }
   const std::string& fallback = policy.defaults().pruning().fallback();
   if (!fallback.empty() && fallback != "hidden_norm" && fallback != "keep_all") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "policy.defaults.pruning.fallback: '", fallback, "' is not 'hidden_norm' or 'keep_all'"));
+    return absl::InvalidArgumentError(absl::StrCat("policy.defaults.pruning.fallback: '", fallback,
+                                                   "' is not 'hidden_norm' or 'keep_all'"));
   }
   if (policy.defaults().num_threads() < 0) {
     return absl::InvalidArgumentError("policy.defaults.num_threads: must be >= 0");
@@ -56,12 +55,12 @@ absl::StatusOr<std::unique_ptr<PolicyStore>> PolicyStore::Open(const std::string
     if (absl::Status s = ParseTextProtoFile(path, &policy); !s.ok()) return s;
   }
   if (absl::Status s = ValidatePolicyShape(policy); !s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(path.empty() ? "initial policy" : path, ": ",
-                                                   s.message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path.empty() ? "initial policy" : path, ": ", s.message()));
   }
   if (absl::Status s = store->validator_(policy); !s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(path.empty() ? "initial policy" : path, ": ",
-                                                   s.message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path.empty() ? "initial policy" : path, ": ", s.message()));
   }
   if (policy.version() == 0) policy.set_version(1);
   store->current_ = std::make_shared<const v1::Policy>(std::move(policy));

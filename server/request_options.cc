@@ -17,8 +17,7 @@ void ApplyAttention(const v1::AttentionSpec& spec, RunOptions* options) {
 absl::Status ApplyPruning(const v1::PruningOptions& p, RunOptions* options) {
   PruningOptions out;
   out.keep_ratio.assign(p.keep_ratio().begin(), p.keep_ratio().end());
-  out.importance_threshold.assign(p.importance_threshold().begin(),
-                                  p.importance_threshold().end());
+  out.importance_threshold.assign(p.importance_threshold().begin(), p.importance_threshold().end());
   if (p.has_min_tokens()) out.min_tokens = p.min_tokens();
   if (p.has_keep_first()) out.keep_first = p.keep_first();
   if (p.fallback() == "keep_all") {
@@ -59,10 +58,10 @@ absl::StatusOr<RunOptions> MergeRunOptions(const v1::Policy& policy,
   const auto allowed = [&](const std::string& field) -> absl::Status {
     const auto& list = policy.overridable();
     if (std::find(list.begin(), list.end(), field) != list.end()) return absl::OkStatus();
-    return absl::PermissionDeniedError(absl::StrCat(
-        "options.", field, ": the policy (version ", policy.version(),
-        ") does not let requests override it; overridable: ",
-        list.empty() ? std::string("none") : absl::StrJoin(list, ", ")));
+    return absl::PermissionDeniedError(
+        absl::StrCat("options.", field, ": the policy (version ", policy.version(),
+                     ") does not let requests override it; overridable: ",
+                     list.empty() ? std::string("none") : absl::StrJoin(list, ", ")));
   };
   if (request.has_attention()) {
     if (absl::Status s = allowed("attention"); !s.ok()) return s;

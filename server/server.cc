@@ -29,13 +29,16 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(const v
                                    : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
   absl::StatusOr<std::string> cert = ReadFileToString(tls.cert_file(), 1 << 20);
   absl::StatusOr<std::string> key = ReadFileToString(tls.key_file(), 1 << 20);
-  if (!cert.ok()) return absl::InvalidArgumentError(absl::StrCat("tls.cert_file: ", cert.status().message()));
-  if (!key.ok()) return absl::InvalidArgumentError(absl::StrCat("tls.key_file: ", key.status().message()));
+  if (!cert.ok())
+    return absl::InvalidArgumentError(absl::StrCat("tls.cert_file: ", cert.status().message()));
+  if (!key.ok())
+    return absl::InvalidArgumentError(absl::StrCat("tls.key_file: ", key.status().message()));
   options.pem_key_cert_pairs.push_back({*key, *cert});
   if (!tls.client_ca_file().empty()) {
     absl::StatusOr<std::string> ca = ReadFileToString(tls.client_ca_file(), 1 << 20);
     if (!ca.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("tls.client_ca_file: ", ca.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("tls.client_ca_file: ", ca.status().message()));
     }
     options.pem_root_certs = *ca;
   }
@@ -59,7 +62,8 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
   absl::StatusOr<AdminAuth> auth = AdminAuth::Create(config.admin_token_file(), mtls);
   if (!auth.ok()) return auth.status();
   const std::string admin_auth = auth->Describe();
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = MakeCredentials(config.tls());
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeCredentials(config.tls());
   if (!credentials.ok()) return credentials.status();
 
   EngineConfig engine_config;
@@ -83,7 +87,7 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
   if (config.power().source() != "none") {
     if (absl::Status p = s->StartPower(config.power()); !p.ok()) return p;
   }
-  s->state_.observer = observer != nullptr       ? observer
+  s->state_.observer = observer != nullptr      ? observer
                        : s->metrics_ != nullptr ? static_cast<RequestObserver*>(s->metrics_.get())
                                                 : &s->default_observer_;
   s->inference_ = std::make_unique<InferenceService>(&s->state_);
@@ -112,8 +116,8 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
     return absl::Status(loaded.code(), absl::StrCat("cannot load the model: ", loaded.message()));
   }
   const Engine* engine = s->models_->Current().get();
-  LogEvent(absl::StrCat("model '", engine->model_info().name, "' loaded from ",
-                        config.model_root(), "/", config.model_dir()));
+  LogEvent(absl::StrCat("model '", engine->model_info().name, "' loaded from ", config.model_root(),
+                        "/", config.model_dir()));
 
   v1::Policy initial = config.initial_policy();
   if (initial.overridable().empty() && !config.has_initial_policy()) {
@@ -175,8 +179,9 @@ absl::Status AttnServer::StartPower(const v1::PowerConfig& c) {
   }
   for (const std::string& note : notes) LogEvent("power: " + note);
   LogEvent(absl::StrCat("power source: ", (*source)->name()));
-  meter_ = std::make_unique<power::EnergyMeter>(*std::move(source), std::move(fallback),
-                                                [](const std::string& m) { LogEvent("power: " + m); });
+  meter_ =
+      std::make_unique<power::EnergyMeter>(*std::move(source), std::move(fallback),
+                                           [](const std::string& m) { LogEvent("power: " + m); });
   meter_->StartBackgroundSampling(absl::Milliseconds(100));
   busy_clock_ = std::make_unique<power::CpuBusyClock>(config.proc_root);
   energy_ = std::make_unique<power::RequestEnergyAttributor>(meter_.get(), busy_clock_.get());

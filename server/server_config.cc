@@ -85,26 +85,43 @@ absl::Status FinalizeConfig(v1::Config* c) {
     return absl::InvalidArgumentError(
         absl::StrCat("model_dir: '", c->model_dir(), "' must be a name under model_root"));
   }
-  if (absl::Status s = CheckRange("drain_grace_seconds", c->drain_grace_seconds(), 1, 3600); !s.ok()) return s;
-  if (absl::Status s = CheckRange("limits.max_texts_per_request", l->max_texts_per_request(), 1, 100000); !s.ok()) return s;
-  if (absl::Status s = CheckRange("limits.max_text_bytes", l->max_text_bytes(), 1, 64 << 20); !s.ok()) return s;
-  if (absl::Status s = CheckRange("limits.max_tokens", l->max_tokens(), 1, 65536); !s.ok()) return s;
-  if (absl::Status s = CheckRange("limits.max_message_bytes", l->max_message_bytes(), 1024, 1 << 30); !s.ok()) return s;
-  if (absl::Status s = CheckRange("limits.max_request_bytes", l->max_request_bytes(), 1 << 20,
-                                  int64_t{1} << 40);
+  if (absl::Status s = CheckRange("drain_grace_seconds", c->drain_grace_seconds(), 1, 3600);
+      !s.ok())
+    return s;
+  if (absl::Status s =
+          CheckRange("limits.max_texts_per_request", l->max_texts_per_request(), 1, 100000);
+      !s.ok())
+    return s;
+  if (absl::Status s = CheckRange("limits.max_text_bytes", l->max_text_bytes(), 1, 64 << 20);
+      !s.ok())
+    return s;
+  if (absl::Status s = CheckRange("limits.max_tokens", l->max_tokens(), 1, 65536); !s.ok())
+    return s;
+  if (absl::Status s =
+          CheckRange("limits.max_message_bytes", l->max_message_bytes(), 1024, 1 << 30);
+      !s.ok())
+    return s;
+  if (absl::Status s =
+          CheckRange("limits.max_request_bytes", l->max_request_bytes(), 1 << 20, int64_t{1} << 40);
       !s.ok()) {
     return s;
   }
   if (absl::Status s = CheckRange("admission.workers", a->workers(), 1, 256); !s.ok()) return s;
-  if (absl::Status s = CheckRange("admission.queue_capacity", a->queue_capacity(), 0, 100000); !s.ok()) return s;
-  if (absl::Status s = CheckRange("admission.threads_per_request", a->threads_per_request(), 1, 256); !s.ok()) return s;
+  if (absl::Status s = CheckRange("admission.queue_capacity", a->queue_capacity(), 0, 100000);
+      !s.ok())
+    return s;
+  if (absl::Status s =
+          CheckRange("admission.threads_per_request", a->threads_per_request(), 1, 256);
+      !s.ok())
+    return s;
 
   const v1::TlsConfig& tls = c->tls();
   if (tls.cert_file().empty() != tls.key_file().empty()) {
     return absl::InvalidArgumentError("tls: cert_file and key_file must be given together");
   }
   if (!tls.client_ca_file().empty() && tls.cert_file().empty()) {
-    return absl::InvalidArgumentError("tls.client_ca_file: mTLS needs tls.cert_file and tls.key_file");
+    return absl::InvalidArgumentError(
+        "tls.client_ca_file: mTLS needs tls.cert_file and tls.key_file");
   }
   if (absl::Status s = ValidatePolicyShape(c->initial_policy()); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("initial_policy: ", s.message()));

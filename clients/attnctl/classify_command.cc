@@ -38,8 +38,8 @@ bool FlushClassify(const Engine& engine, const std::string& head, const RunOptio
       continue;
     }
     std::cout << FormatClassifyLine(result->labels[result->predicted[row]], result->labels,
-                                    result->scores[row], result->stats.texts[row],
-                                    result->stats, static_cast<int>(result->scores.size()))
+                                    result->scores[row], result->stats.texts[row], result->stats,
+                                    static_cast<int>(result->scores.size()))
               << '\n';
     ++row;
   }

@@ -235,7 +235,8 @@ int RunRemoteClassify(const RemoteOptions& remote, const EmbedCommandOptions& o)
   }
   return ForEachChunk(o, [&](std::vector<Line>& chunk) {
     return FlushRemote<v1::ClassifyRequest, v1::ClassifyResponse>(
-        chunk, options, [&](v1::ClassifyRequest& request) {
+        chunk, options,
+        [&](v1::ClassifyRequest& request) {
           request.set_head(o.head);
           return client->Classify(request);
         },

@@ -6,9 +6,9 @@ namespace attnserve {
 namespace {
 
 constexpr const char* kAdaptiveFlags[] = {
-    "--keep-ratio",  "--prune-threshold", "--prune-min-tokens", "--prune-keep-first",
-    "--prune-fallback", "--exit-max-layers", "--exit-cosine", "--exit-confidence",
-    "--exit-entropy"};
+    "--keep-ratio",       "--prune-threshold", "--prune-min-tokens",
+    "--prune-keep-first", "--prune-fallback",  "--exit-max-layers",
+    "--exit-cosine",      "--exit-confidence", "--exit-entropy"};
 
 }  // namespace
 
@@ -88,9 +88,8 @@ absl::StatusOr<RunOptions> CommandRunOptions(const EmbedCommandOptions& o) {
   options.pruning.importance_threshold = o.prune_threshold;
   options.pruning.min_tokens = o.prune_min_tokens;
   options.pruning.keep_first = o.prune_keep_first;
-  options.pruning.fallback = o.prune_fallback == "keep_all"
-                                 ? PruningOptions::Fallback::kKeepAll
-                                 : PruningOptions::Fallback::kHiddenNorm;
+  options.pruning.fallback = o.prune_fallback == "keep_all" ? PruningOptions::Fallback::kKeepAll
+                                                            : PruningOptions::Fallback::kHiddenNorm;
   options.early_exit.max_layers = o.exit_max_layers;
   options.early_exit.embed_cosine = o.exit_cosine;
   options.early_exit.min_confidence = o.exit_confidence;

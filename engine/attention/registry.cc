@@ -6,21 +6,21 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "engine/attention/dense_attention.h"
-#include "engine/attention/flash_attention.h"
-#include "engine/attention/sliding_window_attention.h"
-#include "engine/attention/strided_attention.h"
-#include "engine/attention/block_sparse_attention.h"
-#include "engine/attention/longformer_attention.h"
-#include "engine/attention/bigbird_attention.h"
-#include "engine/attention/segment_memory_attention.h"
 #include "engine/attention/adaptive_topk_attention.h"
 #include "engine/attention/bf16_attention.h"
+#include "engine/attention/bigbird_attention.h"
+#include "engine/attention/block_sparse_attention.h"
+#include "engine/attention/dense_attention.h"
+#include "engine/attention/flash_attention.h"
 #include "engine/attention/int8_attention.h"
 #include "engine/attention/linformer_attention.h"
+#include "engine/attention/longformer_attention.h"
 #include "engine/attention/lsh_attention.h"
 #include "engine/attention/nystrom_attention.h"
 #include "engine/attention/performer_attention.h"
+#include "engine/attention/segment_memory_attention.h"
+#include "engine/attention/sliding_window_attention.h"
+#include "engine/attention/strided_attention.h"
 
 namespace attnserve {
 
@@ -29,21 +29,11 @@ const std::vector<const AttentionKernel*>& AllAttentionKernels() {
   // and append one line here (docs/ADDING_A_KERNEL.md).
   static const std::vector<const AttentionKernel*>* const kKernels =
       new std::vector<const AttentionKernel*>{
-          new DenseAttention(),
-          new FlashAttention(),
-          new SlidingWindowAttention(),
-          new StridedAttention(),
-          new BlockSparseAttention(),
-          new LongformerAttention(),
-          new BigBirdAttention(),
-          new LinformerAttention(),
-          new PerformerAttention(),
-          new NystromAttention(),
-          new LshAttention(),
-          new AdaptiveTopkAttention(),
-          new Int8Attention(),
-          new Bf16Attention(),
-          new SegmentMemoryAttention(),
+          new DenseAttention(),   new FlashAttention(),       new SlidingWindowAttention(),
+          new StridedAttention(), new BlockSparseAttention(), new LongformerAttention(),
+          new BigBirdAttention(), new LinformerAttention(),   new PerformerAttention(),
+          new NystromAttention(), new LshAttention(),         new AdaptiveTopkAttention(),
+          new Int8Attention(),    new Bf16Attention(),        new SegmentMemoryAttention(),
       };
   return *kKernels;
 }
@@ -62,8 +52,7 @@ std::string DescribeParams(const KernelInfo& info) {
   if (info.params.empty()) return "none";
   std::vector<std::string> parts;
   for (const ParamSpec& p : info.params) {
-    parts.push_back(absl::StrCat(p.name, " in [", p.min_value, ", ",
-                                 p.max_value, "]"));
+    parts.push_back(absl::StrCat(p.name, " in [", p.min_value, ", ", p.max_value, "]"));
   }
   return absl::StrJoin(parts, ", ");
 }
@@ -74,9 +63,9 @@ absl::StatusOr<const AttentionKernel*> FindAttentionKernel(std::string_view name
   for (const AttentionKernel* k : AllAttentionKernels()) {
     if (k->name() == name) return k;
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("attention.kernel: unknown attention kernel '", std::string(name),
-                   "'; known kernels: ", KnownKernelNames()));
+  return absl::InvalidArgumentError(absl::StrCat("attention.kernel: unknown attention kernel '",
+                                                 std::string(name),
+                                                 "'; known kernels: ", KnownKernelNames()));
 }
 
 absl::StatusOr<ResolvedAttention> ResolveAttention(
@@ -94,23 +83,23 @@ absl::StatusOr<ResolvedAttention> ResolveAttention(
       if (p.name == key) spec = &p;
     }
     if (spec == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("attention.params: kernel '", std::string(name), "' has no parameter '", key,
-                       "'; its parameters: ", DescribeParams(info)));
+      return absl::InvalidArgumentError(absl::StrCat("attention.params: kernel '",
+                                                     std::string(name), "' has no parameter '", key,
+                                                     "'; its parameters: ", DescribeParams(info)));
     }
     double value = 0;
     if (!absl::SimpleAtod(text, &value) || !std::isfinite(value)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "attention.params.", key, ": '", text, "' is not a number"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("attention.params.", key, ": '", text, "' is not a number"));
     }
     if (spec->type == ParamType::kInt && value != std::floor(value)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "attention.params.", key, ": ", text, " is not an integer"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("attention.params.", key, ": ", text, " is not an integer"));
     }
     if (value < spec->min_value || value > spec->max_value) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "attention.params.", key, ": ", text, " is out of range [",
-          spec->min_value, ", ", spec->max_value, "]"));
+      return absl::InvalidArgumentError(absl::StrCat("attention.params.", key, ": ", text,
+                                                     " is out of range [", spec->min_value, ", ",
+                                                     spec->max_value, "]"));
     }
     resolved.params[key] = value;
   }

@@ -3,8 +3,8 @@
 #ifndef ATTNSERVE_ENGINE_MODEL_ENCODER_MODEL_H_
 #define ATTNSERVE_ENGINE_MODEL_ENCODER_MODEL_H_
 
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,8 +49,7 @@ class EncoderModel {
   virtual const ModelInfo& info() const = 0;
 
   // Token ids of valid UTF-8 text, never truncated.
-  virtual absl::StatusOr<std::vector<int32_t>> Tokenize(
-      std::string_view text) const = 0;
+  virtual absl::StatusOr<std::vector<int32_t>> Tokenize(std::string_view text) const = 0;
 
   // The vocabulary piece of a token id ("" when out of range).
   virtual std::string Piece(int32_t id) const = 0;
@@ -58,8 +57,7 @@ class EncoderModel {
   // Embeds each non-empty, already clipped id sequence into one row of `out`
   // ([ids.size(), embedding_dim]). Adds layer-level figures to `stats`.
   virtual absl::Status Embed(const std::vector<std::vector<int32_t>>& ids,
-                             const ExecutionPlan& plan, float* out,
-                             RunStats* stats) const = 0;
+                             const ExecutionPlan& plan, float* out, RunStats* stats) const = 0;
 
   // The layer-by-layer form (token pruning, early exit); null if unsupported.
   virtual const StepwiseEncoder* stepwise() const { return nullptr; }

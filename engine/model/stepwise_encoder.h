@@ -33,9 +33,8 @@ class StepwiseEncoder {
       const std::vector<std::vector<int32_t>>& ids) const = 0;
 
   // Runs layer `layer` on `state` (rows may be dropped by `pruner`, may be null).
-  virtual absl::Status RunLayer(int layer, const ExecutionPlan& plan,
-                                const SublayerPruner* pruner, EncoderState* state,
-                                RunStats* stats) const = 0;
+  virtual absl::Status RunLayer(int layer, const ExecutionPlan& plan, const SublayerPruner* pruner,
+                                EncoderState* state, RunStats* stats) const = 0;
 
   // Each sequence's mean row entering `layer`, mapped into the layer's output
   // width the way its residual branch maps it: [batch, output width].

@@ -11,33 +11,29 @@
 namespace attnserve {
 
 int64_t PreNormLayerWeights::LinearFlopsPerToken() const {
-  int64_t macs = int64_t{d_in} * 3 * d_in + int64_t{d_in} * d_out +
-                 int64_t{d_out} * d_ffn * 2;
+  int64_t macs = int64_t{d_in} * 3 * d_in + int64_t{d_in} * d_out + int64_t{d_out} * d_ffn * 2;
   if (residual_kernel != nullptr) macs += int64_t{d_in} * d_out;
   return 2 * macs;
 }
 
-int64_t PreNormLayerWeights::FfnFlopsPerToken() const {
-  return 2 * int64_t{d_out} * d_ffn * 2;
-}
+int64_t PreNormLayerWeights::FfnFlopsPerToken() const { return 2 * int64_t{d_out} * d_ffn * 2; }
 
 absl::Status RunPreNormLayer(const PreNormLayerWeights& w, const float* x,
                              const std::vector<int64_t>& offsets,
-                             const ResolvedAttention& attention,
-                             LayerScratch* s, float* y, RunStats* stats) {
+                             const ResolvedAttention& attention, LayerScratch* s, float* y,
+                             RunStats* stats) {
   std::vector<int64_t> kept = offsets;
   return RunPreNormLayerPruned(w, x, &kept, attention, nullptr, s, y, stats);
 }
 
 absl::Status RunPreNormLayerPruned(const PreNormLayerWeights& w, const float* x,
                                    std::vector<int64_t>* offsets_inout,
-                                   const ResolvedAttention& attention,
-                                   const SublayerPruner* pruner, LayerScratch* s,
-                                   float* y, RunStats* stats) {
+                                   const ResolvedAttention& attention, const SublayerPruner* pruner,
+                                   LayerScratch* s, float* y, RunStats* stats) {
   const std::vector<int64_t>& offsets = *offsets_inout;
   const int64_t rows = offsets.back();
-  const bool want_mass = pruner != nullptr && pruner->want_key_mass &&
-                         attention.kernel->info().reports_key_mass;
+  const bool want_mass =
+      pruner != nullptr && pruner->want_key_mass && attention.kernel->info().reports_key_mass;
   if (want_mass) s->key_mass.assign(rows, 0.0f);
   const int64_t qkv_width = 3 * int64_t{w.d_in};
   s->normed.resize(rows * std::max(w.d_in, w.d_out));
@@ -53,10 +49,8 @@ absl::Status RunPreNormLayerPruned(const PreNormLayerWeights& w, const float* x,
   }
 
   // Attention sublayer.
-  LayerNorm(x, rows, w.d_in, w.attn_norm_gain, w.attn_norm_bias, w.norm_eps,
-            s->normed.data());
-  Linear(s->normed.data(), rows, w.d_in, w.qkv_kernel, qkv_width, w.qkv_bias,
-         s->qkv.data(), false);
+  LayerNorm(x, rows, w.d_in, w.attn_norm_gain, w.attn_norm_bias, w.norm_eps, s->normed.data());
+  Linear(s->normed.data(), rows, w.d_in, w.qkv_kernel, qkv_width, w.qkv_bias, s->qkv.data(), false);
   const auto attention_start = std::chrono::steady_clock::now();
   AttentionStats attention_stats;
   for (size_t b = 0; b + 1 < offsets.size(); ++b) {
@@ -77,17 +71,16 @@ absl::Status RunPreNormLayerPruned(const PreNormLayerWeights& w, const float* x,
     if (want_mass) in.key_mass = s->key_mass.data() + begin;
     RETURN_IF_ERROR(attention.kernel->Run(in, attention.params, &attention_stats));
   }
-  stats->attention_seconds += std::chrono::duration<double>(
-                                  std::chrono::steady_clock::now() - attention_start)
-                                  .count();
+  stats->attention_seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - attention_start).count();
   stats->attention_pairs_scored += attention_stats.pairs_scored;
   stats->attention_pairs_total += attention_stats.pairs_total;
   Linear(s->context.data(), rows, w.d_in, w.out_kernel, w.d_out, w.out_bias, y, true);
   int64_t kept_rows = rows;
   if (pruner != nullptr) {
     std::vector<int64_t> keep, new_offsets;
-    RETURN_IF_ERROR(pruner->select(want_mass ? s->key_mass.data() : nullptr, y, w.d_out,
-                                   offsets, &keep, &new_offsets));
+    RETURN_IF_ERROR(pruner->select(want_mass ? s->key_mass.data() : nullptr, y, w.d_out, offsets,
+                                   &keep, &new_offsets));
     // Ascending rows: compacting in place never overwrites a row still needed.
     for (size_t i = 0; i < keep.size(); ++i) {
       if (keep[i] != static_cast<int64_t>(i)) {
@@ -97,18 +90,15 @@ absl::Status RunPreNormLayerPruned(const PreNormLayerWeights& w, const float* x,
     kept_rows = static_cast<int64_t>(keep.size());
     *offsets_inout = std::move(new_offsets);
   }
-  stats->flops += attention_stats.flops +
-                  rows * (w.LinearFlopsPerToken() - w.FfnFlopsPerToken()) +
+  stats->flops += attention_stats.flops + rows * (w.LinearFlopsPerToken() - w.FfnFlopsPerToken()) +
                   kept_rows * w.FfnFlopsPerToken();
 
   // Feed-forward sublayer, on the kept rows only.
-  LayerNorm(y, kept_rows, w.d_out, w.ffn_norm_gain, w.ffn_norm_bias, w.norm_eps,
-            s->normed.data());
-  Linear(s->normed.data(), kept_rows, w.d_out, w.ffn_up_kernel, w.d_ffn,
-         w.ffn_up_bias, s->ffn.data(), false);
+  LayerNorm(y, kept_rows, w.d_out, w.ffn_norm_gain, w.ffn_norm_bias, w.norm_eps, s->normed.data());
+  Linear(s->normed.data(), kept_rows, w.d_out, w.ffn_up_kernel, w.d_ffn, w.ffn_up_bias,
+         s->ffn.data(), false);
   ReluInPlace(s->ffn.data(), kept_rows * w.d_ffn);
-  Linear(s->ffn.data(), kept_rows, w.d_ffn, w.ffn_down_kernel, w.d_out,
-         w.ffn_down_bias, y, true);
+  Linear(s->ffn.data(), kept_rows, w.d_ffn, w.ffn_down_kernel, w.d_out, w.ffn_down_bias, y, true);
   return absl::OkStatus();
 }
 

@@ -55,8 +55,7 @@ struct LayerScratch {
 struct SublayerPruner {
   bool want_key_mass = false;
   std::function<absl::Status(const float* key_mass, const float* hidden, int width,
-                             const std::vector<int64_t>& offsets,
-                             std::vector<int64_t>* keep_rows,
+                             const std::vector<int64_t>& offsets, std::vector<int64_t>* keep_rows,
                              std::vector<int64_t>* new_offsets)>
       select;
 };
@@ -65,16 +64,15 @@ struct SublayerPruner {
 // [T, d_out] (y must not alias x). Adds attention figures to stats.
 absl::Status RunPreNormLayer(const PreNormLayerWeights& w, const float* x,
                              const std::vector<int64_t>& offsets,
-                             const ResolvedAttention& attention,
-                             LayerScratch* scratch, float* y, RunStats* stats);
+                             const ResolvedAttention& attention, LayerScratch* scratch, float* y,
+                             RunStats* stats);
 
 // Same, letting `pruner` (may be null) drop rows after the attention
 // sublayer; *offsets is updated to the rows of y that remain.
 absl::Status RunPreNormLayerPruned(const PreNormLayerWeights& w, const float* x,
                                    std::vector<int64_t>* offsets,
-                                   const ResolvedAttention& attention,
-                                   const SublayerPruner* pruner, LayerScratch* scratch,
-                                   float* y, RunStats* stats);
+                                   const ResolvedAttention& attention, const SublayerPruner* pruner,
+                                   LayerScratch* scratch, float* y, RunStats* stats);
 
 }  // namespace attnserve
 

@@ -17,42 +17,37 @@ namespace {
 constexpr char kApply[] = "module_apply_default/Encoder_en/KonaTransformer/Encode/";
 constexpr char kModule[] = "module/Encoder_en/KonaTransformer/Encode/";
 constexpr char kEmbeddings[] = "module/Embeddings_en";
-constexpr char kClip[] =
-    "module_apply_default/Encoder_en/KonaTransformer/ClipToMaxLength/Less/y";
+constexpr char kClip[] = "module_apply_default/Encoder_en/KonaTransformer/ClipToMaxLength/Less/y";
 constexpr char kPoolKernel[] = "module/Encoder_en/hidden_layers/tanh_layer_0/weights";
 constexpr char kPoolBias[] = "module/Encoder_en/hidden_layers/tanh_layer_0/bias";
-constexpr char kL2Floor[] =
-    "module_apply_default/Encoder_en/hidden_layers/l2_normalize/Maximum/y";
+constexpr char kL2Floor[] = "module_apply_default/Encoder_en/hidden_layers/l2_normalize/Maximum/y";
 constexpr int kNumLayers = 2;
 
 std::string Layer(int k) { return absl::StrCat("Layer_", k, "/TransformerLayer/"); }
 std::string Stack(int k) { return absl::StrCat(kApply, "TransformerStack/", Layer(k)); }
 std::string Apply(int k) { return absl::StrCat(kApply, Layer(k)); }
 std::string Norm(const std::string& base, const char* which) {
-  return absl::StrCat(base, "layer_prepostprocess/layer_norm/", which,
-                      "/ConcatPartitions/concat");
+  return absl::StrCat(base, "layer_prepostprocess/layer_norm/", which, "/ConcatPartitions/concat");
 }
 
 // The shape of tensor `name`, checked to have `rank` dimensions.
-absl::StatusOr<std::vector<int64_t>> ShapeOf(const TfjsWeights& w,
-                                             const std::string& name, size_t rank) {
+absl::StatusOr<std::vector<int64_t>> ShapeOf(const TfjsWeights& w, const std::string& name,
+                                             size_t rank) {
   ASSIGN_OR_RETURN(const TensorView* t, w.Find(name));
   if (t->shape.size() != rank) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "tensor '", name, "': expected rank ", rank, ", found ", ShapeToString(t->shape)));
+    return absl::InvalidArgumentError(absl::StrCat("tensor '", name, "': expected rank ", rank,
+                                                   ", found ", ShapeToString(t->shape)));
   }
   return t->shape;
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<UseLiteModel>> UseLiteModel::Load(
-    const std::string& model_dir) {
+absl::StatusOr<std::unique_ptr<UseLiteModel>> UseLiteModel::Load(const std::string& model_dir) {
   ASSIGN_OR_RETURN(TfjsWeights weights, TfjsWeights::Load(model_dir));
   ASSIGN_OR_RETURN(std::unique_ptr<UnigramTokenizer> tokenizer,
                    UnigramTokenizer::LoadFromFile(JoinPath(model_dir, "vocab.json")));
-  std::unique_ptr<UseLiteModel> model(
-      new UseLiteModel(std::move(weights), std::move(tokenizer)));
+  std::unique_ptr<UseLiteModel> model(new UseLiteModel(std::move(weights), std::move(tokenizer)));
   absl::Status bound = model->BindWeights();
   if (!bound.ok()) {
     return absl::Status(bound.code(), absl::StrCat(model_dir, ": ", bound.message()));
@@ -66,20 +61,20 @@ absl::Status UseLiteModel::BindWeights() {
   table_rows_ = table[0];
   embed_dim_ = static_cast<int>(table[1]);
   if (embed_dim_ % 2 != 0 || table_rows_ < tokenizer_->vocab_size()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "embedding table ", ShapeToString(table), " does not fit a vocabulary of ",
-        tokenizer_->vocab_size(), " pieces with sin/cos halves"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("embedding table ", ShapeToString(table), " does not fit a vocabulary of ",
+                     tokenizer_->vocab_size(), " pieces with sin/cos halves"));
   }
   ASSIGN_OR_RETURN(embeddings_, w.Float32(kEmbeddings, table));
-  const std::string timescale_name = absl::StrCat(
-      kApply, "TransformerStack/Layer_0/AddTimingSignal/TimingSignal/ExpandDims_1");
-  ASSIGN_OR_RETURN(const float* omega,
-                   w.Float32(timescale_name, {1, embed_dim_ / 2}));
+  const std::string timescale_name =
+      absl::StrCat(kApply, "TransformerStack/Layer_0/AddTimingSignal/TimingSignal/ExpandDims_1");
+  ASSIGN_OR_RETURN(const float* omega, w.Float32(timescale_name, {1, embed_dim_ / 2}));
   inv_timescales_.assign(omega, omega + embed_dim_ / 2);
 
   ASSIGN_OR_RETURN(const int num_heads,
-                   w.ScalarInt32(absl::StrCat(Stack(1), "MultiheadAttention/split_heads/"
-                                                        "split_last_dimension/Reshape/shape/2")));
+                   w.ScalarInt32(absl::StrCat(Stack(1),
+                                              "MultiheadAttention/split_heads/"
+                                              "split_last_dimension/Reshape/shape/2")));
   ASSIGN_OR_RETURN(const float eps, w.ScalarFloat32(absl::StrCat(
                                         Stack(1), "FFN/layer_prepostprocess/layer_norm/Cast/x")));
   int d_in = embed_dim_;
@@ -100,33 +95,35 @@ absl::Status UseLiteModel::BindWeights() {
     l.d_ffn = static_cast<int>(up_shape[1]);
     l.num_heads = num_heads;
     ASSIGN_OR_RETURN(l.head_dim,
-                     w.ScalarInt32(absl::StrCat(stack, "MultiheadAttention/split_heads/"
-                                                       "split_last_dimension/Reshape/shape/3")));
+                     w.ScalarInt32(absl::StrCat(stack,
+                                                "MultiheadAttention/split_heads/"
+                                                "split_last_dimension/Reshape/shape/3")));
     if (l.num_heads < 1 || l.head_dim < 1 || l.num_heads * l.head_dim != d_in) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "layer ", k, ": ", l.num_heads, " heads of size ", l.head_dim,
-          " do not cover the width ", d_in));
+      return absl::InvalidArgumentError(absl::StrCat("layer ", k, ": ", l.num_heads,
+                                                     " heads of size ", l.head_dim,
+                                                     " do not cover the width ", d_in));
     }
-    ASSIGN_OR_RETURN(l.q_scale,
-                     w.ScalarFloat32(absl::StrCat(stack, "MultiheadAttention/mul/y")));
+    ASSIGN_OR_RETURN(l.q_scale, w.ScalarFloat32(absl::StrCat(stack, "MultiheadAttention/mul/y")));
     l.norm_eps = eps;
     ASSIGN_OR_RETURN(l.attn_norm_gain, w.Float32(Norm(apply, "layer_norm_scale"), {d_in}));
     ASSIGN_OR_RETURN(l.attn_norm_bias, w.Float32(Norm(apply, "layer_norm_bias"), {d_in}));
     ASSIGN_OR_RETURN(l.qkv_kernel, w.Float32(qkv_name, {1, 1, d_in, 3 * d_in}));
-    ASSIGN_OR_RETURN(l.qkv_bias,
-                     w.Float32(absl::StrCat(mha, "qkv_transform_single/bias/ConcatPartitions/concat"),
-                               {3 * d_in}));
+    ASSIGN_OR_RETURN(
+        l.qkv_bias,
+        w.Float32(absl::StrCat(mha, "qkv_transform_single/bias/ConcatPartitions/concat"),
+                  {3 * d_in}));
     ASSIGN_OR_RETURN(l.out_kernel, w.Float32(out_name, {1, 1, d_in, l.d_out}));
-    ASSIGN_OR_RETURN(l.out_bias,
-                     w.Float32(absl::StrCat(mha, "output_transform_single/bias/ConcatPartitions/concat"),
-                               {l.d_out}));
+    ASSIGN_OR_RETURN(
+        l.out_bias,
+        w.Float32(absl::StrCat(mha, "output_transform_single/bias/ConcatPartitions/concat"),
+                  {l.d_out}));
     if (d_in != l.d_out) {  // "AdjustResidualInput": a dense projection
-      ASSIGN_OR_RETURN(l.residual_kernel,
-                       w.Float32(absl::StrCat(apply, "dense/kernel/ConcatPartitions/concat"),
-                                 {d_in, l.d_out}));
-      ASSIGN_OR_RETURN(l.residual_bias,
-                       w.Float32(absl::StrCat(apply, "dense/bias/ConcatPartitions/concat"),
-                                 {l.d_out}));
+      ASSIGN_OR_RETURN(
+          l.residual_kernel,
+          w.Float32(absl::StrCat(apply, "dense/kernel/ConcatPartitions/concat"), {d_in, l.d_out}));
+      ASSIGN_OR_RETURN(
+          l.residual_bias,
+          w.Float32(absl::StrCat(apply, "dense/bias/ConcatPartitions/concat"), {l.d_out}));
     }
     const std::string ffn = absl::StrCat(apply, "FFN/");
     ASSIGN_OR_RETURN(l.ffn_norm_gain, w.Float32(Norm(ffn, "layer_norm_scale"), {l.d_out}));
@@ -134,9 +131,9 @@ absl::Status UseLiteModel::BindWeights() {
     ASSIGN_OR_RETURN(l.ffn_up_kernel, w.Float32(up_name, {l.d_out, l.d_ffn}));
     ASSIGN_OR_RETURN(l.ffn_up_bias,
                      w.Float32(absl::StrCat(ffn, "conv1/bias/ConcatPartitions/concat"), {l.d_ffn}));
-    ASSIGN_OR_RETURN(l.ffn_down_kernel,
-                     w.Float32(absl::StrCat(stack, "FFN/conv2/Tensordot/Reshape_1"),
-                               {l.d_ffn, l.d_out}));
+    ASSIGN_OR_RETURN(
+        l.ffn_down_kernel,
+        w.Float32(absl::StrCat(stack, "FFN/conv2/Tensordot/Reshape_1"), {l.d_ffn, l.d_out}));
     ASSIGN_OR_RETURN(l.ffn_down_bias,
                      w.Float32(absl::StrCat(ffn, "conv2/bias/ConcatPartitions/concat"), {l.d_out}));
     layers_.push_back(l);
@@ -195,8 +192,7 @@ void UseLiteModel::EmbedTokens(const std::vector<int32_t>& ids, float* x) const 
 }
 
 absl::Status UseLiteModel::Embed(const std::vector<std::vector<int32_t>>& ids,
-                                 const ExecutionPlan& plan, float* out,
-                                 RunStats* stats) const {
+                                 const ExecutionPlan& plan, float* out, RunStats* stats) const {
   std::vector<int64_t> offsets{0};
   for (size_t b = 0; b < ids.size(); ++b) {
     if (ids[b].empty()) {
@@ -229,8 +225,8 @@ absl::Status UseLiteModel::Embed(const std::vector<std::vector<int32_t>>& ids,
           absl::StrCat("deadline expired before layer ", k, " of ", layers_.size()));
     }
     stats->tokens_per_layer.push_back(rows);
-    RETURN_IF_ERROR(RunPreNormLayer(layers_[k], current.data(), offsets,
-                                    plan.attention, &scratch, next.data(), stats));
+    RETURN_IF_ERROR(RunPreNormLayer(layers_[k], current.data(), offsets, plan.attention, &scratch,
+                                    next.data(), stats));
     std::swap(current, next);
     ++stats->layers_run;
   }

@@ -21,26 +21,21 @@ class UseLiteModel final : public EncoderModel, public StepwiseEncoder {
  public:
   // Loads model.json, its shards and vocab.json from `model_dir`. Every tensor
   // the encoder uses is checked by name, dtype and shape.
-  static absl::StatusOr<std::unique_ptr<UseLiteModel>> Load(
-      const std::string& model_dir);
+  static absl::StatusOr<std::unique_ptr<UseLiteModel>> Load(const std::string& model_dir);
 
   const ModelInfo& info() const override { return info_; }
-  absl::StatusOr<std::vector<int32_t>> Tokenize(
-      std::string_view text) const override;
+  absl::StatusOr<std::vector<int32_t>> Tokenize(std::string_view text) const override;
   std::string Piece(int32_t id) const override { return std::string(tokenizer_->piece(id)); }
-  absl::Status Embed(const std::vector<std::vector<int32_t>>& ids,
-                     const ExecutionPlan& plan, float* out,
-                     RunStats* stats) const override;
+  absl::Status Embed(const std::vector<std::vector<int32_t>>& ids, const ExecutionPlan& plan,
+                     float* out, RunStats* stats) const override;
   const StepwiseEncoder* stepwise() const override { return this; }
 
   // StepwiseEncoder (use_lite_stepwise.cc).
-  absl::StatusOr<EncoderState> Start(
-      const std::vector<std::vector<int32_t>>& ids) const override;
+  absl::StatusOr<EncoderState> Start(const std::vector<std::vector<int32_t>>& ids) const override;
   absl::Status RunLayer(int layer, const ExecutionPlan& plan, const SublayerPruner* pruner,
                         EncoderState* state, RunStats* stats) const override;
   std::vector<float> PoolLayerInput(int layer, const EncoderState& state) const override;
-  void EmbedPooled(const float* pooled, int64_t batch, float* out,
-                   RunStats* stats) const override;
+  void EmbedPooled(const float* pooled, int64_t batch, float* out, RunStats* stats) const override;
 
  private:
   UseLiteModel(TfjsWeights weights, std::unique_ptr<UnigramTokenizer> tokenizer)

@@ -41,13 +41,12 @@ absl::Status UseLiteModel::RunLayer(int layer, const ExecutionPlan& plan,
   }
   const PreNormLayerWeights& w = layers_[layer];
   if (state->width != w.d_in) {
-    return absl::InternalError(absl::StrCat("layer ", layer, ": input width ", state->width,
-                                            " != ", w.d_in));
+    return absl::InternalError(
+        absl::StrCat("layer ", layer, ": input width ", state->width, " != ", w.d_in));
   }
   state->next.resize(state->rows() * w.d_out);
-  RETURN_IF_ERROR(RunPreNormLayerPruned(w, state->hidden.data(), &state->offsets,
-                                        plan.attention, pruner, &state->scratch,
-                                        state->next.data(), stats));
+  RETURN_IF_ERROR(RunPreNormLayerPruned(w, state->hidden.data(), &state->offsets, plan.attention,
+                                        pruner, &state->scratch, state->next.data(), stats));
   std::swap(state->hidden, state->next);
   state->hidden.resize(state->rows() * w.d_out);
   state->width = w.d_out;

@@ -44,10 +44,9 @@ void KeepSequences(const std::vector<bool>& keep, EncoderState* state) {
 }  // namespace
 
 absl::Status RunAdaptive(const StepwiseEncoder& model, int num_layers, int embedding_dim,
-                         const std::vector<std::vector<int32_t>>& ids,
-                         const ExecutionPlan& plan, const PruningOptions& pruning,
-                         const EarlyExitOptions& exit, const AdaptiveRunOutputs& out,
-                         RunStats* stats) {
+                         const std::vector<std::vector<int32_t>>& ids, const ExecutionPlan& plan,
+                         const PruningOptions& pruning, const EarlyExitOptions& exit,
+                         const AdaptiveRunOutputs& out, RunStats* stats) {
   const int limit = LayerLimit(exit, num_layers);
   const int labels = out.head != nullptr ? static_cast<int>(out.head->labels.size()) : 0;
   const bool by_confidence = out.head != nullptr && UsesConfidence(exit);
@@ -74,8 +73,8 @@ absl::Status RunAdaptive(const StepwiseEncoder& model, int num_layers, int embed
       SelectKeptRows(pruning, k, key_mass, hidden, width, offsets, keep_rows, new_offsets);
       return absl::OkStatus();
     };
-    RETURN_IF_ERROR(model.RunLayer(k, plan, PrunesAtLayer(pruning, k) ? &pruner : nullptr,
-                                   &state, stats));
+    RETURN_IF_ERROR(
+        model.RunLayer(k, plan, PrunesAtLayer(pruning, k) ? &pruner : nullptr, &state, stats));
     stats->layers_run = k + 1;
     stats->tokens_per_layer.push_back(state.rows());
 
@@ -90,8 +89,7 @@ absl::Status RunAdaptive(const StepwiseEncoder& model, int num_layers, int embed
       embedded.resize(batch * embedding_dim);
       model.EmbedPooled(pooled.data(), batch, embedded.data(), stats);
       for (int64_t b = 0; b < batch; ++b) {
-        out.head->Probabilities(k, embedded.data() + b * embedding_dim,
-                                probs.data() + b * labels);
+        out.head->Probabilities(k, embedded.data() + b * embedding_dim, probs.data() + b * labels);
         if (by_confidence && HeadConfident(exit, probs.data() + b * labels, labels)) {
           exits[b] = true;
         }
@@ -114,8 +112,7 @@ absl::Status RunAdaptive(const StepwiseEncoder& model, int num_layers, int embed
       const int64_t text = alive[b];
       exiting.push_back(b);
       stats->texts[text].exit_layer = k + 1;
-      stats->texts[text].tokens_kept =
-          static_cast<int>(state.offsets[b + 1] - state.offsets[b]);
+      stats->texts[text].tokens_kept = static_cast<int>(state.offsets[b + 1] - state.offsets[b]);
       if (out.probs != nullptr) {
         std::copy(probs.begin() + b * labels, probs.begin() + (b + 1) * labels,
                   out.probs->begin() + text * labels);
@@ -133,13 +130,13 @@ absl::Status RunAdaptive(const StepwiseEncoder& model, int num_layers, int embed
         }
       } else {
         e.resize(exiting.size() * embedding_dim);
-        model.EmbedPooled(exiting_pooled.data(), static_cast<int64_t>(exiting.size()),
-                          e.data(), stats);
+        model.EmbedPooled(exiting_pooled.data(), static_cast<int64_t>(exiting.size()), e.data(),
+                          stats);
       }
       rows = e.data();
       for (size_t i = 0; i < exiting.size(); ++i) {
-        std::memcpy(out.embeddings + alive[exiting[i]] * embedding_dim,
-                    rows + i * embedding_dim, sizeof(float) * embedding_dim);
+        std::memcpy(out.embeddings + alive[exiting[i]] * embedding_dim, rows + i * embedding_dim,
+                    sizeof(float) * embedding_dim);
       }
     }
     if (!exiting.empty()) {

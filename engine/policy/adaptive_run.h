@@ -27,10 +27,9 @@ struct AdaptiveRunOutputs {
 // stats->texts must already hold one entry per text; their tokens_kept and
 // exit_layer are filled, as are tokens_per_layer, layers_run and exit_layer.
 absl::Status RunAdaptive(const StepwiseEncoder& model, int num_layers, int embedding_dim,
-                         const std::vector<std::vector<int32_t>>& ids,
-                         const ExecutionPlan& plan, const PruningOptions& pruning,
-                         const EarlyExitOptions& exit, const AdaptiveRunOutputs& outputs,
-                         RunStats* stats);
+                         const std::vector<std::vector<int32_t>>& ids, const ExecutionPlan& plan,
+                         const PruningOptions& pruning, const EarlyExitOptions& exit,
+                         const AdaptiveRunOutputs& outputs, RunStats* stats);
 
 }  // namespace attnserve
 

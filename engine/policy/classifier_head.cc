@@ -84,8 +84,8 @@ absl::StatusOr<ClassifierHead> ParseClassifierHead(const std::string& text,
   return head;
 }
 
-absl::StatusOr<std::map<std::string, ClassifierHead>> LoadClassifierHeads(
-    const std::string& dir, int dim, int num_layers) {
+absl::StatusOr<std::map<std::string, ClassifierHead>> LoadClassifierHeads(const std::string& dir,
+                                                                          int dim, int num_layers) {
   std::map<std::string, ClassifierHead> heads;
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) return heads;
@@ -121,9 +121,12 @@ std::string ClassifierHeadToJson(const ClassifierHead& head) {
                       {"bias", h.bias},
                       {"weights", rows}});
   }
-  json j = {{"name", head.name}, {"labels", head.labels}, {"dim", head.dim},
+  json j = {{"name", head.name},
+            {"labels", head.labels},
+            {"dim", head.dim},
             {"feature", "embedding after each layer (mean pool, tanh dense, L2)"},
-            {"metadata", head.metadata}, {"layers", layers}};
+            {"metadata", head.metadata},
+            {"layers", layers}};
   return j.dump(1);
 }
 

@@ -39,8 +39,8 @@ absl::StatusOr<ClassifierHead> ParseClassifierHead(const std::string& json_text,
                                                    int num_layers);
 
 // Every <dir>/*.json head, by name; an absent directory has none.
-absl::StatusOr<std::map<std::string, ClassifierHead>> LoadClassifierHeads(
-    const std::string& dir, int dim, int num_layers);
+absl::StatusOr<std::map<std::string, ClassifierHead>> LoadClassifierHeads(const std::string& dir,
+                                                                          int dim, int num_layers);
 
 // The JSON form ParseClassifierHead reads.
 std::string ClassifierHeadToJson(const ClassifierHead& head);

@@ -14,25 +14,24 @@ absl::Status ValidateEarlyExit(const EarlyExitOptions& o, int num_layers, bool h
                                                    "] (0 = all layers)"));
   }
   if (!(o.embed_cosine >= 0 && o.embed_cosine <= 1)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "early_exit.embed_cosine: ", o.embed_cosine, " is out of range [0, 1] (0 = off)"));
+    return absl::InvalidArgumentError(absl::StrCat("early_exit.embed_cosine: ", o.embed_cosine,
+                                                   " is out of range [0, 1] (0 = off)"));
   }
   if (!(o.min_confidence >= 0 && o.min_confidence <= 1)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "early_exit.min_confidence: ", o.min_confidence, " is out of range [0, 1] (0 = off)"));
+    return absl::InvalidArgumentError(absl::StrCat("early_exit.min_confidence: ", o.min_confidence,
+                                                   " is out of range [0, 1] (0 = off)"));
   }
   if (std::isnan(o.max_entropy) || o.max_entropy > 100) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "early_exit.max_entropy: ", o.max_entropy, " is out of range [0, 100] (< 0 = off)"));
+    return absl::InvalidArgumentError(absl::StrCat("early_exit.max_entropy: ", o.max_entropy,
+                                                   " is out of range [0, 100] (< 0 = off)"));
   }
   if (!has_heads) {
     const char* field = o.min_confidence > 0 ? "min_confidence"
                         : o.max_entropy >= 0 ? "max_entropy"
                                              : nullptr;
     if (field != nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("early_exit.", field,
-                       ": the model has no classification heads to be confident with"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "early_exit.", field, ": the model has no classification heads to be confident with"));
     }
   }
   return absl::OkStatus();

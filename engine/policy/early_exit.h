@@ -9,8 +9,7 @@ namespace attnserve {
 
 // InvalidArgument naming the field (early_exit.max_layers, ...) for values out
 // of range, and for confidence settings when the model has no heads.
-absl::Status ValidateEarlyExit(const EarlyExitOptions& options, int num_layers,
-                               bool has_heads);
+absl::Status ValidateEarlyExit(const EarlyExitOptions& options, int num_layers, bool has_heads);
 
 // Layers a run goes through at most.
 int LayerLimit(const EarlyExitOptions& options, int num_layers);

@@ -88,9 +88,8 @@ int LogisticModel::Predict(const float* x) const {
   return static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
 }
 
-LogisticModel FitLogisticRegression(const std::vector<float>& x, int dim,
-                                    const std::vector<int>& y, int num_classes,
-                                    const LogisticRegressionOptions& options) {
+LogisticModel FitLogisticRegression(const std::vector<float>& x, int dim, const std::vector<int>& y,
+                                    int num_classes, const LogisticRegressionOptions& options) {
   const int n = static_cast<int>(y.size());
   Problem problem{x, y, n, dim, num_classes, 1.0 / (options.c * std::max(n, 1))};
   const size_t size = static_cast<size_t>(num_classes) * (dim + 1);
@@ -108,7 +107,8 @@ LogisticModel FitLogisticRegression(const std::vector<float>& x, int dim,
       for (size_t i = 0; i < size; ++i) q[i] -= alpha[m] * y_hist[m][i];
     }
     const double gamma =
-        s_hist.empty() ? 1.0 : Dot(s_hist.back(), y_hist.back()) / Dot(y_hist.back(), y_hist.back());
+        s_hist.empty() ? 1.0
+                       : Dot(s_hist.back(), y_hist.back()) / Dot(y_hist.back(), y_hist.back());
     for (double& v : q) v *= gamma;
     for (size_t m = 0; m < s_hist.size(); ++m) {
       const double beta = rho_hist[m] * Dot(y_hist[m], q);

@@ -31,13 +31,11 @@ struct LogisticModel {
 };
 
 // Fits on `x` [n, dim] with labels `y` in [0, num_classes).
-LogisticModel FitLogisticRegression(const std::vector<float>& x, int dim,
-                                    const std::vector<int>& y, int num_classes,
-                                    const LogisticRegressionOptions& options);
+LogisticModel FitLogisticRegression(const std::vector<float>& x, int dim, const std::vector<int>& y,
+                                    int num_classes, const LogisticRegressionOptions& options);
 
 // Share of rows of `x` [n, dim] predicted as `y`.
-double Accuracy(const LogisticModel& model, const std::vector<float>& x,
-                const std::vector<int>& y);
+double Accuracy(const LogisticModel& model, const std::vector<float>& x, const std::vector<int>& y);
 
 }  // namespace attnserve
 

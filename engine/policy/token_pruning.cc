@@ -31,17 +31,16 @@ absl::Status ValidatePruning(const PruningOptions& o, int num_layers) {
   for (size_t k = 0; k < o.keep_ratio.size(); ++k) {
     const double r = o.keep_ratio[k];
     if (!(r > 0 && r <= 1)) {  // also refuses NaN
-      return absl::InvalidArgumentError(absl::StrCat(
-          "pruning.keep_ratio[", k, "]: ", r, " is out of range (0, 1]",
-          r == 0 ? " (0 would leave no tokens)" : ""));
+      return absl::InvalidArgumentError(absl::StrCat("pruning.keep_ratio[", k, "]: ", r,
+                                                     " is out of range (0, 1]",
+                                                     r == 0 ? " (0 would leave no tokens)" : ""));
     }
   }
   for (size_t k = 0; k < o.importance_threshold.size(); ++k) {
     const double t = o.importance_threshold[k];
     if (!(t >= 0 && t <= kMaxThreshold)) {
-      return absl::InvalidArgumentError(absl::StrCat("pruning.importance_threshold[", k,
-                                                     "]: ", t, " is out of range [0, ",
-                                                     kMaxThreshold, "]"));
+      return absl::InvalidArgumentError(absl::StrCat("pruning.importance_threshold[", k, "]: ", t,
+                                                     " is out of range [0, ", kMaxThreshold, "]"));
     }
   }
   if (o.min_tokens < 1) {
@@ -106,9 +105,9 @@ std::vector<int64_t> SelectKeptTokens(const PruningOptions& o, int layer,
   return kept;
 }
 
-void SelectKeptRows(const PruningOptions& o, int layer, const float* key_mass,
-                    const float* hidden, int width, const std::vector<int64_t>& offsets,
-                    std::vector<int64_t>* keep_rows, std::vector<int64_t>* new_offsets) {
+void SelectKeptRows(const PruningOptions& o, int layer, const float* key_mass, const float* hidden,
+                    int width, const std::vector<int64_t>& offsets, std::vector<int64_t>* keep_rows,
+                    std::vector<int64_t>* new_offsets) {
   keep_rows->clear();
   if (key_mass == nullptr && o.fallback == PruningOptions::Fallback::kKeepAll) {
     keep_rows->resize(offsets.back());
@@ -119,9 +118,8 @@ void SelectKeptRows(const PruningOptions& o, int layer, const float* key_mass,
   new_offsets->assign(1, 0);
   for (size_t b = 0; b + 1 < offsets.size(); ++b) {
     const int64_t begin = offsets[b], n = offsets[b + 1] - begin;
-    const std::vector<double> share =
-        TokenImportance(o, key_mass != nullptr ? key_mass + begin : nullptr,
-                        hidden + begin * width, width, n);
+    const std::vector<double> share = TokenImportance(
+        o, key_mass != nullptr ? key_mass + begin : nullptr, hidden + begin * width, width, n);
     for (int64_t j : SelectKeptTokens(o, layer, share)) keep_rows->push_back(begin + j);
     new_offsets->push_back(static_cast<int64_t>(keep_rows->size()));
   }

@@ -15,7 +15,8 @@ TEST_F(ServerTest, HealthModelsAndTokenize) {
   auto health = client_->Health();
   ASSERT_TRUE(health.ok()) << health.status();
   EXPECT_EQ(*health, grpc::health::v1::HealthCheckResponse::SERVING);
-  EXPECT_EQ(*client_->Health("attnserve.v1.Inference"), grpc::health::v1::HealthCheckResponse::SERVING);
+  EXPECT_EQ(*client_->Health("attnserve.v1.Inference"),
+            grpc::health::v1::HealthCheckResponse::SERVING);
 
   auto models = client_->ListModels();
   ASSERT_TRUE(models.ok());
@@ -65,7 +66,8 @@ TEST_F(ServerTest, BadRequestsNameTheField) {
   std::vector<Case> cases;
   cases.push_back({v1::EmbedRequest(), grpc::INVALID_ARGUMENT, "texts: at least one"});
   cases.push_back({EmbedOf({"a", "b", "c", "d"}), grpc::INVALID_ARGUMENT, "exceed the limit of 3"});
-  cases.push_back({EmbedOf({"ok", std::string(101, 'x')}), grpc::INVALID_ARGUMENT, "texts[1]: 101 bytes"});
+  cases.push_back(
+      {EmbedOf({"ok", std::string(101, 'x')}), grpc::INVALID_ARGUMENT, "texts[1]: 101 bytes"});
   cases.push_back({EmbedOf({"ok", "bad \xC3\x28 utf8"}), grpc::INVALID_ARGUMENT, "texts[1]"});
   cases.push_back({EmbedOf({"fine", ""}), grpc::INVALID_ARGUMENT, "texts[1]: text is empty"});
   v1::EmbedRequest kernel = EmbedOf({"x"});

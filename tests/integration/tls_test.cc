@@ -21,18 +21,23 @@ class TlsTest : public ServerTest {
     }
     const std::string d = dir_.string();
     // A CA, a server certificate for 127.0.0.1 and a client certificate.
-    const std::string script = absl::StrCat(
-        "set -e; cd '", d, "';",
-        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=test-ca "
-        "-keyout ca.key -out ca.pem;",
-        "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext;",
-        "openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key -out server.csr;",
-        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 "
-        "-extfile san.ext -out server.pem;",
-        "openssl req -newkey rsa:2048 -nodes -subj /CN=operator -keyout client.key -out client.csr;",
-        "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 "
-        "-out client.pem") + " > openssl.log 2>&1";
-    ASSERT_EQ(std::system(("bash -c \"" + script + "\"").c_str()), 0) << "see " << d << "/openssl.log";
+    const std::string script =
+        absl::StrCat(
+            "set -e; cd '", d, "';",
+            "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=test-ca "
+            "-keyout ca.key -out ca.pem;",
+            "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext;",
+            "openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key -out "
+            "server.csr;",
+            "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 "
+            "-extfile san.ext -out server.pem;",
+            "openssl req -newkey rsa:2048 -nodes -subj /CN=operator -keyout client.key -out "
+            "client.csr;",
+            "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 "
+            "-out client.pem") +
+        " > openssl.log 2>&1";
+    ASSERT_EQ(std::system(("bash -c \"" + script + "\"").c_str()), 0)
+        << "see " << d << "/openssl.log";
   }
 
   std::unique_ptr<AttnClient> TlsClient(bool with_certificate, const std::string& token = "") {

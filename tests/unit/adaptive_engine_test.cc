@@ -52,8 +52,8 @@ class AdaptiveEngineTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!testing::TestModelPresent()) return;
-    heads_dir_ = new fs::path(fs::temp_directory_path() /
-                              ("attnserve_heads_" + std::to_string(::getpid())));
+    heads_dir_ =
+        new fs::path(fs::temp_directory_path() / ("attnserve_heads_" + std::to_string(::getpid())));
     fs::create_directories(*heads_dir_);
     std::ofstream(*heads_dir_ / "toy.json") << ClassifierHeadToJson(RandomHead("toy", 512, 2));
     EngineConfig config;

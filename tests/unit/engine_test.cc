@@ -167,8 +167,7 @@ TEST_F(EngineTest, ExpiredDeadlineAndCancellationStopTheRun) {
 
   RunOptions cancel;
   cancel.is_cancelled = [] { return true; };
-  EXPECT_EQ(engine_->Embed({"never mind"}, cancel).status().code(),
-            absl::StatusCode::kCancelled);
+  EXPECT_EQ(engine_->Embed({"never mind"}, cancel).status().code(), absl::StatusCode::kCancelled);
 }
 
 // The memory a request needs is estimated and bounded before the run

@@ -184,8 +184,8 @@ TEST(PrunedLayerTest, KeptRowsMatchTheFullLayerAndNaiveImportance) {
   std::vector<float> full(14 * 8);
   LayerScratch scratch;
   RunStats full_stats;
-  ASSERT_TRUE(RunPreNormLayer(layer.w, x.data(), offsets, *dense, &scratch, full.data(),
-                              &full_stats).ok());
+  ASSERT_TRUE(
+      RunPreNormLayer(layer.w, x.data(), offsets, *dense, &scratch, full.data(), &full_stats).ok());
 
   PruningOptions o;
   o.keep_ratio = {0.5};  // 5 of 9, 3 of 5
@@ -200,8 +200,9 @@ TEST(PrunedLayerTest, KeptRowsMatchTheFullLayerAndNaiveImportance) {
   std::vector<int64_t> pruned_offsets = offsets;
   std::vector<float> pruned(14 * 8);
   RunStats stats;
-  ASSERT_TRUE(RunPreNormLayerPruned(layer.w, x.data(), &pruned_offsets, *dense, &pruner,
-                                    &scratch, pruned.data(), &stats).ok());
+  ASSERT_TRUE(RunPreNormLayerPruned(layer.w, x.data(), &pruned_offsets, *dense, &pruner, &scratch,
+                                    pruned.data(), &stats)
+                  .ok());
   ASSERT_THAT(pruned_offsets, ElementsAre(0, 5, 8));
   EXPECT_LT(stats.flops, full_stats.flops);
 
