@@ -34,6 +34,18 @@ grpc::Status Record(const ServingState& state, const std::string& rpc, absl::Tim
   return status;
 }
 
+// The answer to a request admission refused; counts the rejection.
+grpc::Status Refused(const ServingState& state, const std::string& rpc,
+                     AdmissionQueue::Admit admit) {
+  const bool full = admit == AdmissionQueue::Admit::kQueueFull;
+  state.observer->OnRejected(rpc, full ? "queue_full" : "shutting_down");
+  if (!full) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down");
+  return grpc::Status(
+      grpc::StatusCode::RESOURCE_EXHAUSTED,
+      absl::StrCat("the request queue is full (", state.queue->workers(), " running, ",
+                   state.queue->capacity(), " waiting); retry with backoff"));
+}
+
 }  // namespace
 
 void ToProto(const ModelInfo& info, int64_t generation, v1::ModelInfo* out) {
@@ -91,15 +103,7 @@ grpc::ServerUnaryReactor* InferenceService::Embed(grpc::CallbackServerContext* c
         reactor->Finish(reply);
       });
   if (admit != AdmissionQueue::Admit::kAccepted) {
-    const bool full = admit == AdmissionQueue::Admit::kQueueFull;
-    state_->observer->OnRejected("Embed", full ? "queue_full" : "shutting_down");
-    reactor->Finish(Record(
-        *state_, "Embed", start,
-        full ? grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                            absl::StrCat("the request queue is full (", state_->queue->workers(),
-                                         " running, ", state_->queue->capacity(),
-                                         " waiting); retry with backoff"))
-             : grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down")));
+    reactor->Finish(Record(*state_, "Embed", start, Refused(*state_, "Embed", admit)));
   }
   return reactor;
 }
@@ -159,10 +163,7 @@ class EmbedStreamReactor final
           StartWrite(&response_);
         });
     if (admit != AdmissionQueue::Admit::kAccepted) {
-      state_->observer->OnRejected("EmbedStream", "queue_full");
-      Finish(Record(*state_, "EmbedStream", start,
-                    grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                 "the request queue is full; retry with backoff")));
+      Finish(Record(*state_, "EmbedStream", start, Refused(*state_, "EmbedStream", admit)));
     }
   }
 
@@ -232,15 +233,7 @@ grpc::ServerUnaryReactor* InferenceService::Classify(grpc::CallbackServerContext
         reactor->Finish(reply);
       });
   if (admit != AdmissionQueue::Admit::kAccepted) {
-    const bool full = admit == AdmissionQueue::Admit::kQueueFull;
-    state_->observer->OnRejected("Classify", full ? "queue_full" : "shutting_down");
-    reactor->Finish(Record(
-        *state_, "Classify", start,
-        full ? grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                            absl::StrCat("the request queue is full (", state_->queue->workers(),
-                                         " running, ", state_->queue->capacity(),
-                                         " waiting); retry with backoff"))
-             : grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down")));
+    reactor->Finish(Record(*state_, "Classify", start, Refused(*state_, "Classify", admit)));
   }
   return reactor;
 }
