@@ -16,9 +16,13 @@ namespace attnserve {
 
 class ModelManager {
  public:
-  // `base` carries the engine limits; models are directories under `model_root`.
-  ModelManager(EngineConfig base, std::string model_root)
-      : base_(std::move(base)), model_root_(std::move(model_root)) {}
+  // `base` carries the engine limits; models are directories under `model_root`;
+  // their classification heads are in `heads_dir` (relative to each model's
+  // directory, or absolute).
+  ModelManager(EngineConfig base, std::string model_root, std::string heads_dir = "heads")
+      : base_(std::move(base)),
+        model_root_(std::move(model_root)),
+        heads_dir_(std::move(heads_dir)) {}
 
   // Loads `model_dir` (a name under the model root) and makes it current.
   absl::Status Load(const std::string& model_dir);
@@ -33,6 +37,7 @@ class ModelManager {
 
   const EngineConfig base_;
   const std::string model_root_;
+  const std::string heads_dir_;
   std::mutex reload_mu_;  // one reload at a time
   mutable std::mutex mu_;
   std::shared_ptr<const Engine> current_;

@@ -149,7 +149,7 @@ class ServerMetrics::ScrapeCollector final : public prometheus::Collectable {
 };
 
 ServerMetrics::ServerMetrics(const ServingState* state)
-    : state_(state), registry_(std::make_shared<prometheus::Registry>()) {
+    : registry_(std::make_shared<prometheus::Registry>()) {
   using prometheus::BuildCounter;
   using prometheus::BuildHistogram;
   auto& r = *registry_;

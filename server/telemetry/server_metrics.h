@@ -51,7 +51,6 @@ class ServerMetrics final : public RequestObserver {
   class ScrapeCollector;
   explicit ServerMetrics(const ServingState* state);
 
-  const ServingState* const state_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<ScrapeCollector> scrape_;
   std::unique_ptr<prometheus::Exposer> exposer_;

@@ -46,6 +46,8 @@ class ServerTest : public ::testing::Test {
     config.set_metrics_address("127.0.0.1:0");  // tests run in parallel
     config.set_admin_token_file((dir_ / "token").string());
     config.set_policy_file((dir_ / "policy.textproto").string());
+    // Tests choose their heads: none unless a test writes some here.
+    config.set_heads_dir((dir_ / "heads").string());
     config.mutable_admission()->set_workers(1);
     config.mutable_admission()->set_threads_per_request(1);
     config.mutable_admission()->set_queue_capacity(8);

@@ -1,6 +1,8 @@
 // Every RPC and its error codes against the real server on a real socket.
+#include <cmath>
 #include <thread>
 
+#include "engine/policy/classifier_head.h"
 #include "gmock/gmock.h"
 #include "server/text_proto.h"
 #include "tests/integration/server_fixture.h"
@@ -88,6 +90,53 @@ TEST_F(ServerTest, BadRequestsNameTheField) {
   v1::ClassifyRequest classify;
   classify.add_texts("x");
   EXPECT_EQ(client_->Classify(classify).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// Classify through the server equals the head applied to the embedding the
+// server returns for the same text (softmax of W e + b, computed here).
+TEST_F(ServerTest, ClassifyAppliesTheHeadToTheEmbedding) {
+  ClassifierHead head;
+  head.name = "mood";
+  head.labels = {"calm", "upset"};
+  head.dim = 512;
+  for (int k = 0; k < 2; ++k) {
+    LayerHead layer;
+    layer.layer = k;
+    for (int i = 0; i < 2 * 512; ++i) layer.weights.push_back(std::sin(0.37f * i + k) * 4.0f);
+    layer.bias = {0.2f, -0.1f};
+    head.layers.push_back(layer);
+  }
+  std::filesystem::create_directories(dir_ / "heads");
+  std::ofstream(dir_ / "heads" / "mood.json") << ClassifierHeadToJson(head);
+  StartServer(BaseConfig());
+
+  const std::string text = "The service was slow and the soup was cold.";
+  auto embedded = client_->Embed(EmbedOf({text}));
+  ASSERT_TRUE(embedded.ok()) << embedded.status();
+  v1::ClassifyRequest request;
+  request.add_texts(text);
+  auto classified = client_->Classify(request);
+  ASSERT_TRUE(classified.ok()) << classified.status();
+  ASSERT_EQ(classified->results_size(), 1);
+
+  const auto& e = embedded->embeddings(0).values();
+  const LayerHead& last = head.layers.back();
+  double logits[2];
+  for (int c = 0; c < 2; ++c) {
+    logits[c] = last.bias[c];
+    for (int i = 0; i < 512; ++i) logits[c] += last.weights[c * 512 + i] * e[i];
+  }
+  const double p_upset = 1.0 / (1.0 + std::exp(logits[0] - logits[1]));
+  const v1::Classification& result = classified->results(0);
+  EXPECT_EQ(result.label(), p_upset > 0.5 ? "upset" : "calm");
+  EXPECT_NEAR(result.scores().at("upset"), p_upset, 1e-4);
+  EXPECT_NEAR(result.scores().at("calm"), 1 - p_upset, 1e-4);
+  EXPECT_EQ(classified->stats().layers_run(), 2);
+
+  request.set_head("nope");
+  auto unknown = client_->Classify(request);
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(unknown.status().message()), HasSubstr("nope"));
 }
 
 TEST_F(ServerTest, OversizedMessageIsRefused) {
