@@ -58,7 +58,34 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineConfig& config)
       engine->heads_,
       LoadClassifierHeads(config.heads_dir.empty() ? JoinPath(dir, "heads") : config.heads_dir,
                           info.embedding_dim, info.num_layers));
+  RETURN_IF_ERROR(engine->LoadCalibration(config.calibration_file.empty()
+                                              ? JoinPath(dir, "calibration.json")
+                                              : config.calibration_file));
   return engine;
+}
+
+absl::Status Engine::LoadCalibration(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return absl::OkStatus();
+  ASSIGN_OR_RETURN(const std::string text, ReadFileToString(path));
+  ASSIGN_OR_RETURN(CalibrationTable table, ParseCalibrationTable(text, path));
+  const ModelInfo& info = model_->info();
+  if (!table.model.empty() && table.model != info.name) {
+    return absl::FailedPreconditionError(absl::StrCat(path, ": measured on model '", table.model,
+                                                      "', not '", info.name,
+                                                      "'; rerun tools/calibrate for this model"));
+  }
+  for (const CalibrationEntry& e : table.entries) {
+    absl::Status ok = ResolveAttention(e.attention, e.attention_params).status();
+    if (ok.ok()) ok = ValidatePruning(e.pruning, info.num_layers);
+    if (ok.ok()) ok = ValidateEarlyExit(e.early_exit, info.num_layers, /*has_heads=*/true);
+    if (!ok.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": entry '", e.name, "': ", ok.message()));
+    }
+  }
+  calibration_ = std::move(table);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<int32_t>> Engine::Tokenize(std::string_view text) const {
@@ -121,7 +148,68 @@ absl::StatusOr<Engine::ResolvedRun> Engine::Resolve(const RunOptions& options) c
 }
 
 absl::Status Engine::CheckOptions(const RunOptions& options) const {
-  return Resolve(options).status();
+  RunOptions probe = options;
+  if (probe.attention == "auto") probe.auto_select.attention = true;
+  RETURN_IF_ERROR(ValidateAutoOptions(probe.auto_select));
+  if (probe.auto_select.active()) {
+    RETURN_IF_ERROR(RequireCalibration());
+    // The auto dimensions are checked when the table is loaded.
+    if (probe.auto_select.attention) {
+      probe.attention = "dense";
+      probe.attention_params.clear();
+    }
+    if (probe.auto_select.pruning) probe.pruning = PruningOptions();
+    if (probe.auto_select.early_exit) probe.early_exit = EarlyExitOptions();
+  }
+  return Resolve(probe).status();
+}
+
+absl::Status Engine::RequireCalibration() const {
+  if (calibration_) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "auto policy: model '", model_->info().name,
+      "' has no calibration table (calibration.json beside the model); run tools/calibrate on "
+      "this machine to measure one"));
+}
+
+absl::StatusOr<RunOptions> Engine::ApplyAutoPolicy(
+    const RunOptions& options, const std::vector<std::vector<int32_t>>& token_ids, bool classify,
+    AutoChoice* choice) const {
+  RunOptions request = options;
+  if (request.attention == "auto") request.auto_select.attention = true;
+  RETURN_IF_ERROR(ValidateAutoOptions(request.auto_select));
+  if (!request.auto_select.active()) return request;
+  RETURN_IF_ERROR(RequireCalibration());
+  const ModelInfo& info = model_->info();
+  const int max_tokens = request.max_tokens == 0 ? info.default_max_tokens : request.max_tokens;
+  int threads = request.num_threads == 0 ? config_.default_threads : request.num_threads;
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<int> counts;
+  counts.reserve(token_ids.size());
+  for (const auto& ids : token_ids) {
+    counts.push_back(static_cast<int>(std::min<size_t>(ids.size(), std::max(1, max_tokens))));
+  }
+  ASSIGN_OR_RETURN(*choice, ChooseConfiguration(*calibration_, request, counts, threads, classify));
+  return ApplyChoice(request, *choice->entry);
+}
+
+void ReportAutoChoice(const AutoChoice& choice, RunStats* stats) {
+  if (choice.entry == nullptr) return;
+  stats->auto_config = choice.entry->name;
+  stats->budget_met = choice.budget_met;
+  stats->budget_note = choice.note;
+  stats->predicted_latency_ms = choice.predicted_latency_ms;
+  stats->predicted_quality = choice.predicted_quality;
+}
+
+absl::StatusOr<EmbedResult> Engine::EmbedTokenIds(std::vector<std::vector<int32_t>> token_ids,
+                                                  const RunOptions& options) const {
+  AutoChoice choice;
+  ASSIGN_OR_RETURN(const RunOptions chosen,
+                   ApplyAutoPolicy(options, token_ids, /*classify=*/false, &choice));
+  ASSIGN_OR_RETURN(EmbedResult result, EmbedChosen(std::move(token_ids), chosen));
+  ReportAutoChoice(choice, &result.stats);
+  return result;
 }
 
 int64_t Engine::EstimateRunBytes(const std::vector<int64_t>& lengths, int threads,
@@ -141,8 +229,8 @@ int64_t Engine::EstimateRunBytes(const std::vector<int64_t>& lengths, int thread
   return activations + heads_in_flight * per_head;
 }
 
-absl::StatusOr<EmbedResult> Engine::EmbedTokenIds(std::vector<std::vector<int32_t>> token_ids,
-                                                  const RunOptions& options) const {
+absl::StatusOr<EmbedResult> Engine::EmbedChosen(std::vector<std::vector<int32_t>> token_ids,
+                                                const RunOptions& options) const {
   const ModelInfo& info = model_->info();
   if (token_ids.empty()) return absl::InvalidArgumentError("texts: no texts given");
   if (token_ids.size() > static_cast<size_t>(config_.max_batch_texts)) {

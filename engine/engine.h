@@ -5,12 +5,14 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "engine/model/encoder_model.h"
+#include "engine/policy/auto_policy.h"
 #include "engine/policy/classifier_head.h"
 #include "engine/run_options.h"
 
@@ -27,6 +29,9 @@ struct EngineConfig {
   int max_batch_texts = 1024;
   // Classification heads (*.json, tools/train_heads); "" = <model_dir>/heads.
   std::string heads_dir;
+  // The auto policy's cost and quality table (tools/calibrate); "" =
+  // <model_dir>/calibration.json. Absent: requests for "auto" are refused.
+  std::string calibration_file;
   // Bound on the memory one run may need (activations, attention scratch),
   // estimated before anything is allocated; a larger request is
   // ResourceExhausted naming the estimate and the bound. 0 = no bound.
@@ -50,6 +55,9 @@ struct ClassifyResult {
   std::vector<std::vector<int32_t>> token_ids;  // tokenizer output, unclipped
   RunStats stats;
 };
+
+// Copies what the auto policy chose into `stats` (nothing when it did not run).
+void ReportAutoChoice(const AutoChoice& choice, RunStats* stats);
 
 class Engine {
  public:
@@ -97,6 +105,9 @@ class Engine {
                                                   const std::string& head,
                                                   const RunOptions& options) const;
 
+  // The auto policy's table, or null when none was loaded.
+  const CalibrationTable* calibration() const { return calibration_ ? &*calibration_ : nullptr; }
+
   // Names of the loaded classification heads.
   std::vector<std::string> HeadNames() const;
   const std::map<std::string, ClassifierHead>& heads() const { return heads_; }
@@ -108,6 +119,18 @@ class Engine {
     int threads = 0;
   };
   absl::StatusOr<ResolvedRun> Resolve(const RunOptions& options) const;
+  absl::Status LoadCalibration(const std::string& path);
+  absl::Status RequireCalibration() const;
+  // `options` with the auto policy's choice applied (unchanged when nothing
+  // is auto); `choice->entry` stays null then.
+  absl::StatusOr<RunOptions> ApplyAutoPolicy(const RunOptions& options,
+                                             const std::vector<std::vector<int32_t>>& token_ids,
+                                             bool classify, AutoChoice* choice) const;
+  absl::StatusOr<EmbedResult> EmbedChosen(std::vector<std::vector<int32_t>> token_ids,
+                                          const RunOptions& options) const;
+  absl::StatusOr<ClassifyResult> ClassifyChosen(std::vector<std::vector<int32_t>> token_ids,
+                                                const std::string& head,
+                                                const RunOptions& options) const;
   // Clips token_ids into `clipped` and fills stats.texts (and the run header).
   absl::Status ClipTexts(const std::vector<std::vector<int32_t>>& token_ids, const ResolvedRun& run,
                          std::vector<std::vector<int32_t>>* clipped, RunStats* stats) const;
@@ -118,6 +141,7 @@ class Engine {
   EngineConfig config_;
   std::unique_ptr<EncoderModel> model_;
   std::map<std::string, ClassifierHead> heads_;
+  std::optional<CalibrationTable> calibration_;
 };
 
 }  // namespace attnserve

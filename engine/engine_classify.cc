@@ -46,6 +46,17 @@ absl::StatusOr<ClassifyResult> Engine::Classify(const std::vector<std::string>& 
 absl::StatusOr<ClassifyResult> Engine::ClassifyTokenIds(std::vector<std::vector<int32_t>> token_ids,
                                                         const std::string& head_name,
                                                         const RunOptions& options) const {
+  AutoChoice choice;
+  ASSIGN_OR_RETURN(const RunOptions chosen,
+                   ApplyAutoPolicy(options, token_ids, /*classify=*/true, &choice));
+  ASSIGN_OR_RETURN(ClassifyResult result, ClassifyChosen(std::move(token_ids), head_name, chosen));
+  ReportAutoChoice(choice, &result.stats);
+  return result;
+}
+
+absl::StatusOr<ClassifyResult> Engine::ClassifyChosen(std::vector<std::vector<int32_t>> token_ids,
+                                                      const std::string& head_name,
+                                                      const RunOptions& options) const {
   const ModelInfo& info = model_->info();
   if (heads_.empty()) {
     return absl::FailedPreconditionError(

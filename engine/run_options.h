@@ -57,6 +57,21 @@ struct EarlyExitOptions {
   }
 };
 
+// The auto policy (engine/policy/auto_policy.h): which settings the engine
+// picks from the calibration table, and the request's budget.
+struct AutoOptions {
+  static constexpr double kDefaultMinRetention = 0.99;
+  bool attention = false;  // attention = "auto"
+  bool pruning = false;
+  bool early_exit = false;
+  // Budget; 0 = none. Latency of the whole request (ms, compute);
+  // quality as accuracy retention (Classify) or cosine to dense (Embed).
+  double max_latency_ms = 0;
+  double min_retention = 0;
+
+  bool active() const { return attention || pruning || early_exit; }
+};
+
 // Per-request execution options. The server's policy store produces the
 // default; a request may override the fields the policy allows.
 struct RunOptions {
@@ -75,6 +90,7 @@ struct RunOptions {
   std::function<bool()> is_cancelled;
   PruningOptions pruning;
   EarlyExitOptions early_exit;
+  AutoOptions auto_select;
 };
 
 // Per-text figures.
@@ -107,6 +123,12 @@ struct RunStats {
   // Layers run by the deepest text (1-based; = layers_run). With early exit
   // each text's own figure is in texts[i].exit_layer.
   int exit_layer = 0;
+  // What the auto policy chose (empty auto_config when it did not run).
+  std::string auto_config;
+  bool budget_met = true;
+  std::string budget_note;
+  double predicted_latency_ms = 0;
+  double predicted_quality = 0;
 };
 
 }  // namespace attnserve

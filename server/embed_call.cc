@@ -147,6 +147,14 @@ void ToProto(const RunStats& stats, double queue_seconds, int64_t policy_version
   out->set_num_threads(stats.num_threads);
   out->set_max_tokens(stats.max_tokens);
   out->set_policy_version(policy_version);
+  if (!stats.auto_config.empty()) {
+    v1::AutoSelection* a = out->mutable_auto_selection();
+    a->set_config(stats.auto_config);
+    a->set_budget_met(stats.budget_met);
+    a->set_note(stats.budget_note);
+    a->set_predicted_latency_ms(stats.predicted_latency_ms);
+    a->set_predicted_quality(stats.predicted_quality);
+  }
 }
 
 }  // namespace attnserve

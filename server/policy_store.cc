@@ -13,7 +13,7 @@ namespace attnserve {
 
 const std::vector<std::string>& PolicyStore::OverridableFields() {
   static const std::vector<std::string>* const kFields = new std::vector<std::string>{
-      "attention", "max_tokens", "num_threads", "pruning", "early_exit"};
+      "attention", "max_tokens", "num_threads", "pruning", "early_exit", "budget"};
   return *kFields;
 }
 
@@ -37,6 +37,14 @@ absl::Status ValidatePolicyShape(const v1::Policy& policy) {
   if (!fallback.empty() && fallback != "hidden_norm" && fallback != "keep_all") {
     return absl::InvalidArgumentError(absl::StrCat("policy.defaults.pruning.fallback: '", fallback,
                                                    "' is not 'hidden_norm' or 'keep_all'"));
+  }
+  for (const auto& [field, mode] :
+       {std::pair<const char*, std::string>{"pruning", policy.defaults().pruning().mode()},
+        {"early_exit", policy.defaults().early_exit().mode()}}) {
+    if (!mode.empty() && mode != "auto") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("policy.defaults.", field, ".mode: '", mode, "' is not '' or 'auto'"));
+    }
   }
   if (policy.defaults().num_threads() < 0) {
     return absl::InvalidArgumentError("policy.defaults.num_threads: must be >= 0");

@@ -10,6 +10,7 @@ namespace {
 
 void ApplyAttention(const v1::AttentionSpec& spec, RunOptions* options) {
   options->attention = spec.kernel().empty() ? "dense" : spec.kernel();
+  options->auto_select.attention = options->attention == "auto";
   options->attention_params.clear();
   for (const auto& [key, value] : spec.params()) options->attention_params[key] = value;
 }
@@ -26,17 +27,33 @@ absl::Status ApplyPruning(const v1::PruningOptions& p, RunOptions* options) {
     return absl::InvalidArgumentError(absl::StrCat("options.pruning.fallback: '", p.fallback(),
                                                    "' is not 'hidden_norm' or 'keep_all'"));
   }
+  if (!p.mode().empty() && p.mode() != "auto") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.pruning.mode: '", p.mode(), "' is not '' or 'auto'"));
+  }
   options->pruning = std::move(out);
+  options->auto_select.pruning = p.mode() == "auto";
   return absl::OkStatus();
 }
 
-void ApplyEarlyExit(const v1::EarlyExitOptions& e, RunOptions* options) {
+absl::Status ApplyEarlyExit(const v1::EarlyExitOptions& e, RunOptions* options) {
+  if (!e.mode().empty() && e.mode() != "auto") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.early_exit.mode: '", e.mode(), "' is not '' or 'auto'"));
+  }
   EarlyExitOptions out;
   out.max_layers = e.max_layers();
   out.embed_cosine = e.embed_cosine();
   out.min_confidence = e.min_confidence();
   if (e.has_max_entropy()) out.max_entropy = e.max_entropy();
   options->early_exit = out;
+  options->auto_select.early_exit = e.mode() == "auto";
+  return absl::OkStatus();
+}
+
+void ApplyBudget(const v1::Budget& b, RunOptions* options) {
+  options->auto_select.max_latency_ms = b.max_latency_ms();
+  options->auto_select.min_retention = b.min_retention();
 }
 
 }  // namespace
@@ -46,9 +63,13 @@ RunOptions PolicyRunOptions(const v1::Policy& policy) {
   ApplyAttention(policy.defaults().attention(), &options);
   options.max_tokens = policy.defaults().max_tokens();
   options.num_threads = policy.defaults().num_threads();
-  // The policy store validated the fallback name when the policy was set.
+  // The policy store validated the fallback and mode names when the policy
+  // was set.
   if (policy.defaults().has_pruning()) (void)ApplyPruning(policy.defaults().pruning(), &options);
-  if (policy.defaults().has_early_exit()) ApplyEarlyExit(policy.defaults().early_exit(), &options);
+  if (policy.defaults().has_early_exit()) {
+    (void)ApplyEarlyExit(policy.defaults().early_exit(), &options);
+  }
+  if (policy.defaults().has_budget()) ApplyBudget(policy.defaults().budget(), &options);
   return options;
 }
 
@@ -81,7 +102,11 @@ absl::StatusOr<RunOptions> MergeRunOptions(const v1::Policy& policy,
   }
   if (request.has_early_exit()) {
     if (absl::Status s = allowed("early_exit"); !s.ok()) return s;
-    ApplyEarlyExit(request.early_exit(), &options);
+    if (absl::Status s = ApplyEarlyExit(request.early_exit(), &options); !s.ok()) return s;
+  }
+  if (request.has_budget()) {
+    if (absl::Status s = allowed("budget"); !s.ok()) return s;
+    ApplyBudget(request.budget(), &options);
   }
   return options;
 }
