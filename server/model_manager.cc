@@ -20,8 +20,11 @@ absl::Status ModelManager::Load(const std::string& model_dir) {
   if (!dir.ok()) return dir.status();
   EngineConfig config = base_;
   config.model_dir = *dir;
-  config.heads_dir =
-      !heads_dir_.empty() && heads_dir_.front() == '/' ? heads_dir_ : JoinPath(*dir, heads_dir_);
+  const auto beside_model = [&](const std::string& path) {
+    return !path.empty() && path.front() == '/' ? path : JoinPath(*dir, path);
+  };
+  config.heads_dir = beside_model(heads_dir_);
+  config.calibration_file = beside_model(calibration_file_);
   absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Load(config);
   if (!engine.ok()) return engine.status();
   // One small run before serving: oneDNN JIT-compiles its kernels on first

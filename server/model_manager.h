@@ -17,12 +17,14 @@ namespace attnserve {
 class ModelManager {
  public:
   // `base` carries the engine limits; models are directories under `model_root`;
-  // their classification heads are in `heads_dir` (relative to each model's
-  // directory, or absolute).
-  ModelManager(EngineConfig base, std::string model_root, std::string heads_dir = "heads")
+  // their classification heads are in `heads_dir` and their auto-policy table
+  // in `calibration_file` (each relative to the model's directory, or absolute).
+  ModelManager(EngineConfig base, std::string model_root, std::string heads_dir = "heads",
+               std::string calibration_file = "calibration.json")
       : base_(std::move(base)),
         model_root_(std::move(model_root)),
-        heads_dir_(std::move(heads_dir)) {}
+        heads_dir_(std::move(heads_dir)),
+        calibration_file_(std::move(calibration_file)) {}
 
   // Loads `model_dir` (a name under the model root) and makes it current.
   absl::Status Load(const std::string& model_dir);
@@ -38,6 +40,7 @@ class ModelManager {
   const EngineConfig base_;
   const std::string model_root_;
   const std::string heads_dir_;
+  const std::string calibration_file_;
   std::mutex reload_mu_;  // one reload at a time
   mutable std::mutex mu_;
   std::shared_ptr<const Engine> current_;

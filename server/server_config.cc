@@ -65,6 +65,7 @@ absl::Status FinalizeConfig(v1::Config* c) {
   if (c->metrics_address().empty()) c->set_metrics_address("127.0.0.1:9464");
   if (c->drain_grace_seconds() == 0) c->set_drain_grace_seconds(30);
   if (c->heads_dir().empty()) c->set_heads_dir("heads");
+  if (c->calibration_file().empty()) c->set_calibration_file("calibration.json");
 
   v1::LimitsConfig* l = c->mutable_limits();
   if (l->max_texts_per_request() == 0) l->set_max_texts_per_request(256);

@@ -48,6 +48,7 @@ class ServerTest : public ::testing::Test {
     config.set_policy_file((dir_ / "policy.textproto").string());
     // Tests choose their heads: none unless a test writes some here.
     config.set_heads_dir((dir_ / "heads").string());
+    config.set_calibration_file((dir_ / "calibration.json").string());
     config.mutable_admission()->set_workers(1);
     config.mutable_admission()->set_threads_per_request(1);
     config.mutable_admission()->set_queue_capacity(8);

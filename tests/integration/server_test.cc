@@ -294,5 +294,78 @@ TEST_F(ServerTest, ExpiredDeadlineIsReported) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
 }
 
+// The auto policy through the server: a request asks for "auto" with a
+// budget; RunStats says what ran and whether the budget was met. An operator
+// can make "auto" the default at runtime.
+TEST_F(ServerTest, AutoPolicyMeetsBudgetsAndReportsTheChoice) {
+  std::ofstream(dir_ / "calibration.json") << R"({
+    "model": "use-lite", "lengths": [16, 512],
+    "entries": [
+      {"name": "dense", "attention": "dense", "latency_ms": [2, 60], "cosine": [1, 1]},
+      {"name": "window64", "attention": "sliding_window", "attention_params": {"window": "64"},
+       "latency_ms": [2, 20], "cosine": [1, 0.999]},
+      {"name": "exit1", "attention": "dense", "early_exit": {"max_layers": 1},
+       "latency_ms": [1, 25], "cosine": [0.9, 0.9]}]})";
+  StartServer(BaseConfig());
+  std::string text;
+  for (int i = 0; i < 40; ++i) text += "the quick brown fox jumps over the lazy dog ";
+  v1::EmbedRequest request = EmbedOf({text});
+  request.mutable_options()->set_max_tokens(512);
+  request.mutable_options()->mutable_attention()->set_kernel("auto");
+  request.mutable_options()->mutable_early_exit()->set_mode("auto");
+  request.mutable_options()->mutable_budget()->set_min_retention(0.99);
+  auto response = client_->Embed(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->stats().attention_kernel(), "sliding_window");
+  EXPECT_EQ(response->stats().auto_selection().config(), "window64");
+  EXPECT_TRUE(response->stats().auto_selection().budget_met());
+  EXPECT_GT(response->stats().auto_selection().predicted_latency_ms(), 0);
+
+  // A budget nothing meets still runs, and says so.
+  request.mutable_options()->mutable_budget()->set_min_retention(0);
+  request.mutable_options()->mutable_budget()->set_max_latency_ms(0.01);
+  response = client_->Embed(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_FALSE(response->stats().auto_selection().budget_met());
+  EXPECT_EQ(response->stats().auto_selection().config(), "window64");
+  EXPECT_THAT(response->stats().auto_selection().note(), HasSubstr("budget not met"));
+
+  // Bad budgets and modes name the field.
+  request.mutable_options()->mutable_budget()->set_min_retention(2);
+  auto bad = client_->Embed(request);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("budget.min_retention"));
+  v1::EmbedRequest mode = EmbedOf({"x"});
+  mode.mutable_options()->mutable_pruning()->set_mode("sometimes");
+  bad = client_->Embed(mode);
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("options.pruning.mode"));
+  v1::EmbedRequest budget_alone = EmbedOf({"x"});
+  budget_alone.mutable_options()->mutable_budget()->set_max_latency_ms(5);
+  bad = client_->Embed(budget_alone);
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("needs the auto policy"));
+
+  // The operator makes auto the default: plain requests now go through it.
+  v1::SetPolicyRequest set;
+  set.mutable_policy()->mutable_defaults()->mutable_attention()->set_kernel("auto");
+  set.mutable_policy()->mutable_defaults()->mutable_budget()->set_min_retention(0.95);
+  ASSERT_TRUE(client_->SetPolicy(set).ok());
+  v1::EmbedRequest plain = EmbedOf({text});
+  response = client_->Embed(plain);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_FALSE(response->stats().auto_selection().config().empty());
+}
+
+TEST_F(ServerTest, AutoPolicyWithoutCalibrationIsRefused) {
+  StartServer(BaseConfig());
+  v1::EmbedRequest request = EmbedOf({"hello"});
+  request.mutable_options()->mutable_attention()->set_kernel("auto");
+  auto refused = client_->Embed(request);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("tools/calibrate"));
+  v1::SetPolicyRequest set;
+  set.mutable_policy()->mutable_defaults()->mutable_attention()->set_kernel("auto");
+  EXPECT_FALSE(client_->SetPolicy(set).ok());
+}
+
 }  // namespace
 }  // namespace attnserve::testing
