@@ -1,0 +1,111 @@
+// WordPieceTokenizer against third-party vectors: llama.cpp's
+// ggml-vocab-bert-bge.gguf (bge-small's vocabulary) with its .inp texts and
+// the .out ids that llama.cpp recorded from Hugging Face's tokenizer (no
+// [CLS]/[SEP]). tools/fetch_tokenizer_vectors.sh (run by scripts/setup.sh)
+// puts them in models/test-vectors/; without them the test skips, and fails
+// under ATTNSERVE_REQUIRE_MODEL=1.
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "engine/tokenizer/wordpiece_tokenizer.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/unit/gguf_vocab_reader.h"
+
+namespace attnserve {
+namespace {
+
+std::string VectorsDir() {
+  const char* dir = std::getenv("ATTNSERVE_TOKENIZER_VECTORS_DIR");
+  return dir != nullptr && *dir != '\0' ? dir : "models/test-vectors";
+}
+
+bool RequireModel() {
+  const char* v = std::getenv("ATTNSERVE_REQUIRE_MODEL");
+  return v != nullptr && std::string(v) == "1";
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// llama.cpp's convert_hf_to_gguf.py stores BERT pieces with a "phantom
+// space": "##x" as "x", a word-initial "x" as "▁x", "[...]" unchanged.
+std::string FromLlamaPiece(const std::string& piece) {
+  if (piece.size() >= 2 && piece.front() == '[' && piece.back() == ']') return piece;
+  static const std::string kPhantom = "\xE2\x96\x81";  // U+2581
+  if (piece.compare(0, kPhantom.size(), kPhantom) == 0) return piece.substr(kPhantom.size());
+  return "##" + piece;
+}
+
+// The cases as llama.cpp's tests/test-tokenizer-0.cpp splits them.
+std::vector<std::string> SplitInputs(const std::string& raw) {
+  const std::string sep = "\n__ggml_vocab_test__\n";
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < raw.size()) {
+    const size_t next = raw.find(sep, pos);
+    if (next == std::string::npos) {
+      out.push_back(raw.substr(pos));
+      break;
+    }
+    out.push_back(raw.substr(pos, next - pos));
+    pos = next + sep.size();
+  }
+  return out;
+}
+
+TEST(WordPieceVectorsTest, BgeVocabularyMatchesHuggingFaceIds) {
+  const std::string dir = VectorsDir();
+  const std::string gguf = dir + "/ggml-vocab-bert-bge.gguf";
+  if (!std::filesystem::exists(gguf)) {
+    if (RequireModel()) {
+      FAIL() << gguf << " is missing: run tools/fetch_tokenizer_vectors.sh";
+    }
+    GTEST_SKIP() << gguf << " is missing: run tools/fetch_tokenizer_vectors.sh";
+  }
+  absl::StatusOr<std::vector<std::string>> pieces =
+      testing::ReadGgufStringArray(gguf, "tokenizer.ggml.tokens");
+  ASSERT_TRUE(pieces.ok()) << pieces.status();
+  ASSERT_EQ(pieces->size(), 30522u);  // bert-base-uncased's vocabulary
+  std::vector<std::string> tokens;
+  for (const std::string& p : *pieces) tokens.push_back(FromLlamaPiece(p));
+  EXPECT_EQ(tokens[100], "[UNK]");
+  EXPECT_EQ(tokens[1996], "the");
+  EXPECT_EQ(tokens[2015], "##s");
+
+  // bge-small: do_lower_case true, strip_accents null (= true): the defaults.
+  absl::StatusOr<WordPieceTokenizer> t = WordPieceTokenizer::FromTokens(tokens, {});
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->cls_id(), 101);
+  EXPECT_EQ(t->sep_id(), 102);
+  EXPECT_EQ(t->pad_id(), 0);
+
+  const std::vector<std::string> inputs = SplitInputs(ReadAll(gguf + ".inp"));
+  std::vector<std::string> outputs =
+      absl::StrSplit(ReadAll(gguf + ".out"), '\n', absl::AllowEmpty());
+  if (!outputs.empty() && outputs.back().empty()) outputs.pop_back();
+  ASSERT_EQ(inputs.size(), outputs.size());
+  ASSERT_GE(inputs.size(), 40u);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    std::vector<int32_t> expected;
+    for (absl::string_view id : absl::StrSplit(outputs[i], ' ', absl::SkipEmpty())) {
+      expected.push_back(std::stoi(std::string(id)));
+    }
+    absl::StatusOr<std::vector<int32_t>> ids = t->Encode(inputs[i]);
+    ASSERT_TRUE(ids.ok()) << "case " << i << ": " << ids.status();
+    EXPECT_EQ(*ids, expected) << "case " << i << ": \"" << inputs[i] << "\"";
+  }
+}
+
+}  // namespace
+}  // namespace attnserve
