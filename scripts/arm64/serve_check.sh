@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs the arm64 server inside the arm64 rootfs under qemu-user, the way the
+# image's runtime stage would (its config, uid 10001), on loopback ports, then
+# checks `attnctl health` and one Embed against the golden embedding of the
+# same text (cosine >= 0.9999), and stops it with SIGTERM.
+#   serve_check.sh ROOTFS BUILD_DIR
+set -euo pipefail
+root="$1"; build="$2"
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+qemu="$(command -v qemu-aarch64-static)"
+
+install -m 0755 "$qemu" "$root/usr/bin/qemu-aarch64-static"
+install -m 0755 "$build/server/attnserve" "$build/clients/attnctl/attnctl" "$root/usr/local/bin/"
+rm -rf "$root/opt/attnserve/models/use-lite"
+cp -r "$repo/models/use-lite" "$root/opt/attnserve/models/use-lite"
+install -m 0644 "$repo/deploy/attnserve.textproto" "$root/etc/attnserve/attnserve.textproto"
+install -d -m 0755 "$root/run/secrets"
+head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$root/run/secrets/attnserve_admin_token"
+chmod 0444 "$root/run/secrets/attnserve_admin_token"
+
+ports="$(python3 -c 'import socket
+s=[socket.socket() for _ in range(2)]
+[x.bind(("127.0.0.1", 0)) for x in s]
+print(*[x.getsockname()[1] for x in s])')"
+read -r grpc_port metrics_port <<<"$ports"
+in_root() { chroot --userspec=10001:10001 "$root" /usr/bin/qemu-aarch64-static "$@"; }
+
+log="$build/arm64-server.log"
+in_root /usr/local/bin/attnserve --config /etc/attnserve/attnserve.textproto \
+  --grpc_address "127.0.0.1:$grpc_port" --metrics_address "127.0.0.1:$metrics_port" >"$log" 2>&1 &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null || true' EXIT
+ctl=(/usr/local/bin/attnctl --server "127.0.0.1:$grpc_port" --timeout 10)
+
+start=$SECONDS
+until in_root "${ctl[@]}" health >/dev/null 2>&1; do
+  if ! kill -0 $pid 2>/dev/null; then
+    echo "serve_check: the server exited; its log:" >&2; cat "$log" >&2; exit 1
+  fi
+  if [ $((SECONDS - start)) -gt 180 ]; then
+    echo "serve_check: not SERVING after 180 s; log:" >&2; cat "$log" >&2; exit 1
+  fi
+  sleep 2
+done
+echo "serve_check: health SERVING after $((SECONDS - start)) s (arm64 attnserve in the rootfs, port $grpc_port)"
+
+golden="$repo/tests/golden/data/use_lite_golden.jsonl"
+text="$(python3 -c 'import json,sys
+print(json.dumps({"text": json.loads(open(sys.argv[1]).readline())["texts"][0]}))' "$golden")"
+out="$(echo "$text" | in_root "${ctl[@]}" embed)"
+python3 - "$golden" "$out" <<'PY'
+import json, math, sys
+want = json.loads(open(sys.argv[1]).readline())["embeddings"][0]
+got = json.loads(sys.argv[2])["embedding"]
+dot = sum(a * b for a, b in zip(want, got))
+cos = dot / math.sqrt(sum(a * a for a in want) * sum(b * b for b in got))
+print(f"serve_check: Embed over gRPC: {len(got)} floats, first {[round(x, 5) for x in got[:4]]}, "
+      f"cosine to the golden embedding {cos:.7f}")
+sys.exit(0 if len(got) == len(want) and cos >= 0.9999 else 1)
+PY
+kill -TERM $pid
+wait $pid && echo "serve_check: SIGTERM drained, exit 0" || { echo "serve_check: server exit $?" >&2; exit 1; }
+trap - EXIT

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# The arm64 proof of the container image without a container engine (issue 8;
+# docs/DEPLOYMENT.md). As root on a Debian bookworm x86-64 host:
+#   bash scripts/arm64_proof.sh
+# 1 host tools   crossbuild-essential-arm64, qemu-user-static, binfmt-support, debootstrap
+# 2 binfmt       qemu-aarch64 registered, so arm64 programs run (also in a chroot)
+# 3 sysroot      deploy/arm64-build-packages.txt + dependencies, arm64 .debs
+#                unpacked into build-arm64/sysroot (the host's dpkg is untouched)
+# 4 build        cross build (Release, OpenBLAS) into build-arm64/build
+# 5 tests        unit and golden tests under qemu-user (ctest)
+# 6 rootfs       debootstrap arm64 + deploy/runtime-packages.txt (build-arm64/rootfs)
+# 7 serve        attnserve in the rootfs under qemu: health and one Embed
+# Idempotent: finished stages (sysroot, rootfs) are reused, the build is
+# incremental. Not part of scripts/test.sh: a first run takes about an hour.
+# ARM64_JOBS (default 2) sets the build's parallelism. ARM64_SOURCE=HEAD
+# (default) builds the committed tree, checked out into build-arm64/src (only
+# changed files are rewritten); ARM64_SOURCE=worktree builds the working tree.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+out="$repo/build-arm64"
+jobs="${ARM64_JOBS:-2}"
+mkdir -p "$out"
+t0=$SECONDS
+stage() {
+  echo "== [$(date -u +%H:%M:%S)] stage $1 (previous took $((SECONDS - ${ts:-$t0})) s)"
+  ts=$SECONDS
+}
+trap 'echo "arm64_proof: FAILED (exit $?) in the stage above" >&2' ERR
+
+stage "1/7 host tools"
+[ "$(id -u)" -eq 0 ] || { echo "arm64_proof: run as root" >&2; exit 1; }
+need=(crossbuild-essential-arm64 qemu-user-static binfmt-support debootstrap
+  cmake ninja-build pkg-config protobuf-compiler protobuf-compiler-grpc python3)
+missing=()
+for p in "${need[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+stage "2/7 binfmt"
+if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
+  mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || true
+fi
+[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64 || true
+if ! grep -q '^flags: .*F' /proc/sys/fs/binfmt_misc/qemu-aarch64 2>/dev/null; then
+  echo "arm64_proof: binfmt_misc has no qemu-aarch64 entry with the F flag; the rootfs needs it" >&2
+  exit 1
+fi
+echo "qemu-aarch64 binfmt: $(head -n1 /proc/sys/fs/binfmt_misc/qemu-aarch64), $(grep flags /proc/sys/fs/binfmt_misc/qemu-aarch64)"
+
+stage "3/7 sysroot"
+sysroot="$out/sysroot"
+want="$(sha256sum deploy/arm64-build-packages.txt scripts/arm64/make_sysroot.sh | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$sysroot/.attnserve-sysroot" 2>/dev/null)" != "$want" ]; then
+  export ARM64_APT_DIR="$out/apt"
+  bash scripts/arm64/apt.sh update
+  rm -rf "$out/debs/build"
+  mapfile -t pkgs < <(grep -vE '^\s*(#|$)' deploy/arm64-build-packages.txt)
+  bash scripts/arm64/apt.sh fetch "$out/debs/build" "${pkgs[@]}"
+  bash scripts/arm64/make_sysroot.sh "$out/debs/build" "$sysroot"
+  echo "$want" >"$sysroot/.attnserve-sysroot"
+else
+  echo "reusing $sysroot"
+fi
+echo "sysroot: $(ls "$out"/debs/build/*.deb | wc -l) arm64 packages, $(du -sh "$sysroot" | cut -f1)"
+
+stage "4/7 build"
+bdir="$out/build-worktree"
+src="$repo"
+if [ "${ARM64_SOURCE:-HEAD}" = HEAD ]; then
+  src="$out/src"
+  bdir="$out/build"
+  mkdir -p "$src"
+  GIT_INDEX_FILE="$out/src.index" git --work-tree="$src" checkout -f HEAD -- .
+  ln -sfn ../../models "$src/models"  # the model is not committed
+  echo "building HEAD $(git rev-parse --short HEAD) from $src"
+fi
+cmake -S "$src" -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_TOOLCHAIN_FILE="$repo/cmake/toolchains/aarch64-linux-gnu.cmake" \
+  -DATTNSERVE_ARM64_SYSROOT="$sysroot" -DATTNSERVE_GEMM_BACKEND=openblas \
+  -DATTNSERVE_BUILD_TESTS=ON -DATTNSERVE_BUILD_BENCH=OFF >"$out/cmake.log"
+tests=(utf8_test unigram_tokenizer_test kernels_test attention_test attention_pattern_test
+  attention_approx_test tfjs_weights_test engine_test attnctl_test power_test
+  token_pruning_test adaptive_engine_test logistic_regression_test auto_policy_test
+  quality_grid_test golden_test)
+ninja -C "$bdir" -j "$jobs" attnserve attnctl "${tests[@]}"
+file "$bdir/server/attnserve" | grep -q 'ARM aarch64' || { echo "attnserve is not arm64" >&2; exit 1; }
+readelf -d "$bdir/server/attnserve" | grep -q 'libopenblas' || {
+  echo "attnserve does not link OpenBLAS" >&2; exit 1; }
+
+stage "5/7 tests under qemu-user"
+[ -f models/use-lite/model.json ] || bash tools/fetch_model.sh models/use-lite
+ATTNSERVE_REQUIRE_MODEL=1 ctest --test-dir "$bdir" -L 'unit|golden' -j "$jobs" \
+  --output-on-failure --timeout 900 2>&1 | tee "$out/ctest.log" | grep -vE '^\s+[0-9]+/[0-9]+ Test'
+tail -n 20 "$out/ctest.log" | grep -E 'tests passed|tests failed'
+grep -q '100% tests passed' "$out/ctest.log"
+
+stage "6/7 rootfs"
+bash scripts/arm64/make_rootfs.sh "$out/rootfs" deploy/runtime-packages.txt
+echo "rootfs: $(wc -l <"$out/rootfs/.attnserve-packages") packages, $(du -sh "$out/rootfs" | cut -f1)"
+
+stage "7/7 the image's check and serving, in the rootfs"
+bash scripts/arm64/serve_check.sh "$out/rootfs" "$bdir"
+# The Dockerfile's build-stage check, on arm64: every library the binaries
+# link comes from a package of deploy/runtime-packages.txt.
+python3 tests/e2e/runtime_packages_test.py --root "$out/rootfs" \
+  --packages deploy/runtime-packages.txt /usr/local/bin/attnserve /usr/local/bin/attnctl
+
+stage "done"
+echo "arm64_proof: OK in $((SECONDS - t0)) s"
