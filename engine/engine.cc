@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/kernels/gemm.h"
+#include "engine/model/bert_model.h"
 #include "engine/model/use_lite_model.h"
 #include "engine/policy/adaptive_run.h"
 #include "engine/policy/early_exit.h"
@@ -47,10 +48,13 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineConfig& config)
   std::unique_ptr<EncoderModel> model;
   if (std::filesystem::exists(JoinPath(dir, "model.json"), ec)) {
     ASSIGN_OR_RETURN(model, UseLiteModel::Load(dir));
+  } else if (std::filesystem::exists(JoinPath(dir, "config.json"), ec)) {
+    ASSIGN_OR_RETURN(model, BertModel::Load(dir));  // Hugging Face BERT family
   } else {
-    return absl::NotFoundError(
-        absl::StrCat("no supported model in '", dir,
-                     "': expected model.json + vocab.json (USE-lite, TensorFlow.js)"));
+    return absl::NotFoundError(absl::StrCat(
+        "no supported model in '", dir,
+        "': expected model.json + vocab.json (USE-lite, TensorFlow.js) or config.json + "
+        "model.safetensors + vocab.txt (BERT family, Hugging Face)"));
   }
   std::unique_ptr<Engine> engine(new Engine(config, std::move(model)));
   const ModelInfo& info = engine->model_->info();
@@ -58,6 +62,13 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineConfig& config)
       engine->heads_,
       LoadClassifierHeads(config.heads_dir.empty() ? JoinPath(dir, "heads") : config.heads_dir,
                           info.embedding_dim, info.num_layers));
+  if (const ClassifierHead* builtin = engine->model_->builtin_head(); builtin != nullptr) {
+    if (!engine->heads_.emplace(builtin->name, *builtin).second) {
+      return absl::InvalidArgumentError(absl::StrCat("heads: '", builtin->name,
+                                                     "' is both a head file and the checkpoint's "
+                                                     "own classifier; rename the file"));
+    }
+  }
   RETURN_IF_ERROR(engine->LoadCalibration(config.calibration_file.empty()
                                               ? JoinPath(dir, "calibration.json")
                                               : config.calibration_file));
@@ -119,9 +130,12 @@ absl::StatusOr<Engine::ResolvedRun> Engine::Resolve(const RunOptions& options) c
   int limit = config_.max_tokens_limit;
   if (info.position_limit > 0) limit = std::min(limit, info.position_limit);
   if (run.max_tokens < 1 || run.max_tokens > limit) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("max_tokens: ", options.max_tokens, " is out of range [1, ", limit,
-                     "] (0 = the model's own ", info.default_max_tokens, ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_tokens: ", options.max_tokens, " is out of range [1, ", limit,
+        "] (0 = the model's own ", info.default_max_tokens, ")",
+        info.position_limit > 0 && limit == info.position_limit
+            ? "; the cap is the model's learned position table (max_position_embeddings)"
+            : ""));
   }
   if (options.num_threads < 0 || options.num_threads > kMaxThreads) {
     return absl::InvalidArgumentError(absl::StrCat("num_threads: ", options.num_threads,

@@ -17,6 +17,7 @@
 namespace attnserve {
 
 class StepwiseEncoder;  // engine/model/stepwise_encoder.h
+struct ClassifierHead;  // engine/policy/classifier_head.h
 
 struct ModelInfo {
   std::string name;    // e.g. "use-lite"
@@ -61,6 +62,10 @@ class EncoderModel {
 
   // The layer-by-layer form (token pruning, early exit); null if unsupported.
   virtual const StepwiseEncoder* stepwise() const { return nullptr; }
+
+  // A classification head that ships inside the checkpoint (e.g. a Hugging
+  // Face sequence classifier), on this model's embedding; null if none.
+  virtual const ClassifierHead* builtin_head() const { return nullptr; }
 };
 
 }  // namespace attnserve

@@ -24,6 +24,9 @@ struct EncoderState {
   int64_t batch() const { return static_cast<int64_t>(offsets.size()) - 1; }
 };
 
+// Each sequence's mean row: [batch, width].
+std::vector<float> MeanPool(const EncoderState& state);
+
 class StepwiseEncoder {
  public:
   virtual ~StepwiseEncoder() = default;
@@ -40,13 +43,14 @@ class StepwiseEncoder {
   // width the way its residual branch maps it: [batch, output width].
   virtual std::vector<float> PoolLayerInput(int layer, const EncoderState& state) const = 0;
 
-  // Embeddings [batch, embedding_dim] from mean-pooled rows [batch, width].
+  // Each sequence's pooled state [batch, width], as EmbedPooled takes it: the
+  // mean row unless the model pools otherwise (e.g. its [CLS] row).
+  virtual std::vector<float> PoolState(const EncoderState& state) const { return MeanPool(state); }
+
+  // Embeddings [batch, embedding_dim] from pooled rows [batch, width].
   virtual void EmbedPooled(const float* pooled, int64_t batch, float* out,
                            RunStats* stats) const = 0;
 };
-
-// Each sequence's mean row: [batch, width].
-std::vector<float> MeanPool(const EncoderState& state);
 
 }  // namespace attnserve
 

@@ -81,7 +81,7 @@ absl::Status RunAdaptive(const StepwiseEncoder& model, int num_layers, int embed
     // Exit tests: the head's confidence, or how little the layer moved the
     // pooled state; every text exits at the last layer.
     const int64_t batch = state.batch();
-    const std::vector<float> pooled = MeanPool(state);
+    const std::vector<float> pooled = model.PoolState(state);
     std::vector<float> embedded;  // [batch, dim] when the head needs it
     std::vector<float> probs(batch * labels);
     std::vector<bool> exits(batch, last);

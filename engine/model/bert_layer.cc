@@ -1,0 +1,220 @@
+#include "engine/model/bert_layer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+#include "engine/kernels/elementwise.h"
+#include "engine/kernels/gemm.h"
+#include "engine/util/status_macros.h"
+
+namespace attnserve {
+
+void Dense::Apply(const float* x, int64_t rows, float* y, bool accumulate, int64_t ldy) const {
+  if (ldy == 0) ldy = out;
+  float beta = accumulate ? 1.0f : 0.0f;
+  if (bias != nullptr) {
+    for (int64_t i = 0; i < rows; ++i) {
+      float* row = y + i * ldy;
+      if (accumulate) {
+        for (int j = 0; j < out; ++j) row[j] += bias[j];
+      } else {
+        std::memcpy(row, bias, sizeof(float) * out);
+      }
+    }
+    beta = 1.0f;
+  }
+  Sgemm(false, true, rows, out, in, 1.0f, x, in, weight, in, beta, y, ldy);
+}
+
+void Norm::Apply(float* x, int64_t rows) const {
+  if (!no_norm) {
+    LayerNorm(x, rows, width, gain, bias, eps, x);
+    return;
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = x + r * width;
+    for (int i = 0; i < width; ++i) row[i] = row[i] * gain[i] + bias[i];
+  }
+}
+
+void ActivateInPlace(HfActivation act, float* x, int64_t n) {
+  switch (act) {
+    case HfActivation::kRelu:
+      ReluInPlace(x, n);
+      return;
+    case HfActivation::kGelu:
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+      for (int64_t i = 0; i < n; ++i) {
+        x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
+      }
+      return;
+    case HfActivation::kGeluTanh:
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+      for (int64_t i = 0; i < n; ++i) {
+        const float v = x[i];
+        x[i] = 0.5f * v * (1.0f + std::tanh(0.79788456080286536f * (v + 0.044715f * v * v * v)));
+      }
+      return;
+  }
+}
+
+int64_t BertLayerWeights::AttentionSublayerFlopsPerToken() const {
+  int64_t f = q.Flops() + k.Flops() + v.Flops() + attn_out.Flops();
+  if (bottleneck) f += bottleneck_in.Flops();
+  if (shared_kq && !bottleneck_attention) f += bottleneck_kq.Flops();
+  return f;
+}
+
+int64_t BertLayerWeights::FfnSublayerFlopsPerToken() const {
+  int64_t f = ffn.up.Flops() + ffn.down.Flops();
+  for (const BertFfn& e : extra_ffn) f += e.up.Flops() + e.down.Flops();
+  if (bottleneck) f += out_bottleneck.Flops();
+  return f;
+}
+
+int BertLayerWeights::max_width() const {
+  int m = std::max({hidden, 3 * inner, ffn.up.out});
+  for (const BertFfn& e : extra_ffn) m = std::max(m, e.up.out);
+  return m;
+}
+
+namespace {
+
+// Adds each sequence's first row to `keep` when the policy dropped it: the
+// [CLS] row carries the pooled state of CLS pooling and classifier heads.
+void KeepFirstRows(const std::vector<int64_t>& offsets, std::vector<int64_t>* keep,
+                   std::vector<int64_t>* new_offsets) {
+  std::vector<int64_t> fixed;
+  fixed.reserve(keep->size() + offsets.size());
+  new_offsets->assign(1, 0);
+  size_t i = 0;
+  for (size_t b = 0; b + 1 < offsets.size(); ++b) {
+    const int64_t begin = offsets[b], end = offsets[b + 1];
+    if (end > begin && (i >= keep->size() || (*keep)[i] != begin)) fixed.push_back(begin);
+    while (i < keep->size() && (*keep)[i] < end) fixed.push_back((*keep)[i++]);
+    new_offsets->push_back(static_cast<int64_t>(fixed.size()));
+  }
+  *keep = std::move(fixed);
+}
+
+void GatherRows(const std::vector<int64_t>& keep, int width, float* rows) {
+  for (size_t i = 0; i < keep.size(); ++i) {
+    if (keep[i] != static_cast<int64_t>(i)) {
+      std::memmove(rows + i * width, rows + keep[i] * width, sizeof(float) * width);
+    }
+  }
+}
+
+void RunFfn(const BertFfn& f, HfActivation act, int64_t rows, float* a, std::vector<float>* tmp) {
+  tmp->resize(rows * f.up.out);
+  f.up.Apply(a, rows, tmp->data(), false);
+  ActivateInPlace(act, tmp->data(), rows * f.up.out);
+  f.down.Apply(tmp->data(), rows, a, true);  // a = down(act(up(a))) + a
+  f.norm.Apply(a, rows);
+}
+
+}  // namespace
+
+absl::Status RunBertLayer(const BertLayerWeights& w, const float* x,
+                          std::vector<int64_t>* offsets_inout, const ResolvedAttention& attention,
+                          const SublayerPruner* pruner, BertScratch* s, std::vector<float>* y,
+                          RunStats* stats) {
+  const std::vector<int64_t> offsets = *offsets_inout;
+  const int64_t rows = offsets.back();
+  const int H = w.hidden, I = w.inner;
+  const bool want_mass =
+      pruner != nullptr && pruner->want_key_mass && attention.kernel->info().reports_key_mass;
+  if (want_mass) s->key_mass.assign(rows, 0.0f);
+
+  // Inputs of the attention block: the layer input, or MobileBERT's
+  // bottlenecked versions of it.
+  const float *q_in = x, *k_in = x, *v_in = x, *residual = x;
+  if (w.bottleneck) {
+    s->layer_input.resize(rows * I);
+    w.bottleneck_in.Apply(x, rows, s->layer_input.data(), false);
+    w.bottleneck_in_norm.Apply(s->layer_input.data(), rows);
+    residual = s->layer_input.data();
+    if (w.bottleneck_attention) {
+      q_in = k_in = v_in = residual;
+    } else if (w.shared_kq) {
+      s->kq.resize(rows * I);
+      w.bottleneck_kq.Apply(x, rows, s->kq.data(), false);
+      w.bottleneck_kq_norm.Apply(s->kq.data(), rows);
+      q_in = k_in = s->kq.data();
+    }
+  }
+  const int64_t qkv_width = 3 * int64_t{I};
+  s->qkv.resize(rows * qkv_width);
+  w.q.Apply(q_in, rows, s->qkv.data(), false, qkv_width);
+  w.k.Apply(k_in, rows, s->qkv.data() + I, false, qkv_width);
+  w.v.Apply(v_in, rows, s->qkv.data() + 2 * I, false, qkv_width);
+
+  s->context.resize(rows * I);
+  const auto attention_start = std::chrono::steady_clock::now();
+  AttentionStats attention_stats;
+  for (size_t b = 0; b + 1 < offsets.size(); ++b) {
+    const int64_t begin = offsets[b], n = offsets[b + 1] - offsets[b];
+    if (n == 0) continue;
+    const float* qkv = s->qkv.data() + begin * qkv_width;
+    AttentionInputs in;
+    in.n_q = in.n_kv = n;
+    in.num_heads = w.num_heads;
+    in.head_dim = w.head_dim;
+    in.scale = 1.0f / std::sqrt(static_cast<float>(w.head_dim));
+    in.q = qkv;
+    in.k = qkv + I;
+    in.v = qkv + 2 * I;
+    in.q_stride = in.k_stride = in.v_stride = qkv_width;
+    in.out = s->context.data() + begin * I;
+    in.out_stride = I;
+    if (want_mass) in.key_mass = s->key_mass.data() + begin;
+    RETURN_IF_ERROR(attention.kernel->Run(in, attention.params, &attention_stats));
+  }
+  stats->attention_seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - attention_start).count();
+  stats->attention_pairs_scored += attention_stats.pairs_scored;
+  stats->attention_pairs_total += attention_stats.pairs_total;
+
+  // a = norm(attn_out(context) + residual)
+  s->a.assign(residual, residual + rows * I);
+  w.attn_out.Apply(s->context.data(), rows, s->a.data(), true);
+  w.attn_norm.Apply(s->a.data(), rows);
+
+  int64_t kept = rows;
+  const float* x_kept = x;  // the layer input rows that remain (MobileBERT's last residual)
+  if (pruner != nullptr) {
+    std::vector<int64_t> keep, new_offsets;
+    RETURN_IF_ERROR(pruner->select(want_mass ? s->key_mass.data() : nullptr, s->a.data(), I,
+                                   offsets, &keep, &new_offsets));
+    KeepFirstRows(offsets, &keep, &new_offsets);
+    GatherRows(keep, I, s->a.data());
+    if (w.bottleneck) {
+      s->tmp.resize(keep.size() * H);
+      for (size_t i = 0; i < keep.size(); ++i) {
+        std::memcpy(s->tmp.data() + i * H, x + keep[i] * H, sizeof(float) * H);
+      }
+      // s->tmp is reused by the feed-forward blocks: keep the rows apart.
+      s->layer_input.assign(s->tmp.begin(), s->tmp.end());
+      x_kept = s->layer_input.data();
+    }
+    kept = static_cast<int64_t>(keep.size());
+    *offsets_inout = std::move(new_offsets);
+  }
+  stats->flops += attention_stats.flops + rows * w.AttentionSublayerFlopsPerToken() +
+                  kept * w.FfnSublayerFlopsPerToken();
+
+  for (const BertFfn& f : w.extra_ffn) RunFfn(f, w.activation, kept, s->a.data(), &s->ffn);
+  RunFfn(w.ffn, w.activation, kept, s->a.data(), &s->ffn);
+  if (w.bottleneck) {
+    y->assign(x_kept, x_kept + kept * H);
+    w.out_bottleneck.Apply(s->a.data(), kept, y->data(), true);
+    w.out_bottleneck_norm.Apply(y->data(), kept);
+  } else {
+    y->assign(s->a.begin(), s->a.begin() + kept * H);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace attnserve
