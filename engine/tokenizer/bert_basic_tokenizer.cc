@@ -50,9 +50,20 @@ bool IsSplitSpace(char32_t cp) {
   return c == UTF8PROC_CATEGORY_ZL || c == UTF8PROC_CATEGORY_ZP;
 }
 
+// Unicode's Cased: Lu, Ll, Lt, and Other_Uppercase/Other_Lowercase. utf8proc
+// has no Cased property: letters with a case mapping (e.g. U+216B, Nl) are
+// found through it; ª, º and the squared/circled Latin capitals U+1F130-1F189
+// have none and are listed. Other Other_Lowercase characters are Lm, which the
+// final-sigma scan skips as case-ignorable before asking.
 bool IsCased(char32_t cp) {
   const utf8proc_category_t c = Category(cp);
-  return c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LL || c == UTF8PROC_CATEGORY_LT;
+  if (c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LL || c == UTF8PROC_CATEGORY_LT) {
+    return true;
+  }
+  const auto i = static_cast<utf8proc_int32_t>(cp);
+  if (utf8proc_tolower(i) != i || utf8proc_toupper(i) != i) return true;
+  return cp == 0xAA || cp == 0xBA || (cp >= 0x1F130 && cp <= 0x1F149) ||
+         (cp >= 0x1F150 && cp <= 0x1F169) || (cp >= 0x1F170 && cp <= 0x1F189);
 }
 
 // Unicode's Case_Ignorable: Mn, Me, Cf, Lm, Sk, and the Word_Break classes

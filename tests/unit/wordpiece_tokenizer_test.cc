@@ -136,6 +136,9 @@ TEST(WordPieceTest, FinalSigmaFollowsPython) {
   EXPECT_THAT(Words("\xCE\xA3\xCE\x91"), ElementsAre("σα"));                    // ΣΑ: not final
   // Case-ignorable "." after the sigma does not stop it being final.
   EXPECT_THAT(Words("\xCE\x91\xCE\xA3."), ElementsAre("ας", "."));
+  // ... but a cased character after it does, even a Roman numeral (Nl) or ª (Lo).
+  EXPECT_THAT(Words("\xCE\x91\xCE\xA3'\xE2\x85\xAB"), ElementsAre("ασ", "'", "ⅻ"));
+  EXPECT_THAT(Words("\xCE\x91\xCE\xA3\xC2\xAA"), ElementsAre("ασª"));
   const WordPieceTokenizer t = Make();
   EXPECT_THAT(Ids(t, "\xCE\x9F\xCE\x94\xCE\x9F\xCE\xA3"), ElementsAre(23));
 }

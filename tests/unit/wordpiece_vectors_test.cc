@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "engine/tokenizer/wordpiece_tokenizer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "tests/unit/gguf_vocab_reader.h"
 
 namespace attnserve {
@@ -64,31 +66,42 @@ std::vector<std::string> SplitInputs(const std::string& raw) {
   return out;
 }
 
-TEST(WordPieceVectorsTest, BgeVocabularyMatchesHuggingFaceIds) {
-  const std::string dir = VectorsDir();
-  const std::string gguf = dir + "/ggml-vocab-bert-bge.gguf";
-  if (!std::filesystem::exists(gguf)) {
-    if (RequireModel()) {
-      FAIL() << gguf << " is missing: run tools/fetch_tokenizer_vectors.sh";
+class WordPieceVectorsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    gguf_ = VectorsDir() + "/ggml-vocab-bert-bge.gguf";
+    if (!std::filesystem::exists(gguf_)) {
+      if (RequireModel()) {
+        FAIL() << gguf_ << " is missing: run tools/fetch_tokenizer_vectors.sh";
+      }
+      GTEST_SKIP() << gguf_ << " is missing: run tools/fetch_tokenizer_vectors.sh";
     }
-    GTEST_SKIP() << gguf << " is missing: run tools/fetch_tokenizer_vectors.sh";
-  }
-  absl::StatusOr<std::vector<std::string>> pieces =
-      testing::ReadGgufStringArray(gguf, "tokenizer.ggml.tokens");
-  ASSERT_TRUE(pieces.ok()) << pieces.status();
-  ASSERT_EQ(pieces->size(), 30522u);  // bert-base-uncased's vocabulary
-  std::vector<std::string> tokens;
-  for (const std::string& p : *pieces) tokens.push_back(FromLlamaPiece(p));
-  EXPECT_EQ(tokens[100], "[UNK]");
-  EXPECT_EQ(tokens[1996], "the");
-  EXPECT_EQ(tokens[2015], "##s");
+    absl::StatusOr<std::vector<std::string>> pieces =
+        testing::ReadGgufStringArray(gguf_, "tokenizer.ggml.tokens");
+    ASSERT_TRUE(pieces.ok()) << pieces.status();
+    ASSERT_EQ(pieces->size(), 30522u);  // bert-base-uncased's vocabulary
+    std::vector<std::string> tokens;
+    for (const std::string& p : *pieces) tokens.push_back(FromLlamaPiece(p));
+    EXPECT_EQ(tokens[100], "[UNK]");
+    EXPECT_EQ(tokens[1996], "the");
+    EXPECT_EQ(tokens[2015], "##s");
 
-  // bge-small: do_lower_case true, strip_accents null (= true): the defaults.
-  absl::StatusOr<WordPieceTokenizer> t = WordPieceTokenizer::FromTokens(tokens, {});
-  ASSERT_TRUE(t.ok()) << t.status();
+    // bge-small: do_lower_case true, strip_accents null (= true): the defaults.
+    absl::StatusOr<WordPieceTokenizer> t = WordPieceTokenizer::FromTokens(tokens, {});
+    ASSERT_TRUE(t.ok()) << t.status();
+    tokenizer_.emplace(*std::move(t));
+  }
+
+  std::string gguf_;
+  std::optional<WordPieceTokenizer> tokenizer_;
+};
+
+TEST_F(WordPieceVectorsTest, BgeVocabularyMatchesHuggingFaceIds) {
+  const std::optional<WordPieceTokenizer>& t = tokenizer_;
   EXPECT_EQ(t->cls_id(), 101);
   EXPECT_EQ(t->sep_id(), 102);
   EXPECT_EQ(t->pad_id(), 0);
+  const std::string& gguf = gguf_;
 
   const std::vector<std::string> inputs = SplitInputs(ReadAll(gguf + ".inp"));
   std::vector<std::string> outputs =
@@ -105,6 +118,36 @@ TEST(WordPieceVectorsTest, BgeVocabularyMatchesHuggingFaceIds) {
     ASSERT_TRUE(ids.ok()) << "case " << i << ": " << ids.status();
     EXPECT_EQ(*ids, expected) << "case " << i << ": \"" << inputs[i] << "\"";
   }
+}
+
+}  // namespace
+}  // namespace attnserve
+
+namespace attnserve {
+namespace {
+
+// tests/golden/wordpiece/bge_random.jsonl: 2,000 seeded random texts from a
+// hostile character pool and the ids of Hugging Face's Python BertTokenizer
+// algorithm (tests/golden/wordpiece/generate.py, Python's own unicodedata).
+TEST_F(WordPieceVectorsTest, RandomTextsMatchThePythonReference) {
+  std::ifstream in("tests/golden/wordpiece/bge_random.jsonl");
+  ASSERT_TRUE(in) << "tests/golden/wordpiece/bge_random.jsonl is missing";
+  int cases = 0, mismatches = 0;
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    const std::string text = j.at("text").get<std::string>();
+    const std::vector<int32_t> expected = j.at("ids").get<std::vector<int32_t>>();
+    absl::StatusOr<std::vector<int32_t>> ids = tokenizer_->Encode(text);
+    ASSERT_TRUE(ids.ok()) << "case " << cases << ": " << ids.status();
+    if (*ids != expected && ++mismatches <= 5) {
+      ADD_FAILURE() << "case " << cases << ": " << nlohmann::json(text).dump() << "\n  got      "
+                    << nlohmann::json(*ids).dump() << "\n  expected "
+                    << nlohmann::json(expected).dump();
+    }
+    ++cases;
+  }
+  EXPECT_EQ(cases, 2000);
+  EXPECT_EQ(mismatches, 0) << "of " << cases << " cases";
 }
 
 }  // namespace
