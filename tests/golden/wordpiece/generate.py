@@ -8,7 +8,8 @@ vocabulary is bge-small's (= bert-base-uncased's), read from llama.cpp's
 ggml-vocab-bert-bge.gguf that tools/fetch_tokenizer_vectors.sh installs.
 
 Usage: python3 tests/golden/wordpiece/generate.py [models/test-vectors/ggml-vocab-bert-bge.gguf]
-Writes tests/golden/wordpiece/bge_random.jsonl: one {"text", "ids"} per line.
+Writes tests/golden/wordpiece/bge_random.jsonl: one {"text", "do_lower_case",
+"strip_accents", "ids"} per line.
 The texts are seeded random mixes of a hostile character pool; characters not
 assigned in this Python's Unicode version are left out, so a newer Unicode on
 the C++ side (utf8proc) sees the same characters. Special-token strings such
@@ -177,9 +178,9 @@ def wordpiece(vocab, text, unk="[UNK]", max_chars=100):
     return out
 
 
-def encode(vocab, text):
+def encode(vocab, text, do_lower_case=True, strip_accents=None):
     tokens = []
-    for word in basic_tokenize(text):
+    for word in basic_tokenize(text, do_lower_case, strip_accents):
         tokens.extend(wordpiece(vocab, word))
     return [vocab[t] for t in tokens]
 
@@ -217,15 +218,22 @@ def main():
     rng = random.Random(20261123)
     pool = [p for p in POOL if assigned(p)]
     cases = []
-    while len(cases) < 2000:
-        n = rng.choice([1, 2, 3, 5, 8, 13, 40, 120]) if len(cases) % 10 else rng.randint(150, 400)
-        text = "".join(rng.choice(pool) for _ in range(n))
-        if len(cases) % 7 == 0:  # random assigned BMP code points
-            text += "".join(c for c in (chr(rng.randint(0x80, 0xFFFF)) for _ in range(rng.randint(1, 20)))
-                            if unicodedata.category(c) not in ("Cn", "Cs"))
-        if any(s in text.upper() for s in SPECIALS):
-            continue
-        cases.append({"text": text, "ids": encode(vocab, text)})
+    # (do_lower_case, strip_accents, count): the uncased default, then the
+    # other settings a checkpoint can carry (the vocabulary stays the same).
+    for lower, strip_accents, count in [(True, None, 2000), (False, None, 400), (False, True, 300),
+                                        (True, False, 300)]:
+        n_cases = 0
+        while n_cases < count:
+            n = rng.choice([1, 2, 3, 5, 8, 13, 40, 120]) if n_cases % 10 else rng.randint(150, 400)
+            text = "".join(rng.choice(pool) for _ in range(n))
+            if n_cases % 7 == 0:  # random assigned BMP code points
+                text += "".join(c for c in (chr(rng.randint(0x80, 0xFFFF)) for _ in range(rng.randint(1, 20)))
+                                if unicodedata.category(c) not in ("Cn", "Cs"))
+            if any(s in text.upper() for s in SPECIALS):
+                continue
+            cases.append({"text": text, "do_lower_case": lower, "strip_accents": strip_accents,
+                          "ids": encode(vocab, text, lower, strip_accents)})
+            n_cases += 1
     out = os.path.join(HERE, "bge_random.jsonl")
     with open(out, "w", encoding="utf-8") as f:
         for c in cases:
