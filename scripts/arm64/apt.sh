@@ -20,8 +20,8 @@ opts=(-o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts="$dir
 case "${1:-}" in
   update) apt-get "${opts[@]}" update ;;
   fetch)
-    dest="$2"; shift 2
-    mkdir -p "$dest"
+    mkdir -p "$2"
+    dest="$(cd "$2" && pwd)"; shift 2  # apt reads a relative one under Dir::Cache
     apt-get "${opts[@]}" -o Dir::Cache::archives="$dest" install -y --download-only \
       --no-install-recommends "$@" ;;
   *) echo "usage: apt.sh update | fetch DEST PKG..." >&2; exit 2 ;;

@@ -20,11 +20,11 @@ for m in re.finditer(r"--(?:install|slave)\s+(/\S+)\s+\S+\s+(/\S+)", text):
     print(m.group(1), m.group(2))' | while read -r link target; do
   [ -e "$root$target" ] || continue
   mkdir -p "$(dirname "$root$link")"
-  ln -sfn "$(realpath -m --relative-to="$(dirname "$root$link")" "$root$target")" "$root$link"
+  ln -sfn "$(realpath -m -s --relative-to="$(dirname "$root$link")" "$root$target")" "$root$link"
 done
 while IFS= read -r link; do
   target="$(readlink "$link")"
-  ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$root$target")" "$link"
+  ln -sfn "$(realpath -m -s --relative-to="$(dirname "$link")" "$root$target")" "$link"
 done < <(find "$root" -type l -lname '/*')
 mkdir -p "$root/usr/bin"
 for tool in protoc grpc_cpp_plugin grpc_python_plugin grpc_ruby_plugin grpc_php_plugin; do

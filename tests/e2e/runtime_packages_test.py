@@ -10,6 +10,8 @@ stage installs. Also checks that the Dockerfile installs from that file, that
 no library is missing ("not found"), and that every listed package is known to
 apt (when apt's lists are present). Runs in the ctest suite and in the image's
 build stage (on each architecture). Exit 0 ok, 1 failure, 77 skipped.
+With --root DIR, ldd, dpkg and apt-cache run chrooted in DIR and the binaries
+are paths inside it (scripts/arm64_proof.sh checks its arm64 rootfs so).
 Standard library only.
 """
 import argparse
@@ -20,6 +22,17 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PREFIX = []  # ["chroot", DIR] with --root
+
+
+def run(cmd):
+    return subprocess.run(PREFIX + cmd, capture_output=True, text=True)
+
+
+def realpath(path):
+    if not PREFIX:
+        return os.path.realpath(path)
+    return run(["readlink", "-f", path]).stdout.strip() or path
 
 
 def read_list(path):
@@ -28,7 +41,10 @@ def read_list(path):
 
 
 def linked_libraries(binary):
-    out = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True).stdout
+    r = run(["ldd", binary])
+    if r.returncode != 0:
+        raise RuntimeError(f"ldd {binary}: {r.stderr.strip()}")
+    out = r.stdout
     libs, missing = [], []
     for line in out.splitlines():
         line = line.strip()
@@ -45,14 +61,14 @@ def linked_libraries(binary):
 
 def owning_package(path):
     """dpkg -S on the path as given, its real path, and the /usr-merged twin."""
-    candidates = [path, os.path.realpath(path)]
+    candidates = [path, realpath(path)]
     for p in list(candidates):
         if p.startswith("/usr/"):
             candidates.append(p[4:])
         else:
             candidates.append("/usr" + p)
     for c in candidates:
-        r = subprocess.run(["dpkg", "-S", c], capture_output=True, text=True)
+        r = run(["dpkg", "-S", c])
         if r.returncode == 0:
             # "libc6:amd64: /lib/x86_64-linux-gnu/libc.so.6" (diversions have 2 lines)
             for line in r.stdout.splitlines():
@@ -65,8 +81,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--packages", default=os.path.join(ROOT, "deploy", "runtime-packages.txt"))
     ap.add_argument("--dockerfile", default=os.path.join(ROOT, "Dockerfile"))
+    ap.add_argument("--root", help="check inside this root file system (chroot)")
     ap.add_argument("binaries", nargs="+")
     args = ap.parse_args()
+    if args.root:
+        PREFIX[:] = ["chroot", args.root]
     for tool in ("ldd", "dpkg"):
         if shutil.which(tool) is None:
             print(f"SKIP: {tool} not found (not a Debian system)")
@@ -103,10 +122,9 @@ def main():
               "or stale): " + ", ".join(unused))
 
     # Every listed name must exist for apt (where apt's lists are present).
-    if shutil.which("apt-cache") and subprocess.run(
-            ["apt-cache", "show", "libc6"], capture_output=True).returncode == 0:
+    if (PREFIX or shutil.which("apt-cache")) and run(["apt-cache", "show", "libc6"]).returncode == 0:
         for p in listed:
-            if subprocess.run(["apt-cache", "show", p], capture_output=True).returncode != 0:
+            if run(["apt-cache", "show", p]).returncode != 0:
                 failures.append(f"{p}: unknown to apt-cache")
     for f in failures:
         print("FAIL: " + f)
