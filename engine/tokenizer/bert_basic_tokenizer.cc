@@ -116,11 +116,12 @@ char32_t LowerSigma(const std::u32string& s, size_t i) {
   return (k == s.size() || !IsCased(s[k])) ? 0x3C2 : 0x3C3;
 }
 
-bool AllAscii(const std::u32string& s) {
+// True when NFC and NFD may change `s` (see BertNormalizationInert).
+bool MayNormalize(const std::u32string& s) {
   for (char32_t c : s) {
-    if (c >= 0x80) return false;
+    if (!BertNormalizationInert(c)) return true;
   }
-  return true;
+  return false;
 }
 
 struct FreeDeleter {
@@ -171,8 +172,9 @@ void Lowercase(std::u32string* s) {
 }
 
 absl::Status StripAccents(std::u32string* s) {
-  if (AllAscii(*s)) return absl::OkStatus();
-  if (absl::Status st = Normalize(UTF8PROC_DECOMPOSE, s); !st.ok()) return st;
+  if (MayNormalize(*s)) {
+    if (absl::Status st = Normalize(UTF8PROC_DECOMPOSE, s); !st.ok()) return st;
+  }
   std::u32string out;
   out.reserve(s->size());
   for (char32_t c : *s) {
@@ -183,6 +185,14 @@ absl::Status StripAccents(std::u32string* s) {
 }
 
 }  // namespace
+
+bool BertNormalizationInert(char32_t cp) {
+  if (cp < 0x80) return true;
+  // Hangul syllables and conjoining jamo (de)compose algorithmically.
+  if ((cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0xAC00 && cp <= 0xD7A3)) return false;
+  const utf8proc_property_t* p = utf8proc_get_property(static_cast<utf8proc_int32_t>(cp));
+  return p->decomp_seqindex == UINT16_MAX && p->combining_class == 0 && p->comb_index == UINT16_MAX;
+}
 
 // The ranges of Python's BasicTokenizer._is_chinese_char. The Rust tokenizers
 // start the fifth range at U+2B920 instead of U+2B820; we follow Python.
@@ -245,7 +255,7 @@ absl::Status BertBasicTokenize(std::string_view text, const BertBasicOptions& op
   }
   // Recent transformers NFC the text so that composed and decomposed input
   // agree; ASCII text is already NFC.
-  if (!ascii) {
+  if (!ascii && MayNormalize(s)) {
     if (absl::Status st = Normalize(UTF8PROC_COMPOSE, &s); !st.ok()) return st;
   }
   // Python lowercases and strips accents per whitespace token; the whole text

@@ -289,7 +289,9 @@ void WordPieceTokenizer::EncodeWord(std::u32string_view word, std::string* scrat
   while (start < word.size()) {
     const auto& map = start == 0 ? initial_ : continuation_;
     int32_t found = -1;
-    size_t end = word.size();
+    // Every code point is at least one byte: no need to try ends further out
+    // than the longest token (keeps huge max_input_chars_per_word linear).
+    size_t end = std::min(word.size(), start + max_token_bytes_);
     for (; end > start; --end) {
       const size_t length = off[end] - off[start];
       if (length > max_token_bytes_) continue;

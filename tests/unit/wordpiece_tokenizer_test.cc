@@ -4,6 +4,7 @@
 // wordpiece_vectors_test.cc.
 #include "engine/tokenizer/wordpiece_tokenizer.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include "engine/tokenizer/bert_basic_tokenizer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "utf8proc.h"
 
 namespace attnserve {
 namespace {
@@ -264,6 +266,39 @@ TEST(WordPieceTest, InvalidUtf8TokenIsRefusedNamingTheLine) {
   absl::StatusOr<WordPieceTokenizer> t = WordPieceTokenizer::FromTokens(tokens, {});
   ASSERT_FALSE(t.ok());
   EXPECT_THAT(t.status().message(), HasSubstr("line 7"));
+}
+
+// The normalization fast path is exact. Text changes under NFC/NFD only if
+// it holds a code point that decomposes or reorders, or a composition pair
+// (x, y); y then occurs after the first place of some code point's full
+// canonical decomposition (or decomposes itself). So no inert code point may
+// decompose or occur there; x may be inert (ASCII letters are), y never is.
+TEST(WordPieceTest, NormalizationInertIsExactOverTheWholeCodeSpace) {
+  const auto nf = [](char32_t cp, utf8proc_option_t form) {
+    utf8proc_int32_t buffer[32];
+    int last_boundclass = 0;
+    const utf8proc_ssize_t n = utf8proc_decompose_char(
+        static_cast<utf8proc_int32_t>(cp), buffer, 32,
+        static_cast<utf8proc_option_t>(UTF8PROC_STABLE | form), &last_boundclass);
+    return std::u32string(buffer, buffer + std::max<utf8proc_ssize_t>(n, 0));
+  };
+  std::vector<bool> in_composition(0x110000, false);
+  int inert = 0;
+  for (char32_t cp = 0; cp < 0x110000; ++cp) {
+    if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+    const std::u32string d = nf(cp, UTF8PROC_DECOMPOSE);
+    if (d != std::u32string(1, cp)) in_composition[cp] = true;
+    // Composition exclusions never recompose (their parts are covered by
+    // the code points that do).
+    if (utf8proc_get_property(static_cast<utf8proc_int32_t>(cp))->comp_exclusion) continue;
+    for (size_t i = 1; i < d.size(); ++i) in_composition[d[i]] = true;
+  }
+  for (char32_t cp = 0; cp < 0x110000; ++cp) {
+    if ((cp >= 0xD800 && cp <= 0xDFFF) || !BertNormalizationInert(cp)) continue;
+    ++inert;
+    ASSERT_FALSE(in_composition[cp]) << std::hex << "U+" << static_cast<uint32_t>(cp);
+  }
+  EXPECT_GT(inert, 1000000);  // nearly all of the code space, ASCII included
 }
 
 class WordPieceFileTest : public ::testing::Test {
