@@ -3,15 +3,29 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <ctime>
 
 #include "absl/strings/str_cat.h"
 
 namespace attnserve::quality {
 namespace {
 
-double Ms(std::chrono::steady_clock::duration d) {
-  return std::chrono::duration<double, std::milli>(d).count();
+double ThreadCpuMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
 }
+
+// Times calls on both clocks.
+struct Stopwatch {
+  std::chrono::steady_clock::time_point wall = std::chrono::steady_clock::now();
+  double cpu = ThreadCpuMs();
+  double WallMs() const {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall)
+        .count();
+  }
+  double CpuMs() const { return ThreadCpuMs() - cpu; }
+};
 
 // Tokens pooled and layers run of one text; older stats leave them 0.
 double TokensKept(const TextStats& t) { return t.tokens_kept > 0 ? t.tokens_kept : t.tokens_used; }
@@ -112,7 +126,18 @@ std::vector<AttentionChoice> LongAttentionChoices() {
 std::vector<PruningChoice> PruningChoices() {
   PruningChoice importance{"imp1", {}};
   importance.options.importance_threshold = {1.0};
-  return {{"", {}}, Keep(0.7, "keep0.7"), Keep(0.5, "keep0.5"), Keep(0.3, "keep0.3"), importance};
+  // Pruning inside the last layer (after its attention saw every token) cuts
+  // only that layer's feed-forward work and the pooled set.
+  PruningChoice last_half{"l1keep0.5", {}}, last_third{"l1keep0.3", {}};
+  last_half.options.keep_ratio = {1.0, 0.5};
+  last_third.options.keep_ratio = {1.0, 0.3};
+  return {{"", {}},
+          Keep(0.7, "keep0.7"),
+          Keep(0.5, "keep0.5"),
+          Keep(0.3, "keep0.3"),
+          importance,
+          last_half,
+          last_third};
 }
 
 std::vector<ExitChoice> ExitChoices() {
@@ -152,6 +177,9 @@ std::vector<GridConfig> ClassificationGrid() {
   grid.push_back(Compose(Find(kernels, "int8"), FindP("keep0.5"), run_all));
   grid.push_back(Compose(Find(kernels, "bf16"), none, FindE("conf0.9")));
   grid.push_back(Compose(dense, FindP("imp1"), FindE("conf0.9")));
+  grid.push_back(Compose(dense, FindP("l1keep0.5"), FindE("conf0.9")));
+  grid.push_back(Compose(dense, FindP("l1keep0.5"), FindE("conf0.95")));
+  grid.push_back(Compose(dense, FindP("l1keep0.3"), FindE("conf0.9")));
   grid.push_back(Compose(Find(kernels, "sliding_window"), FindP("keep0.5"), FindE("conf0.9")));
   grid.push_back(Compose(Find(kernels, "linformer"), FindP("keep0.5"), FindE("conf0.9")));
   grid.push_back(Compose(dense, FindP("keep0.3"), FindE("max1")));
@@ -207,11 +235,21 @@ absl::StatusOr<RowMeasurement> MeasureClassification(const Engine& engine, const
   if (options.energy_joules) joules_before = options.energy_joules();
   size_t correct = 0;
   double tokens = 0, layers = 0, flops = 0;
+  std::vector<double> wall, cpu;
   for (size_t i = 0; i < texts.size(); ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    absl::StatusOr<ClassifyResult> r = engine.Classify({texts[i]}, head, run);
-    m.latencies_ms.push_back(Ms(std::chrono::steady_clock::now() - start));
-    if (!r.ok()) return fail(i, r.status());
+    // Fastest of `repeats` calls: on a shared machine the minimum is the
+    // latency of an uncontended run (the result is deterministic).
+    double best_wall = 1e300, best_cpu = 1e300;
+    absl::StatusOr<ClassifyResult> r;
+    for (int rep = 0; rep < std::max(1, options.repeats); ++rep) {
+      const Stopwatch watch;
+      r = engine.Classify({texts[i]}, head, run);
+      best_wall = std::min(best_wall, watch.WallMs());
+      best_cpu = std::min(best_cpu, watch.CpuMs());
+      if (!r.ok()) return fail(i, r.status());
+    }
+    wall.push_back(best_wall);
+    cpu.push_back(best_cpu);
     if (r->labels[r->predicted[0]] == labels[i]) ++correct;
     tokens += TokensKept(r->stats.texts[0]);
     layers += ExitLayer(r->stats.texts[0], r->stats);
@@ -224,6 +262,9 @@ absl::StatusOr<RowMeasurement> MeasureClassification(const Engine& engine, const
   }
   const double n = static_cast<double>(texts.size());
   m.accuracy = correct / n;
+  m.wall_mean_ms = Mean(wall);
+  m.cpu_mean_ms = Mean(cpu);
+  m.latencies_ms = options.clock == LatencyClock::kThreadCpu ? cpu : wall;
   m.latency_mean_ms = Mean(m.latencies_ms);
   m.latency_p95_ms = Percentile(m.latencies_ms, 95);
   m.tokens_kept_mean = tokens / n;
@@ -278,9 +319,10 @@ absl::StatusOr<LongMeasurement> MeasureLong(const Engine& engine, const GridConf
     double best = 1e300;
     absl::StatusOr<EmbedResult> r;
     for (int rep = 0; rep < std::max(1, options.repeats); ++rep) {
-      const auto start = std::chrono::steady_clock::now();
+      const Stopwatch watch;
       r = engine.Embed({passages[p]}, run);
-      best = std::min(best, Ms(std::chrono::steady_clock::now() - start));
+      best = std::min(best,
+                      options.clock == LatencyClock::kThreadCpu ? watch.CpuMs() : watch.WallMs());
       if (!r.ok()) {
         return absl::Status(r.status().code(),
                             absl::StrCat("config ", config.name, ", passages[", p, "] at ", n,

@@ -59,8 +59,9 @@ GridConfig Compose(const AttentionChoice& attention, const PruningChoice& prunin
 // kernels at their catalogue defaults (sized for thousands of tokens).
 std::vector<AttentionChoice> ShortAttentionChoices();
 std::vector<AttentionChoice> LongAttentionChoices();
-// none, keep 0.7 / 0.5 / 0.3 after layer 0, importance threshold 1 (tokens
-// receiving at least the uniform share of attention).
+// none, keep 0.7 / 0.5 / 0.3 in layer 0, importance threshold 1 in layer 0
+// (tokens receiving at least the uniform share of attention), keep 0.5 / 0.3
+// in layer 1 only.
 std::vector<PruningChoice> PruningChoices();
 // none, confidence 0.8 / 0.9 / 0.95, max_layers 1.
 std::vector<ExitChoice> ExitChoices();
@@ -74,12 +75,19 @@ std::vector<GridConfig> ClassificationGrid();
 // pruning, and exit after layer 0. First config "dense".
 std::vector<GridConfig> LongGrid();
 
+// Which clock times a call. kWall: steady clock. kThreadCpu: CPU time of the
+// calling thread, which with threads = 1 runs the whole call (OpenMP's team
+// of one is the caller): the latency the call would have on an idle core,
+// immune to other processes on a shared machine (not to their cache use).
+enum class LatencyClock { kWall, kThreadCpu };
+
 // How a row is measured.
 struct RowOptions {
+  LatencyClock clock = LatencyClock::kWall;
   int threads = 1;     // compute threads per call
   int max_tokens = 0;  // clip; 0 = the model's own
   int warmup = 5;      // untimed calls on the first texts before timing
-  int repeats = 1;     // long passages: best of this many calls per passage
+  int repeats = 1;     // calls per text or passage; the fastest one is timed
   // Cumulative energy in joules (a RAPL / hwmon counter), or nullopt when no
   // reading is available; unset = energy not measured.
   std::function<std::optional<double>()> energy_joules;
@@ -91,9 +99,11 @@ struct RowOptions {
 struct RowMeasurement {
   size_t texts = 0;
   double accuracy = 0;
-  std::vector<double> latencies_ms;  // per text: tokenize + forward + head
+  std::vector<double> latencies_ms;  // per text: tokenize + forward + head, options.clock
   double latency_mean_ms = 0;
   double latency_p95_ms = 0;
+  double wall_mean_ms = 0;  // the other clocks, whatever options.clock says
+  double cpu_mean_ms = 0;
   double tokens_kept_mean = 0;  // tokens pooled per text
   double exit_layer_mean = 0;   // layers run per text (1-based)
   double flops_mean = 0;        // RunStats::flops per text
@@ -134,7 +144,7 @@ nlohmann::ordered_json QualityRowToJson(const QualityRow& row);
 struct LongMeasurement {
   int tokens = 0;                              // tokens used, first passage
   std::vector<std::vector<float>> embeddings;  // per passage
-  double latency_ms = 0;                       // mean over passages (best of repeats)
+  double latency_ms = 0;  // mean over passages (best of repeats), options.clock
   double tokens_kept_mean = 0;
   double flops_mean = 0;
 };
