@@ -4,7 +4,6 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "engine/util/file_io.h"
 #include "engine/util/status_macros.h"
 
@@ -105,25 +104,17 @@ absl::StatusOr<std::unique_ptr<BertModel>> BertModel::Load(const std::string& mo
 }
 
 absl::Status BertModel::LoadVocabulary(const std::string& dir) {
+  ASSIGN_OR_RETURN(const WordPieceOptions options, WordPieceTokenizer::OptionsFromDirectory(dir));
   const std::string path = JoinPath(dir, "vocab.txt");
-  ASSIGN_OR_RETURN(const std::string text, ReadFileToString(path, int64_t{64} << 20));
-  vocab_ = absl::StrSplit(text, '\n');
-  if (!vocab_.empty() && vocab_.back().empty()) vocab_.pop_back();
-  for (std::string& piece : vocab_) {
-    if (!piece.empty() && piece.back() == '\r') piece.pop_back();
-  }
-  for (size_t i = 0; i < vocab_.size(); ++i) {
-    if (vocab_[i] == "[CLS]" && cls_id_ < 0) cls_id_ = static_cast<int32_t>(i);
-    if (vocab_[i] == "[SEP]" && sep_id_ < 0) sep_id_ = static_cast<int32_t>(i);
-  }
-  if (cls_id_ < 0 || sep_id_ < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": no [CLS] or [SEP] token"));
-  }
-  if (static_cast<int>(vocab_.size()) > config_.vocab_size) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": ", vocab_.size(),
+  ASSIGN_OR_RETURN(WordPieceTokenizer tokenizer, WordPieceTokenizer::FromVocabFile(path, options));
+  if (tokenizer.vocab_size() > config_.vocab_size) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", tokenizer.vocab_size(),
                                                    " tokens, more than config.json vocab_size ",
                                                    config_.vocab_size));
   }
+  cls_id_ = tokenizer.cls_id();
+  sep_id_ = tokenizer.sep_id();
+  tokenizer_ = std::move(tokenizer);
   return absl::OkStatus();
 }
 
@@ -270,16 +261,11 @@ absl::Status BertModel::BindHead(const std::string& prefix) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<int32_t>> BertModel::Tokenize(std::string_view) const {
-  return absl::UnimplementedError(
-      "BERT-family text input needs the WordPiece tokenizer, which this build does not have "
-      "yet; send token ids (EmbedTokenIds) instead");
+absl::StatusOr<std::vector<int32_t>> BertModel::Tokenize(std::string_view text) const {
+  return tokenizer_->Encode(text);
 }
 
-std::string BertModel::Piece(int32_t id) const {
-  if (id < 0 || id >= static_cast<int32_t>(vocab_.size())) return "";
-  return vocab_[id];
-}
+std::string BertModel::Piece(int32_t id) const { return tokenizer_->Piece(id); }
 
 absl::Status BertModel::Embed(const std::vector<std::vector<int32_t>>& ids,
                               const ExecutionPlan& plan, float* out, RunStats* stats) const {

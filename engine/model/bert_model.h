@@ -17,6 +17,7 @@
 #include "engine/model/safetensors.h"
 #include "engine/model/stepwise_encoder.h"
 #include "engine/policy/classifier_head.h"
+#include "engine/tokenizer/wordpiece_tokenizer.h"
 
 namespace attnserve {
 
@@ -62,7 +63,7 @@ class BertModel final : public EncoderModel, public StepwiseEncoder {
   SafetensorsFile weights_;
   SentencePipeline pipeline_;
   ModelInfo info_;
-  std::vector<std::string> vocab_;
+  std::optional<WordPieceTokenizer> tokenizer_;
   int32_t cls_id_ = -1, sep_id_ = -1;
 
   const float* word_ = nullptr;        // [vocab, embedding_size]
