@@ -24,20 +24,34 @@ cmake --build build-fuzz --parallel "$jobs" --target fuzzers
 echo "fuzz: build took $((SECONDS - start)) s (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 
 mkdir -p build-fuzz/artifacts
-failed=()
-for t in "${targets[@]}"; do
-  bin="build-fuzz/tests/fuzz/fuzz_$t"
-  [ -x "$bin" ] || { echo "fuzz: no target $t" >&2; failed+=("$t"); continue; }
+rm -f build-fuzz/artifacts/*.failed
+# fuzz_one TARGET: runs it for $seconds; a crash, leak, timeout or sanitizer
+# report leaves build-fuzz/artifacts/TARGET.failed.
+fuzz_one() {
+  local t="$1" bin="build-fuzz/tests/fuzz/fuzz_$1"
+  [ -x "$bin" ] || { echo "fuzz: no target $t" >&2; touch "build-fuzz/artifacts/$t.failed"; return; }
   mkdir -p "build-fuzz/corpus/$t"
-  echo "fuzz: $t for $seconds s"
   if ! ASAN_OPTIONS="halt_on_error=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
       "$bin" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -max_len=65536 \
       -print_final_stats=1 -artifact_prefix="build-fuzz/artifacts/$t-" \
       "build-fuzz/corpus/$t" "tests/fuzz/corpus/$t" > "build-fuzz/artifacts/$t.log" 2>&1; then
-    failed+=("$t")
-    tail -60 "build-fuzz/artifacts/$t.log"
+    touch "build-fuzz/artifacts/$t.failed"
   fi
-  grep -E '^stat::number_of_executed_units|^#[0-9]+.*DONE' "build-fuzz/artifacts/$t.log" | tail -2 || true
+}
+# One target per core at a time: each fuzzer is a single process.
+echo "fuzz: ${#targets[@]} targets, $seconds s each, $jobs at a time"
+for t in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  fuzz_one "$t" &
+done
+wait
+failed=()
+for t in "${targets[@]}"; do
+  if [ -e "build-fuzz/artifacts/$t.failed" ]; then
+    failed+=("$t")
+    tail -60 "build-fuzz/artifacts/$t.log" 2>/dev/null || true
+  fi
+  echo "fuzz: $t: $(grep -E '^stat::number_of_executed_units' "build-fuzz/artifacts/$t.log" 2>/dev/null || echo 'no stats')"
 done
 echo "fuzz: all targets took $((SECONDS - start)) s"
 if [ ${#failed[@]} -ne 0 ]; then
