@@ -215,6 +215,52 @@ absl::StatusOr<WordPieceTokenizer> WordPieceTokenizer::FromTokens(std::vector<st
   return t;
 }
 
+absl::StatusOr<WordPieceTokenizer> WordPieceTokenizer::FromDirectory(const std::string& dir) {
+  absl::StatusOr<WordPieceOptions> options = OptionsFromDirectory(dir);
+  if (!options.ok()) return options.status();
+  const std::string vocab_txt = (std::filesystem::path(dir) / "vocab.txt").string();
+  std::error_code ec;
+  if (std::filesystem::exists(vocab_txt, ec)) return FromVocabFile(vocab_txt, *std::move(options));
+
+  // No vocab.txt: the {token: id} map of tokenizer.json's WordPiece model.
+  const std::string file = (std::filesystem::path(dir) / "tokenizer.json").string();
+  absl::StatusOr<std::optional<Json>> tj = ReadJsonObject(dir, "tokenizer.json");
+  if (!tj.ok()) return tj.status();
+  if (!tj->has_value()) {
+    return absl::NotFoundError(absl::StrCat(dir, ": neither vocab.txt nor tokenizer.json"));
+  }
+  const Json& j = **tj;
+  if (!j.contains("model") || !j["model"].is_object() || !j["model"].contains("vocab") ||
+      !j["model"]["vocab"].is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file, ": model.vocab must be an object of token -> id"));
+  }
+  const Json& vocab = j["model"]["vocab"];
+  std::vector<std::string> tokens(vocab.size());
+  std::vector<bool> seen(vocab.size(), false);
+  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
+    const Json& id = it.value();
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
+        id.get<int64_t>() >= static_cast<int64_t>(tokens.size())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          file, ": model.vocab[\"", it.key(), "\"] must be an id in [0, ", tokens.size(), ")"));
+    }
+    const auto index = static_cast<size_t>(id.get<int64_t>());
+    if (seen[index]) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file, ": model.vocab id ", index, " is used twice (\"", it.key(), "\")"));
+    }
+    seen[index] = true;
+    tokens[index] = it.key();
+  }
+  absl::StatusOr<WordPieceTokenizer> t = FromTokens(std::move(tokens), *std::move(options));
+  if (!t.ok()) {
+    return absl::Status(t.status().code(),
+                        absl::StrCat(file, ": model.vocab: ", t.status().message()));
+  }
+  return t;
+}
+
 absl::StatusOr<WordPieceOptions> WordPieceTokenizer::OptionsFromDirectory(const std::string& dir) {
   WordPieceOptions options;
   // Outer nullopt: never set; inner nullopt: explicitly null (= lowercase).

@@ -43,6 +43,9 @@ class WordPieceTokenizer {
   // Same, from the tokens in id order.
   static absl::StatusOr<WordPieceTokenizer> FromTokens(std::vector<std::string> tokens,
                                                        WordPieceOptions options);
+  // The tokenizer of a Hugging Face directory: OptionsFromDirectory, then
+  // vocab.txt, or model.vocab of tokenizer.json when there is no vocab.txt.
+  static absl::StatusOr<WordPieceTokenizer> FromDirectory(const std::string& dir);
   // Reads options from tokenizer.json, then tokenizer_config.json, then
   // special_tokens_map.json in `dir` (later files override earlier ones);
   // missing files keep the defaults. Malformed JSON or unsupported settings

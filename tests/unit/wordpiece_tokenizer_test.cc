@@ -378,5 +378,42 @@ TEST_F(WordPieceFileTest, OptionsFromDirectory) {
   EXPECT_THAT(o.status().message(), HasSubstr("continuing_subword_prefix"));
 }
 
+TEST_F(WordPieceFileTest, FromDirectoryPrefersVocabTxtElseTokenizerJson) {
+  Write("tokenizer.json",
+        R"({"normalizer": {"type": "BertNormalizer", "lowercase": false},
+            "model": {"type": "WordPiece", "unk_token": "[UNK]",
+                      "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "Hi": 4, "##s": 5}}})");
+  absl::StatusOr<WordPieceTokenizer> t = WordPieceTokenizer::FromDirectory(dir_.string());
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_FALSE(t->options().lowercase);
+  EXPECT_EQ(t->vocab_size(), 6);
+  EXPECT_THAT(Ids(*t, "His hi"), ElementsAre(4, 5, 1));
+
+  // vocab.txt wins when present.
+  Write("vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\nHis\n");
+  t = WordPieceTokenizer::FromDirectory(dir_.string());
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_THAT(Ids(*t, "His"), ElementsAre(4));
+  std::filesystem::remove(dir_ / "vocab.txt");
+
+  Write("tokenizer.json", R"({"model": {"vocab": {"[PAD]": 0, "[UNK]": 0}}})");
+  t = WordPieceTokenizer::FromDirectory(dir_.string());
+  ASSERT_FALSE(t.ok());
+  EXPECT_THAT(t.status().message(), HasSubstr("model.vocab id 0 is used twice"));
+  Write("tokenizer.json", R"({"model": {"vocab": {"[PAD]": 0, "[UNK]": 7}}})");
+  t = WordPieceTokenizer::FromDirectory(dir_.string());
+  ASSERT_FALSE(t.ok());
+  EXPECT_THAT(t.status().message(), HasSubstr("model.vocab[\"[UNK]\"] must be an id in [0, 2)"));
+  Write("tokenizer.json", R"({"model": {"vocab": {"[PAD]": 0, "[UNK]": 1}}})");
+  t = WordPieceTokenizer::FromDirectory(dir_.string());
+  ASSERT_FALSE(t.ok());
+  EXPECT_THAT(t.status().message(), HasSubstr("model.vocab: vocabulary has no cls_token"));
+
+  std::filesystem::remove(dir_ / "tokenizer.json");
+  t = WordPieceTokenizer::FromDirectory(dir_.string());
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace attnserve
