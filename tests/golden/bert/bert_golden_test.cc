@@ -92,6 +92,13 @@ class BertTinyTest : public ::testing::Test {
           ASSERT_NEAR(got[i], want[t][i], kMaxAbsDiff) << "text " << t << " dim " << i;
         }
       }
+      if (c.contains("texts")) {
+        // The same through the model's WordPiece tokenizer.
+        auto embedded = engine->Embed(c["texts"].get<std::vector<std::string>>(), RunOptions());
+        ASSERT_TRUE(embedded.ok()) << embedded.status();
+        EXPECT_EQ(embedded->token_ids, ids);
+        EXPECT_EQ(embedded->embeddings, result->embeddings);
+      }
       if (!c.contains("probabilities")) continue;
       auto classified = engine->ClassifyTokenIds(ids, "classifier", RunOptions());
       ASSERT_TRUE(classified.ok()) << classified.status();
@@ -192,6 +199,32 @@ TEST_F(BertTinyTest, TokenPruningKeepsClsAndDropsTokens) {
     EXPECT_LT(result->stats.tokens_per_layer[1], 24);
     EXPECT_LT(result->stats.tokens_per_layer[2], result->stats.tokens_per_layer[1]);
     for (float v : result->embeddings) ASSERT_TRUE(std::isfinite(v));
+  }
+}
+
+// Pruning in the last layer drops tokens after its attention: the [CLS] row,
+// always kept, leaves the layer exactly as without pruning, so CLS-pooled
+// embeddings must not change (MobileBERT's gathered residual rows included).
+TEST_F(BertTinyTest, LastLayerPruningLeavesClsPoolingUnchanged) {
+  const std::vector<std::vector<int32_t>> ids = {{27, 96, 73, 66, 19, 23, 56, 57, 11, 12},
+                                                 {88, 71, 35, 10}};
+  for (const char* name : {"bert-cls", "distilbert", "mobilebert", "bge-st"}) {
+    SCOPED_TRACE(name);
+    const Engine* engine = LoadTiny(name);
+    ASSERT_NE(engine, nullptr);
+    auto full = engine->EmbedTokenIds(ids, RunOptions());
+    ASSERT_TRUE(full.ok()) << full.status();
+    RunOptions options;
+    options.pruning.keep_ratio = {1.0, 0.3};
+    auto pruned = engine->EmbedTokenIds(ids, options);
+    ASSERT_TRUE(pruned.ok()) << pruned.status();
+    ASSERT_EQ(pruned->stats.tokens_per_layer.size(), 3u);
+    EXPECT_EQ(pruned->stats.tokens_per_layer[1], 18);  // layer 0 kept all
+    EXPECT_LT(pruned->stats.tokens_per_layer[2], 18);
+    ASSERT_EQ(pruned->embeddings.size(), full->embeddings.size());
+    for (size_t i = 0; i < full->embeddings.size(); ++i) {
+      ASSERT_NEAR(pruned->embeddings[i], full->embeddings[i], 1e-5) << i;
+    }
   }
 }
 

@@ -53,6 +53,11 @@ CASES = [
     [[(7 * i + 3) % 85 + 10 for i in range(22)]],  # 24 rows: the position table's size
     [[44, 45, 46], [44, 45, 46, 47, 48]],
 ]
+# Texts and their ids by BertTokenizer's rules (lowercase, split punctuation,
+# greedy longest-match WordPiece: "s" alone is [UNK], "whales" = whale ##s),
+# derived by hand for this vocabulary.
+TEXTS = [("Hello, world!", [45, 10, 46, 12]),
+         ("The CAPTAIN's whales, at sea.", [18, 64, 14, 6, 63, 68, 10, 36, 61, 11])]
 
 
 def bf16_round(a):
@@ -428,6 +433,12 @@ def main():
             if probs is not None:
                 case["probabilities"] = [[float("%.9g" % v) for v in row] for row in probs]
             cases.append(case)
+        emb, probs = forward(weights, [ids for _, ids in TEXTS])
+        case = {"texts": [t for t, _ in TEXTS], "ids": [ids for _, ids in TEXTS],
+                "embeddings": [[float("%.9g" % v) for v in row] for row in emb]}
+        if probs is not None:
+            case["probabilities"] = [[float("%.9g" % v) for v in row] for row in probs]
+        cases.append(case)
         result["models"][name] = {"sha256": digest, "dtype": dtype, "cases": cases}
     if args.expected:
         with open(args.expected, "w") as f:
