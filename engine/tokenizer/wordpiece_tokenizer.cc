@@ -283,6 +283,12 @@ absl::StatusOr<WordPieceOptions> WordPieceTokenizer::OptionsFromDirectory(const 
   if (config->has_value()) {
     const Json& j = **config;
     const std::string file = path("tokenizer_config.json");
+    // transformers' BertTokenizer(Fast) takes these three from here, with its
+    // defaults for absent keys, and rebuilds tokenizer.json's normalizer to
+    // match; tokenizer.json's values only count without this file.
+    options.lowercase = true;
+    options.tokenize_chinese_chars = true;
+    strip = std::optional<bool>();
     if (absl::Status s = ReadBoolField(j, "do_lower_case", file, &options.lowercase); !s.ok()) {
       return s;
     }

@@ -47,8 +47,10 @@ class WordPieceTokenizer {
   // vocab.txt, or model.vocab of tokenizer.json when there is no vocab.txt.
   static absl::StatusOr<WordPieceTokenizer> FromDirectory(const std::string& dir);
   // Reads options from tokenizer.json, then tokenizer_config.json, then
-  // special_tokens_map.json in `dir` (later files override earlier ones);
-  // missing files keep the defaults. Malformed JSON or unsupported settings
+  // special_tokens_map.json in `dir` (later files override earlier ones;
+  // as in transformers, a tokenizer_config.json decides lowercase,
+  // strip_accents and tokenize_chinese_chars alone, absent keys meaning
+  // true/null/true); missing files keep the defaults. Malformed JSON or unsupported settings
   // (e.g. a continuing_subword_prefix other than "##") are errors naming the file.
   static absl::StatusOr<WordPieceOptions> OptionsFromDirectory(const std::string& dir);
 

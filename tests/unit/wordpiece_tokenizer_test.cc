@@ -361,6 +361,25 @@ TEST_F(WordPieceFileTest, OptionsFromDirectory) {
   EXPECT_EQ(o->sep_token, "<sep>");
   EXPECT_EQ(o->pad_token, "<pad>");
 
+  // transformers: tokenizer_config.json's keys, or their defaults, override
+  // the normalizer of tokenizer.json...
+  Write("tokenizer.json",
+        R"({"normalizer": {"type": "BertNormalizer", "lowercase": false, "strip_accents": false,
+                           "handle_chinese_chars": false}})");
+  Write("tokenizer_config.json", R"({"model_max_length": 512})");
+  o = WordPieceTokenizer::OptionsFromDirectory(dir_.string());
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_TRUE(o->lowercase);
+  EXPECT_TRUE(o->strip_accents);
+  EXPECT_TRUE(o->tokenize_chinese_chars);
+  // ... which counts alone without one.
+  std::filesystem::remove(dir_ / "tokenizer_config.json");
+  o = WordPieceTokenizer::OptionsFromDirectory(dir_.string());
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_FALSE(o->lowercase);
+  EXPECT_FALSE(o->strip_accents);
+  EXPECT_FALSE(o->tokenize_chinese_chars);
+
   Write("tokenizer_config.json", R"({"do_lower_case": "yes"})");
   o = WordPieceTokenizer::OptionsFromDirectory(dir_.string());
   ASSERT_FALSE(o.ok());
