@@ -1,5 +1,6 @@
 #include "engine/tokenizer/bert_basic_tokenizer.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -151,6 +152,18 @@ absl::Status Normalize(utf8proc_option_t form, std::u32string* s) {
 }
 
 void Lowercase(std::u32string* s) {
+  // Common case, no Σ (context) and no İ (expands): in place.
+  if (std::find_if(s->begin(), s->end(), [](char32_t c) { return c == 0x3A3 || c == 0x130; }) ==
+      s->end()) {
+    for (char32_t& c : *s) {
+      if (c < 0x80) {
+        if (c >= 'A' && c <= 'Z') c += 32;
+      } else {
+        c = static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c)));
+      }
+    }
+    return;
+  }
   std::u32string out;
   out.reserve(s->size());
   for (size_t i = 0; i < s->size(); ++i) {
@@ -175,12 +188,7 @@ absl::Status StripAccents(std::u32string* s) {
   if (MayNormalize(*s)) {
     if (absl::Status st = Normalize(UTF8PROC_DECOMPOSE, s); !st.ok()) return st;
   }
-  std::u32string out;
-  out.reserve(s->size());
-  for (char32_t c : *s) {
-    if (c < 0x80 || Category(c) != UTF8PROC_CATEGORY_MN) out.push_back(c);
-  }
-  *s = std::move(out);
+  std::erase_if(*s, [](char32_t c) { return c >= 0x80 && Category(c) == UTF8PROC_CATEGORY_MN; });
   return absl::OkStatus();
 }
 
