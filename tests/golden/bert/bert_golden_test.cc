@@ -116,6 +116,9 @@ class BertTinyTest : public ::testing::Test {
 TEST_F(BertTinyTest, BertSequenceClassifierF32) { CheckModel("bert-cls"); }
 TEST_F(BertTinyTest, DistilBertSequenceClassifierF16) { CheckModel("distilbert"); }
 TEST_F(BertTinyTest, MobileBertBF16) { CheckModel("mobilebert"); }
+TEST_F(BertTinyTest, MobileBertClassifierLayerNormBottleneckAttention) {
+  CheckModel("mobilebert-cls");
+}
 TEST_F(BertTinyTest, SentenceTransformersMeanPoolingNormalize) { CheckModel("minilm-st"); }
 TEST_F(BertTinyTest, SentenceTransformersClsPoolingGeluNewF16) { CheckModel("bge-st"); }
 
@@ -161,7 +164,7 @@ TEST_F(BertTinyTest, TokenIdOutsideTheVocabularyIsRefused) {
 TEST_F(BertTinyTest, EveryAttentionKernelRuns) {
   const std::vector<std::vector<int32_t>> ids = {
       {88, 71, 35, 10}, {27, 96, 73, 66, 19, 23, 56, 57, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}};
-  for (const char* name : {"bert-cls", "distilbert", "mobilebert", "minilm-st"}) {
+  for (const char* name : {"bert-cls", "distilbert", "mobilebert", "mobilebert-cls", "minilm-st"}) {
     const Engine* engine = LoadTiny(name);
     ASSERT_NE(engine, nullptr);
     auto dense = engine->EmbedTokenIds(ids, RunOptions());
@@ -208,7 +211,7 @@ TEST_F(BertTinyTest, TokenPruningKeepsClsAndDropsTokens) {
 TEST_F(BertTinyTest, LastLayerPruningLeavesClsPoolingUnchanged) {
   const std::vector<std::vector<int32_t>> ids = {{27, 96, 73, 66, 19, 23, 56, 57, 11, 12},
                                                  {88, 71, 35, 10}};
-  for (const char* name : {"bert-cls", "distilbert", "mobilebert", "bge-st"}) {
+  for (const char* name : {"bert-cls", "distilbert", "mobilebert", "mobilebert-cls", "bge-st"}) {
     SCOPED_TRACE(name);
     const Engine* engine = LoadTiny(name);
     ASSERT_NE(engine, nullptr);

@@ -7,6 +7,8 @@ vocab.txt, tokenizer_config.json, special_tokens_map.json):
   distilbert   DistilBertForSequenceClassification, F16, 2 labels
   mobilebert   bare MobileBertModel (trigram input, bottlenecks, NoNorm,
                2 stacked FFNs), BF16
+  mobilebert-cls  MobileBertForSequenceClassification: LayerNorm, no
+               trigram, attention on the bottleneck, one FFN, F32
   minilm-st    sentence-transformers: mean pooling + Normalize, F32
   bge-st       sentence-transformers: CLS pooling + Normalize, gelu_new, F16
 
@@ -199,32 +201,43 @@ def distilbert_encoder(w, c, p, batch):
 def mobilebert_encoder(w, c, p, batch):
     rows, ids, mask = padded(batch)
     b, n = ids.shape
+    norm = (lambda name, x: no_norm(w, name, x)) if c["normalization_type"] == "no_norm" else \
+        (lambda name, x: layer_norm(w, name, x, c["layer_norm_eps"]))
     e = w[p + "embeddings.word_embeddings.weight"][ids]
     E = e.shape[-1]
-    tri = np.zeros((b, n, 3 * E))
-    for i, r in enumerate(rows):  # per text: zeros past its own ends
-        m = len(r)
-        tri[i, :m - 1, :E] = e[i, 1:m]
-        tri[i, :m, E:2 * E] = e[i, :m]
-        tri[i, 1:m, 2 * E:] = e[i, :m - 1]
-    x = lin(w, p + "embeddings.embedding_transformation", tri)
-    x = x + w[p + "embeddings.position_embeddings.weight"][np.arange(n)][None]
+    if c["trigram_input"]:
+        tri = np.zeros((b, n, 3 * E))
+        for i, r in enumerate(rows):  # per text: zeros past its own ends
+            m = len(r)
+            tri[i, :m - 1, :E] = e[i, 1:m]
+            tri[i, :m, E:2 * E] = e[i, :m]
+            tri[i, 1:m, 2 * E:] = e[i, :m - 1]
+        e = tri
+    if c["trigram_input"] or E != c["hidden_size"]:
+        e = lin(w, p + "embeddings.embedding_transformation", e)
+    x = e + w[p + "embeddings.position_embeddings.weight"][np.arange(n)][None]
     x = x + w[p + "embeddings.token_type_embeddings.weight"][0]
-    x = no_norm(w, p + "embeddings.LayerNorm", x)
+    x = norm(p + "embeddings.LayerNorm", x)
     for l in range(c["num_hidden_layers"]):
         q = p + "encoder.layer.%d." % l
-        layer_input = no_norm(w, q + "bottleneck.input.LayerNorm", lin(w, q + "bottleneck.input.dense", x))
-        kq = no_norm(w, q + "bottleneck.attention.LayerNorm", lin(w, q + "bottleneck.attention.dense", x))
-        ctx = attention(lin(w, q + "attention.self.query", kq), lin(w, q + "attention.self.key", kq),
-                        lin(w, q + "attention.self.value", x), c["num_attention_heads"], mask)
-        a = no_norm(w, q + "attention.output.LayerNorm", lin(w, q + "attention.output.dense", ctx) + layer_input)
+        layer_input = norm(q + "bottleneck.input.LayerNorm", lin(w, q + "bottleneck.input.dense", x))
+        if c["use_bottleneck_attention"]:
+            qk = v = layer_input
+        elif c["key_query_shared_bottleneck"]:
+            qk = norm(q + "bottleneck.attention.LayerNorm", lin(w, q + "bottleneck.attention.dense", x))
+            v = x
+        else:
+            qk = v = x
+        ctx = attention(lin(w, q + "attention.self.query", qk), lin(w, q + "attention.self.key", qk),
+                        lin(w, q + "attention.self.value", v), c["num_attention_heads"], mask)
+        a = norm(q + "attention.output.LayerNorm", lin(w, q + "attention.output.dense", ctx) + layer_input)
         for f in range(c["num_feedforward_networks"] - 1):
             g = q + "ffn.%d." % f
             h = act(c["hidden_act"], lin(w, g + "intermediate.dense", a))
-            a = no_norm(w, g + "output.LayerNorm", lin(w, g + "output.dense", h) + a)
+            a = norm(g + "output.LayerNorm", lin(w, g + "output.dense", h) + a)
         h = act(c["hidden_act"], lin(w, q + "intermediate.dense", a))
-        o = no_norm(w, q + "output.LayerNorm", lin(w, q + "output.dense", h) + a)
-        x = no_norm(w, q + "output.bottleneck.LayerNorm", lin(w, q + "output.bottleneck.dense", o) + x)
+        o = norm(q + "output.LayerNorm", lin(w, q + "output.dense", h) + a)
+        x = norm(q + "output.bottleneck.LayerNorm", lin(w, q + "output.bottleneck.dense", o) + x)
     return x, mask
 
 
@@ -351,6 +364,48 @@ def make_mobilebert():
     return c, W.t, "BF16", forward, None
 
 
+def make_mobilebert_cls():
+    """The other MobileBERT switches: LayerNorm, no trigram (E != H still maps
+    E -> H), attention on the bottleneck, one FFN, gelu, a classifier head."""
+    c = {"architectures": ["MobileBertForSequenceClassification"], "model_type": "mobilebert",
+         "vocab_size": len(VOCAB), "hidden_size": 32, "embedding_size": 16, "num_hidden_layers": 2,
+         "num_attention_heads": 2, "intermediate_size": 48, "intra_bottleneck_size": 24,
+         "true_hidden_size": 24, "hidden_act": "gelu", "max_position_embeddings": 24,
+         "type_vocab_size": 2, "layer_norm_eps": 1e-6, "normalization_type": "layer_norm",
+         "num_feedforward_networks": 1, "trigram_input": False, "use_bottleneck": True,
+         "use_bottleneck_attention": True, "key_query_shared_bottleneck": False,
+         "classifier_activation": True, "id2label": {"0": "no", "1": "yes"},
+         "label2id": {"no": 0, "yes": 1}}
+    W = Weights(66)
+    H, E, I, F, p = 32, 16, 24, 48, "mobilebert."
+    W.table(p + "embeddings.word_embeddings.weight", c["vocab_size"], E)
+    W.table(p + "embeddings.position_embeddings.weight", c["max_position_embeddings"], H)
+    W.table(p + "embeddings.token_type_embeddings.weight", 2, H)
+    W.linear(p + "embeddings.embedding_transformation", E, H)
+    W.norm(p + "embeddings.LayerNorm", H)
+    for l in range(c["num_hidden_layers"]):
+        q = p + "encoder.layer.%d." % l
+        W.linear(q + "bottleneck.input.dense", H, I)
+        W.norm(q + "bottleneck.input.LayerNorm", I)
+        for m in ("query", "key", "value"):
+            W.linear(q + "attention.self." + m, I, I)
+        W.linear(q + "attention.output.dense", I, I)
+        W.norm(q + "attention.output.LayerNorm", I)
+        W.linear(q + "intermediate.dense", I, F)
+        W.linear(q + "output.dense", F, I)
+        W.norm(q + "output.LayerNorm", I)
+        W.linear(q + "output.bottleneck.dense", I, H)
+        W.norm(q + "output.bottleneck.LayerNorm", H)
+    W.linear(p + "pooler.dense", H, H)
+    W.linear("classifier", H, 2)
+
+    def forward(w, batch):
+        x, _ = mobilebert_encoder(w, c, p, batch)
+        pooled = np.tanh(lin(w, p + "pooler.dense", x[:, 0]))
+        return pooled, softmax(lin(w, "classifier", pooled))
+    return c, W.t, "F32", forward, None
+
+
 def make_st(seed, pooling, act_name, dtype):
     c = bert_config(hidden_act=act_name, max_position_embeddings=40)
     t = bert_weights(seed, c, "", act_name)
@@ -375,6 +430,7 @@ MODELS = {
     "bert-cls": make_bert_cls,
     "distilbert": make_distilbert,
     "mobilebert": make_mobilebert,
+    "mobilebert-cls": make_mobilebert_cls,
     "minilm-st": lambda: make_st(44, "mean", "gelu", "F32"),
     "bge-st": lambda: make_st(55, "cls", "gelu_new", "F16"),
 }
