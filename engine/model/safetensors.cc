@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 
@@ -118,6 +119,8 @@ absl::StatusOr<std::vector<SafetensorsEntry>> ParseSafetensorsHeader(
       e.dtype = SafetensorsDType::kF16;
     } else if (d == "BF16") {
       e.dtype = SafetensorsDType::kBF16;
+    } else if ((d == "I64" || d == "I32") && absl::EndsWith(name, "position_ids")) {
+      e.ignored = true;  // a saved position-id buffer, not a weight
     } else {
       return Bad(source, absl::StrCat(where, "dtype ", d,
                                       " is not supported (attnserve reads F32, F16, BF16)"));
@@ -148,7 +151,7 @@ absl::StatusOr<std::vector<SafetensorsEntry>> ParseSafetensorsHeader(
       return Bad(source, absl::StrCat(where, "data_offsets [", e.begin, ", ", e.end,
                                       ") lie outside the data region of ", data_size, " bytes"));
     }
-    const uint64_t want = elements * DTypeBytes(e.dtype);
+    const uint64_t want = elements * (e.ignored ? (d == "I64" ? 8 : 4) : DTypeBytes(e.dtype));
     if (e.end - e.begin != want) {
       return Bad(source, absl::StrCat(where, "shape ", ShapeToString(e.shape), " of ", d, " needs ",
                                       want, " bytes, data_offsets give ", e.end - e.begin));
@@ -213,6 +216,7 @@ absl::StatusOr<SafetensorsFile> SafetensorsFile::Open(const std::string& path) {
   if (!entries.ok()) return entries.status();
   const char* data = base + data_offset;
   for (const SafetensorsEntry& e : *entries) {
+    if (e.ignored) continue;
     TensorView t;
     t.name = e.name;
     t.shape = e.shape;

@@ -29,12 +29,18 @@ struct SafetensorsEntry {
   SafetensorsDType dtype = SafetensorsDType::kF32;
   std::vector<int64_t> shape;
   uint64_t begin = 0, end = 0;
+  // An integer position-id buffer (see ParseSafetensorsHeader): its layout is
+  // checked, it is not loaded.
+  bool ignored = false;
 };
 
 // Validates the layout of a whole file's bytes: header length within the
 // file, a JSON object header, known dtypes, shape x dtype size == byte count,
 // ranges inside the data region and not overlapping. `source` names the file
 // in errors. On success, *data_offset is where the data region starts.
+// Integer (I64/I32) tensors named "*position_ids" are accepted and marked
+// ignored: older transformers versions saved that buffer (0, 1, ..., n-1)
+// with the weights, and the encoder computes positions itself.
 absl::StatusOr<std::vector<SafetensorsEntry>> ParseSafetensorsHeader(
     std::string_view bytes, const std::string& source, uint64_t* data_offset,
     std::map<std::string, std::string>* metadata = nullptr);

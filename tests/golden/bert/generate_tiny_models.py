@@ -9,7 +9,8 @@ vocab.txt, tokenizer_config.json, special_tokens_map.json):
                2 stacked FFNs), BF16
   mobilebert-cls  MobileBertForSequenceClassification: LayerNorm, no
                trigram, attention on the bottleneck, one FFN, F32
-  minilm-st    sentence-transformers: mean pooling + Normalize, F32
+  minilm-st    sentence-transformers: mean pooling + Normalize, F32, with
+               an I64 embeddings.position_ids buffer as older checkpoints have
   bge-st       sentence-transformers: CLS pooling + Normalize, gelu_new, F16
 
 and the forward pass of each, written from the transformers library's
@@ -81,11 +82,18 @@ def stored(a, dtype):
 
 
 def write_safetensors(path, tensors, dtype):
-    """tensors: name -> float32 array. Returns name -> float64 as stored."""
+    """tensors: name -> float32 array (int64 arrays are written as I64, as
+    older transformers saved the position-id buffer). Returns name -> float64
+    as stored."""
     header, blobs, values, offset = {}, [], {}, 0
     for name in sorted(tensors):
-        raw, values[name] = stored(tensors[name], dtype)
-        header[name] = {"dtype": dtype, "shape": list(tensors[name].shape),
+        if tensors[name].dtype == np.int64:
+            raw, d = tensors[name].astype("<i8").tobytes(), "I64"
+        else:
+            raw, d = stored(tensors[name], dtype)
+            values[name] = d
+            d = dtype
+        header[name] = {"dtype": d, "shape": list(tensors[name].shape),
                         "data_offsets": [offset, offset + len(raw)]}
         blobs.append(raw)
         offset += len(raw)
@@ -409,6 +417,8 @@ def make_mobilebert_cls():
 def make_st(seed, pooling, act_name, dtype):
     c = bert_config(hidden_act=act_name, max_position_embeddings=40)
     t = bert_weights(seed, c, "", act_name)
+    if pooling == "mean":  # like all-MiniLM-L6-v2's file: the saved position-id buffer
+        t["embeddings.position_ids"] = np.arange(c["max_position_embeddings"], dtype=np.int64)[None]
     modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
                {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
                {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]
