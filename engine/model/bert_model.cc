@@ -271,6 +271,7 @@ absl::Status BertModel::Embed(const std::vector<std::vector<int32_t>>& ids,
                               const ExecutionPlan& plan, float* out, RunStats* stats) const {
   ASSIGN_OR_RETURN(EncoderState state, Start(ids));
   const int n = static_cast<int>(layers_.size());
+  BertScratch scratch;
   for (int k = 0; k < n; ++k) {
     if (plan.is_cancelled && plan.is_cancelled()) {
       return absl::CancelledError(absl::StrCat("run cancelled before layer ", k, " of ", n));
@@ -280,7 +281,7 @@ absl::Status BertModel::Embed(const std::vector<std::vector<int32_t>>& ids,
           absl::StrCat("deadline expired before layer ", k, " of ", n));
     }
     stats->tokens_per_layer.push_back(state.rows());
-    RETURN_IF_ERROR(RunLayer(k, plan, nullptr, &state, stats));
+    RETURN_IF_ERROR(RunLayerWith(k, plan, nullptr, &state, &scratch, stats));
     ++stats->layers_run;
   }
   stats->tokens_per_layer.push_back(state.rows());

@@ -58,6 +58,10 @@ class BertModel final : public EncoderModel, public StepwiseEncoder {
   absl::Status BindHead(const std::string& prefix);
   // Embedded rows of [CLS] ids [SEP] into x [n + 2, hidden].
   void EmbedTokens(const std::vector<int32_t>& ids, float* x) const;
+  // RunLayer with the caller's scratch: Embed keeps one across layers, so
+  // its buffers are allocated (and faulted in) once per run, not per layer.
+  absl::Status RunLayerWith(int layer, const ExecutionPlan& plan, const SublayerPruner* pruner,
+                            EncoderState* state, BertScratch* scratch, RunStats* stats) const;
 
   HfConfig config_;
   SafetensorsFile weights_;

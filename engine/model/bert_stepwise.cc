@@ -79,6 +79,13 @@ absl::StatusOr<EncoderState> BertModel::Start(const std::vector<std::vector<int3
 
 absl::Status BertModel::RunLayer(int layer, const ExecutionPlan& plan, const SublayerPruner* pruner,
                                  EncoderState* state, RunStats* stats) const {
+  BertScratch scratch;
+  return RunLayerWith(layer, plan, pruner, state, &scratch, stats);
+}
+
+absl::Status BertModel::RunLayerWith(int layer, const ExecutionPlan& plan,
+                                     const SublayerPruner* pruner, EncoderState* state,
+                                     BertScratch* scratch, RunStats* stats) const {
   if (layer < 0 || layer >= static_cast<int>(layers_.size())) {
     return absl::InvalidArgumentError(absl::StrCat("layer ", layer, " does not exist"));
   }
@@ -87,9 +94,8 @@ absl::Status BertModel::RunLayer(int layer, const ExecutionPlan& plan, const Sub
     return absl::InternalError(
         absl::StrCat("layer ", layer, ": input width ", state->width, " != ", w.hidden));
   }
-  BertScratch scratch;
   RETURN_IF_ERROR(RunBertLayer(w, state->hidden.data(), &state->offsets, plan.attention, pruner,
-                               &scratch, &state->next, stats));
+                               scratch, &state->next, stats));
   std::swap(state->hidden, state->next);
   return absl::OkStatus();
 }
