@@ -2,6 +2,7 @@
 """Pareto plot of the quality grid: accuracy retention against mean latency
 (relative to dense) per data set, and embedding cosine against speed-up for
 the long passages; the Pareto front of each series is joined by a line.
+Prints the configurations closest to the targets of docs/QUALITY.md.
 
   /usr/bin/python3 tools/plot_quality.py QUALITY_JSON LONG_JSON OUT_PNG
 
@@ -24,6 +25,42 @@ def pareto(points):
             front.append(i)
             best = points[i][1]
     return front
+
+
+def summarize(rows, long_rows):
+    """Prints, per data set, the configurations closest to the targets:
+    retention >= 97.3% at >= 2x (classification), cosine >= 0.97 at >= 5x
+    (4,096 tokens)."""
+    dense_ms = {r["dataset"]: r["latency_mean_ms"] for r in rows if r["config"] == "dense"}
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        sub = [dict(r, speedup=dense_ms[dataset] / r["latency_mean_ms"])
+               for r in rows if r["dataset"] == dataset and r["config"] != "dense"]
+        keep = [r for r in sub if r["retention"] >= 0.973]
+        fast = [r for r in sub if r["speedup"] >= 2]
+        both = [r for r in keep if r["speedup"] >= 2]
+        print(f"{dataset}: dense {dense_ms[dataset]:.2f} ms")
+        for what, pool, key in (("met (fastest)", both, "speedup"),
+                                ("fastest at >= 97.3%", keep, "speedup"),
+                                ("best retention at >= 2x", fast, "retention")):
+            if pool:
+                r = max(pool, key=lambda r: r[key])
+                print(f"  {what}: {r['config']} retention {r['retention']:.3f} "
+                      f"{r['speedup']:.2f}x flops {r['relative_flops']:.2f}")
+            else:
+                print(f"  {what}: none")
+    for tokens in sorted({r["tokens"] for r in long_rows}):
+        sub = [r for r in long_rows if r["tokens"] == tokens and r["config"] != "dense"]
+        keep = [r for r in sub if r["cosine_mean"] >= 0.97]
+        fast = [r for r in sub if r["speedup"] >= 5]
+        print(f"long {tokens}:")
+        for what, pool, key in (("fastest at cosine >= 0.97", keep, "speedup"),
+                                ("best cosine at >= 5x", fast, "cosine_mean")):
+            if pool:
+                r = max(pool, key=lambda r: r[key])
+                print(f"  {what}: {r['config']} cosine {r['cosine_mean']:.4f} "
+                      f"{r['speedup']:.2f}x flops {r['relative_flops']:.2f}")
+            else:
+                print(f"  {what}: none")
 
 
 def main(quality_path, long_path, out_path):
@@ -81,6 +118,7 @@ def main(quality_path, long_path, out_path):
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
 
+    summarize(rows, long_rows)
     fig.tight_layout()
     fig.savefig(out_path, dpi=110)
     print(f"plot_quality: wrote {out_path}", file=sys.stderr)
