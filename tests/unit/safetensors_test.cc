@@ -167,6 +167,27 @@ TEST_F(SafetensorsTest, UnknownDtypeNamesTensorAndDtype) {
   EXPECT_THAT(s.message(), HasSubstr("tensor 'ids': dtype I64 is not supported"));
 }
 
+// Older transformers versions saved the position-id buffer with the weights:
+// it is checked like any tensor and skipped; other integer tensors are not.
+TEST_F(SafetensorsTest, PositionIdsBufferIsCheckedAndSkipped) {
+  const std::string header =
+      R"({"embeddings.position_ids":{"dtype":"I64","shape":[1,3],"data_offsets":[0,24]},)"
+      R"("w":{"dtype":"F32","shape":[1],"data_offsets":[24,28]}})";
+  auto file = SafetensorsFile::Open(Write(header, Bytes<int64_t>({0, 1, 2}) + Bytes<float>({5})));
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_FALSE(file->Has("embeddings.position_ids"));
+  EXPECT_EQ(file->tensors().size(), 1u);
+  EXPECT_EQ(*file->Float32("w", {1}).value(), 5.0f);
+
+  const std::string short_ids =
+      R"({"embeddings.position_ids":{"dtype":"I64","shape":[1,3],"data_offsets":[0,12]}})";
+  EXPECT_THAT(OpenError(Write(short_ids, Bytes<int32_t>({0, 1, 2}))).message(),
+              HasSubstr("tensor 'embeddings.position_ids': shape [1, 3] of I64 needs 24 bytes"));
+  const std::string other = R"({"token_ids":{"dtype":"I32","shape":[1],"data_offsets":[0,4]}})";
+  EXPECT_THAT(OpenError(Write(other, Bytes<int32_t>({1}))).message(),
+              HasSubstr("dtype I32 is not supported"));
+}
+
 TEST_F(SafetensorsTest, ShapeBytesMismatch) {
   const std::string header = R"({"w":{"dtype":"F16","shape":[3],"data_offsets":[0,8]}})";
   const absl::Status s = OpenError(Write(header, Bytes<float>({1, 2})));
