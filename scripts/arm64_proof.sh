@@ -14,7 +14,8 @@
 # incremental. Not part of scripts/test.sh: a first run takes about an hour.
 # ARM64_JOBS (default 2) sets the build's parallelism. ARM64_SOURCE=HEAD
 # (default) builds the committed tree, checked out into build-arm64/src (only
-# changed files are rewritten); ARM64_SOURCE=worktree builds the working tree.
+# changed files are rewritten); ARM64_SOURCE=keep builds the commit checked out
+# there last time (reruns without rebuilding); worktree, the working tree.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -79,14 +80,21 @@ echo "sysroot: $(ls "$out"/debs/build/*.deb | wc -l) arm64 packages, $(du -sh "$
 stage "4/7 build"
 bdir="$out/build-worktree"
 src="$repo"
-if [ "${ARM64_SOURCE:-HEAD}" = HEAD ]; then
-  src="$out/src"
-  bdir="$out/build"
-  mkdir -p "$src"
-  GIT_INDEX_FILE="$out/src.index" git --work-tree="$src" checkout -f HEAD -- .
-  ln -sfn ../../models "$src/models"  # the model is not committed
-  echo "building HEAD $(git rev-parse --short HEAD) from $src"
-fi
+case "${ARM64_SOURCE:-HEAD}" in
+  HEAD | keep)
+    src="$out/src"
+    bdir="$out/build"
+    mkdir -p "$src"
+    if [ "${ARM64_SOURCE:-HEAD}" = HEAD ] || [ ! -f "$out/src.commit" ]; then
+      GIT_INDEX_FILE="$out/src.index" git --work-tree="$src" checkout -f HEAD -- .
+      git rev-parse HEAD >"$out/src.commit"
+    fi
+    ln -sfn ../../models "$src/models" # the model is not committed
+    echo "building commit $(cut -c1-7 "$out/src.commit") checked out in $src"
+    ;;
+  worktree) ;;
+  *) echo "ARM64_SOURCE must be HEAD, keep or worktree" >&2; exit 1 ;;
+esac
 cmake -S "$src" -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_TOOLCHAIN_FILE="$repo/cmake/toolchains/aarch64-linux-gnu.cmake" \
   -DATTNSERVE_ARM64_SYSROOT="$sysroot" -DATTNSERVE_GEMM_BACKEND=openblas \

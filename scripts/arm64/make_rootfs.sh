@@ -25,10 +25,10 @@ mirror="$(grep -hE '^\s*URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | a
   2>/dev/null | awk '{print $2}' | grep -v security | head -n1 || true)"
 mirror="${mirror:-http://deb.debian.org/debian}"
 
-rm -rf "$root"
-mkdir -p "$root"
 mapfile -t pkgs < <(grep -vE '^\s*(#|$)' "$list" | sed 's/\s*#.*//')
 if [ "$binfmt" = 0 ]; then
+  rm -rf "$root"
+  mkdir -p "$root"
   debs="$(dirname "$root")/debs/runtime"
   rm -rf "$debs"
   bash "$here/apt.sh" update
@@ -44,7 +44,20 @@ if [ "$binfmt" = 0 ]; then
   echo "$want" >"$marker"
   exit 0
 fi
-debootstrap --arch=arm64 --variant=minbase bookworm "$root" "$mirror"
+# The base (debootstrap, the image's user and directories) is kept when only
+# the list changed: apt then installs what is new (delete ROOTFS to drop some).
+if [ ! -f "$root/.attnserve-rootfs-base" ]; then
+  rm -rf "$root"
+  mkdir -p "$root"
+  debootstrap --arch=arm64 --variant=minbase bookworm "$root" "$mirror"
+  # As the Dockerfile's runtime stage does.
+  chroot "$root" groupadd --system --gid 10001 attnserve
+  chroot "$root" useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/attnserve \
+    --shell /usr/sbin/nologin attnserve 2>/dev/null
+  chroot "$root" install -d -o 10001 -g 10001 -m 0700 /var/lib/attnserve
+  chroot "$root" install -d -m 0755 /etc/attnserve /opt/attnserve/models /usr/local/bin
+  touch "$root/.attnserve-rootfs-base"
+fi
 
 # apt inside the chroot: network names and /proc, unmounted on any exit.
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
@@ -54,11 +67,5 @@ chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get update -q
 chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive \
   apt-get install -y -q --no-install-recommends "${pkgs[@]}"
 chroot "$root" apt-get clean
-# As the Dockerfile's runtime stage does.
-chroot "$root" groupadd --system --gid 10001 attnserve
-chroot "$root" useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/attnserve \
-  --shell /usr/sbin/nologin attnserve
-chroot "$root" install -d -o 10001 -g 10001 -m 0700 /var/lib/attnserve
-chroot "$root" install -d -m 0755 /etc/attnserve /opt/attnserve/models /usr/local/bin
 chroot "$root" dpkg-query -W -f='${Package} ${Version} ${Architecture}\n' >"$root/.attnserve-packages"
 echo "$want" >"$marker"

@@ -25,11 +25,23 @@ print(*[x.getsockname()[1] for x in s])')"
 read -r grpc_port metrics_port <<<"$ports"
 in_root() { chroot --userspec=10001:10001 "$root" /usr/bin/qemu-aarch64-static "$@"; }
 
+# A container has /proc (the power estimate reads /proc/stat).
+mkdir -p "$root/proc"
+mounted=0
+mountpoint -q "$root/proc" || { mount -t proc proc "$root/proc"; mounted=1; }
+pid=
+cleanup() {
+  [ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null || true
+  [ -z "$pid" ] || wait "$pid" 2>/dev/null || true
+  [ $mounted = 0 ] || umount "$root/proc" || true
+}
+trap cleanup EXIT
+
 log="$build/arm64-server.log"
-in_root /usr/local/bin/attnserve --config /etc/attnserve/attnserve.textproto \
+# chroot execs qemu, which runs the server: $! is the server's process.
+chroot --userspec=10001:10001 "$root" /usr/bin/qemu-aarch64-static /usr/local/bin/attnserve --config /etc/attnserve/attnserve.textproto \
   --grpc_address "127.0.0.1:$grpc_port" --metrics_address "127.0.0.1:$metrics_port" >"$log" 2>&1 &
 pid=$!
-trap 'kill -TERM $pid 2>/dev/null || true' EXIT
 ctl=(/usr/local/bin/attnctl --server "127.0.0.1:$grpc_port" --timeout 10)
 
 start=$SECONDS
@@ -59,5 +71,8 @@ print(f"serve_check: Embed over gRPC: {len(got)} floats, first {[round(x, 5) for
 sys.exit(0 if len(got) == len(want) and cos >= 0.9999 else 1)
 PY
 kill -TERM $pid
-wait $pid && echo "serve_check: SIGTERM drained, exit 0" || { echo "serve_check: server exit $?" >&2; exit 1; }
-trap - EXIT
+rc=0
+wait $pid || rc=$?
+pid=
+[ $rc -eq 0 ] || { echo "serve_check: the server exited $rc after SIGTERM; log:" >&2; cat "$log" >&2; exit 1; }
+echo "serve_check: SIGTERM drained, exit 0"
