@@ -91,7 +91,13 @@ absl::StatusOr<std::unique_ptr<BertModel>> BertModel::Load(const std::string& mo
       .family = c.model_type,
       .embedding_dim = c.hidden_size,
       // Content tokens: [CLS] and [SEP] take two rows of the position table.
-      .default_max_tokens = c.max_position_embeddings - 2,
+      // sentence-transformers' own clip when it names one (lifted up to the
+      // position table by max_tokens).
+      .default_max_tokens =
+          std::min(c.max_position_embeddings, model->pipeline_.max_seq_length > 0
+                                                  ? model->pipeline_.max_seq_length
+                                                  : c.max_position_embeddings) -
+          2,
       .position_limit = c.max_position_embeddings - 2,
       .num_layers = c.num_layers,
       .vocab_size = c.vocab_size,

@@ -222,6 +222,20 @@ absl::StatusOr<SentencePipeline> LoadSentencePipeline(const std::string& dir, in
     return absl::InvalidArgumentError(absl::StrCat(modules_path, ": not a JSON array"));
   }
   p.present = true;
+  // sentence-transformers clips every text to max_seq_length pieces, often
+  // below the position table (256 of 512 for all-MiniLM-L6-v2).
+  const std::string st_path = JoinPath(dir, "sentence_bert_config.json");
+  if (std::filesystem::exists(st_path, ec)) {
+    ASSIGN_OR_RETURN(const std::string st_text, ReadFileToString(st_path, 1 << 20));
+    const json st = json::parse(st_text, nullptr, /*allow_exceptions=*/false);
+    if (st.is_discarded() || !st.is_object()) {
+      return absl::InvalidArgumentError(absl::StrCat(st_path, ": not a JSON object"));
+    }
+    if (st.contains("max_seq_length") && !st["max_seq_length"].is_null()) {
+      RETURN_IF_ERROR(
+          Fields(st, st_path).Int("max_seq_length", 3, kMaxPositions, &p.max_seq_length));
+    }
+  }
   std::string pooling_dir;
   for (size_t i = 0; i < modules.size(); ++i) {
     const json& m = modules[i];

@@ -54,6 +54,9 @@ struct SentencePipeline {
   bool present = false;  // modules.json found
   PoolingMode pooling = PoolingMode::kCls;
   bool normalize = false;
+  // sentence_bert_config.json's clip in pieces, [CLS] and [SEP] included;
+  // 0 when absent.
+  int max_seq_length = 0;
 };
 
 // Reads `dir`/modules.json and its Pooling module's config.json when present

@@ -151,6 +151,24 @@ TEST_F(BertTinyTest, TooLongInputNamesThePositionTable) {
   EXPECT_EQ(clipped->stats.texts[0].tokens_used, 22);
 }
 
+// sentence_bert_config.json's max_seq_length (32 pieces) is the default clip;
+// max_tokens lifts it up to the position table (40 - 2).
+TEST_F(BertTinyTest, SentenceTransformersClipIsMaxSeqLength) {
+  const Engine* engine = LoadTiny("minilm-st");
+  ASSERT_NE(engine, nullptr);
+  EXPECT_EQ(engine->model_info().default_max_tokens, 30);
+  EXPECT_EQ(engine->model_info().position_limit, 38);
+  const std::vector<std::vector<int32_t>> ids = {std::vector<int32_t>(36, 20)};
+  auto clipped = engine->EmbedTokenIds(ids, RunOptions());
+  ASSERT_TRUE(clipped.ok()) << clipped.status();
+  EXPECT_EQ(clipped->stats.texts[0].tokens_used, 30);
+  RunOptions lifted;
+  lifted.max_tokens = 36;
+  auto full = engine->EmbedTokenIds(ids, lifted);
+  ASSERT_TRUE(full.ok()) << full.status();
+  EXPECT_EQ(full->stats.texts[0].tokens_used, 36);
+}
+
 TEST_F(BertTinyTest, TokenIdOutsideTheVocabularyIsRefused) {
   const Engine* engine = LoadTiny("minilm-st");
   ASSERT_NE(engine, nullptr);

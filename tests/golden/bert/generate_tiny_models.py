@@ -433,7 +433,10 @@ def make_st(seed, pooling, act_name, dtype):
         else:
             v = (x * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
         return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12), None
-    return c, t, dtype, forward, (modules, pool)
+    # sentence-transformers' clip ([CLS] and [SEP] included), below the
+    # position table for the MiniLM-like model as for all-MiniLM-L6-v2.
+    st_config = {"max_seq_length": 32 if pooling == "mean" else 40, "do_lower_case": False}
+    return c, t, dtype, forward, (modules, pool, st_config)
 
 
 MODELS = {
@@ -461,7 +464,9 @@ def write_model(out, name):
         json.dump({"cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]",
                    "unk_token": "[UNK]", "mask_token": "[MASK]"}, f, indent=2)
     if st:
-        modules, pool = st
+        modules, pool, st_config = st
+        with open(os.path.join(d, "sentence_bert_config.json"), "w") as f:
+            json.dump(st_config, f, indent=2)
         with open(os.path.join(d, "modules.json"), "w") as f:
             json.dump(modules, f, indent=2)
         os.makedirs(os.path.join(d, "1_Pooling"), exist_ok=True)
