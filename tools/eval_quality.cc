@@ -285,10 +285,11 @@ int Run(const Args& args) {
   // Markdown: the run, then one table per set and the long table.
   std::ostringstream md;
   md << "Run " << UtcNow() << "; model `" << (*engine)->model_info().name
-     << "`, 1 compute thread, batch 1, " << args.warmup << " warm-up calls per row, each text run "
+     << "`, 1 compute thread, batch 1, " << args.warmup << " warm-up calls per row, "
      << args.repeats
-     << " times and the fastest call timed; texts per set (measured/test split): " << sizes.str()
-     << "latency clock: "
+     << " call(s) per text with the fastest timed; texts per set (measured/test "
+        "split): "
+     << sizes.str() << "latency clock: "
      << (args.clock == "cpu" ? "CPU time of the calling thread (= the whole call with 1 thread)"
                              : "wall")
      << "; energy: "
