@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sanitizer builds and their tests (docs/CONTRIBUTING.md, CMakePresets.json).
-#   bash scripts/sanitizers.sh asan   # build-asan/: ASan+UBSan, every unit and integration test (and golden, see below)
+#   bash scripts/sanitizers.sh asan   # build-asan/: ASan+UBSan, every unit, integration and golden test
 #   bash scripts/sanitizers.sh tsan   # build-tsan/: TSan, the concurrency tests (server, policy swap, admission)
 #   bash scripts/sanitizers.sh        # both
 # Any sanitizer report fails the run (halt_on_error; UBSan does not recover).
@@ -19,11 +19,12 @@ timed() {  # label command...: runs it and prints its wall time
   echo "sanitizers: $label took $((SECONDS - start)) s (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 }
 
-# Labels run under ASan: the issue asks for unit + integration. e2e tests
-# (label e2e, some also integration) test the deployment with Prometheus and
-# Python; attnserve itself runs under ASan in process_test and the client
-# tests. ATTNSERVE_ASAN_LABELS='unit|integration|golden' adds the golden suite.
-asan_labels="${ATTNSERVE_ASAN_LABELS:-unit|integration}"
+# Labels run under ASan: unit, integration and golden (the golden suite's
+# long inputs cost ~1 min more and reach the engine's largest buffers). e2e
+# tests (label e2e, some also integration) test the deployment with
+# Prometheus; attnserve itself runs under ASan in process_test and the client
+# tests. ATTNSERVE_ASAN_LABELS='unit|integration' skips golden.
+asan_labels="${ATTNSERVE_ASAN_LABELS:-unit|integration|golden}"
 run_asan() {
   cmake --preset asan >/dev/null
   # Everything the preset configures (no benchmarks): the tests and the
