@@ -112,8 +112,11 @@ stage "5/7 tests under qemu-user"
 [ -f models/use-lite/model.json ] || bash tools/fetch_model.sh models/use-lite
 exclude=()
 [ "$ARM64_BINFMT" = 1 ] || exclude=(-E '^AttnctlTest')
-ATTNSERVE_REQUIRE_MODEL=1 ctest --test-dir "$bdir" -L 'unit|golden' "${exclude[@]}" -j "$jobs" \
-  --output-on-failure --timeout 900 2>&1 | tee "$out/ctest.log" | grep -vE '^\s+[0-9]+/[0-9]+ Test'
+# QEMU_LD_PREFIX: arm64 programs that a test starts (attnctl) find the
+# sysroot's loader and libraries too.
+QEMU_LD_PREFIX="$sysroot" ATTNSERVE_REQUIRE_MODEL=1 ctest --test-dir "$bdir" -L 'unit|golden' \
+  "${exclude[@]}" -j "$jobs" --output-on-failure --timeout 900 2>&1 | tee "$out/ctest.log" |
+  grep -vE '^\s+Start |^\s*[0-9]+/[0-9]+ Test'
 tail -n 20 "$out/ctest.log" | grep -E 'tests passed|tests failed'
 grep -q '100% tests passed' "$out/ctest.log"
 
