@@ -11,7 +11,7 @@
 # 6 rootfs       debootstrap arm64 + deploy/runtime-packages.txt (build-arm64/rootfs)
 # 7 serve        attnserve in the rootfs under qemu: health and one Embed
 # Idempotent: finished stages (sysroot, rootfs) are reused, the build is
-# incremental. Not part of scripts/test.sh: a first run takes about an hour.
+# incremental. Not part of scripts/test.sh: a first run takes over an hour.
 # ARM64_JOBS (default 2) sets the build's parallelism. ARM64_SOURCE=HEAD
 # (default) builds the committed tree, checked out into build-arm64/src (only
 # changed files are rewritten); ARM64_SOURCE=keep builds the commit checked out
