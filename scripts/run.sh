@@ -9,4 +9,5 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/setup.sh
+bash scripts/prepare_policy.sh models/use-lite   # heads + auto-policy table, once
 exec ./build/server/attnserve --model models/use-lite "$@"

@@ -26,6 +26,12 @@ struct EmbedCommandOptions {
   double exit_cosine = 0;
   double exit_confidence = 0;
   double exit_entropy = -1;
+  // The auto policy: "auto" lets it pick pruning / exit (--attention auto the
+  // kernel) to meet the budget (0 = none).
+  std::string prune_mode;
+  std::string exit_mode;
+  double max_latency_ms = 0;
+  double min_retention = 0;
   bool adaptive_given = false;  // remote: send pruning / early_exit only when asked
   std::string head;             // classify: head name ("" = the only one)
 };

@@ -47,7 +47,7 @@ void AppendFloat(float v, std::string* out) {
 
 // The per-line stats object shared by embed and classify.
 json StatsJson(const TextStats& text, const RunStats& batch, int batch_size) {
-  return json{
+  json stats{
       {"tokens_in", text.tokens_in},
       {"tokens_used", text.tokens_used},
       {"tokens_kept", text.tokens_kept},
@@ -62,6 +62,14 @@ json StatsJson(const TextStats& text, const RunStats& batch, int batch_size) {
       {"batch_attention_ms", batch.attention_seconds * 1e3},
       {"batch_flops", batch.flops},
   };
+  if (!batch.auto_config.empty()) {
+    stats["auto"] = {{"config", batch.auto_config},
+                     {"budget_met", batch.budget_met},
+                     {"note", batch.budget_note},
+                     {"predicted_latency_ms", batch.predicted_latency_ms},
+                     {"predicted_quality", batch.predicted_quality}};
+  }
+  return stats;
 }
 
 }  // namespace

@@ -68,6 +68,27 @@ absl::StatusOr<std::map<std::string, std::string>> ParseParams(
   return params;
 }
 
+// The batch figures of a response, as the in-process commands report them.
+RunStats StatsFromProto(const v1::RunStats& s) {
+  RunStats stats;
+  stats.max_tokens = s.max_tokens();
+  stats.attention_kernel = s.attention_kernel();
+  stats.layers_run = s.layers_run();
+  stats.num_threads = s.num_threads();
+  stats.compute_seconds = s.compute_seconds();
+  stats.attention_seconds = s.attention_seconds();
+  stats.flops = s.flops();
+  stats.tokens_per_layer.assign(s.tokens_per_layer().begin(), s.tokens_per_layer().end());
+  if (s.has_auto_selection()) {
+    stats.auto_config = s.auto_selection().config();
+    stats.budget_met = s.auto_selection().budget_met();
+    stats.budget_note = s.auto_selection().note();
+    stats.predicted_latency_ms = s.auto_selection().predicted_latency_ms();
+    stats.predicted_quality = s.auto_selection().predicted_quality();
+  }
+  return stats;
+}
+
 // The request options a command line asks for (only what it sets).
 absl::Status FillOptions(const EmbedCommandOptions& o, v1::ExecutionOptions* out) {
   if (o.attention_given) {
@@ -90,6 +111,12 @@ absl::Status FillOptions(const EmbedCommandOptions& o, v1::ExecutionOptions* out
     e->set_embed_cosine(o.exit_cosine);
     e->set_min_confidence(o.exit_confidence);
     if (o.exit_entropy >= 0) e->set_max_entropy(o.exit_entropy);
+    p->set_mode(o.prune_mode);
+    e->set_mode(o.exit_mode);
+    if (o.max_latency_ms != 0 || o.min_retention != 0) {
+      out->mutable_budget()->set_max_latency_ms(o.max_latency_ms);
+      out->mutable_budget()->set_min_retention(o.min_retention);
+    }
   }
   return absl::OkStatus();
 }
@@ -206,16 +233,9 @@ int RunRemoteEmbed(const RemoteOptions& remote, const EmbedCommandOptions& o) {
         },
         [](const v1::EmbedResponse& response, int row) {
           const v1::Embedding& e = response.embeddings(row);
-          const v1::RunStats& s = response.stats();
-          RunStats stats;
-          stats.max_tokens = s.max_tokens();
-          stats.attention_kernel = s.attention_kernel();
-          stats.layers_run = s.layers_run();
-          stats.num_threads = s.num_threads();
-          stats.compute_seconds = s.compute_seconds();
-          stats.attention_seconds = s.attention_seconds();
-          stats.flops = s.flops();
-          TextStats text{s.texts(row).tokens_in(), s.texts(row).tokens_used()};
+          const RunStats stats = StatsFromProto(response.stats());
+          const v1::TextStats& t = response.stats().texts(row);
+          TextStats text{t.tokens_in(), t.tokens_used(), t.tokens_kept(), t.exit_layer()};
           std::vector<int32_t> ids(e.token_ids().begin(), e.token_ids().end());
           std::cout << FormatEmbedLine(ids, e.values().data(), e.values_size(), text, stats,
                                        response.embeddings_size())
@@ -241,9 +261,18 @@ int RunRemoteClassify(const RemoteOptions& remote, const EmbedCommandOptions& o)
           return client->Classify(request);
         },
         [](const v1::ClassifyResponse& response, int row) {
-          std::string json;
-          (void)google::protobuf::util::MessageToJsonString(response.results(row), &json);
-          std::cout << json << "\n";
+          const v1::Classification& c = response.results(row);
+          std::vector<std::string> labels;
+          std::vector<float> scores;
+          for (const auto& [label, score] : c.scores()) {
+            labels.push_back(label);
+            scores.push_back(score);
+          }
+          const v1::TextStats& t = response.stats().texts(row);
+          TextStats text{t.tokens_in(), t.tokens_used(), t.tokens_kept(), t.exit_layer()};
+          std::cout << FormatClassifyLine(c.label(), labels, scores, text,
+                                          StatsFromProto(response.stats()), response.results_size())
+                    << "\n";
         });
   });
 }

@@ -6,9 +6,10 @@ namespace attnserve {
 namespace {
 
 constexpr const char* kAdaptiveFlags[] = {
-    "--keep-ratio",       "--prune-threshold", "--prune-min-tokens",
-    "--prune-keep-first", "--prune-fallback",  "--exit-max-layers",
-    "--exit-cosine",      "--exit-confidence", "--exit-entropy"};
+    "--keep-ratio",     "--prune-threshold", "--prune-min-tokens", "--prune-keep-first",
+    "--prune-fallback", "--exit-max-layers", "--exit-cosine",      "--exit-confidence",
+    "--exit-entropy",   "--prune-mode",      "--exit-mode",        "--max-latency-ms",
+    "--min-retention"};
 
 }  // namespace
 
@@ -55,6 +56,27 @@ void AddAdaptiveFlags(CLI::App* cmd, EmbedCommandOptions* o, bool with_heads) {
                     "Early exit: stop a text once its head's entropy (nats) is at most this; "
                     "negative = off")
         ->group(group);
+  }
+  const char* auto_group = "Auto policy (docs/AUTO_POLICY.md)";
+  cmd->add_option("--prune-mode", o->prune_mode,
+                  "auto: the auto policy picks the pruning from the model's calibration table "
+                  "(tools/calibrate) to meet the budget; with --attention auto it picks the "
+                  "kernel too")
+      ->check(CLI::IsMember({"", "auto"}))
+      ->group(auto_group);
+  cmd->add_option("--exit-mode", o->exit_mode, "auto: the auto policy picks the early exit")
+      ->check(CLI::IsMember({"", "auto"}))
+      ->group(auto_group);
+  cmd->add_option("--max-latency-ms", o->max_latency_ms,
+                  "Budget: predicted compute latency of each request (ms); the best quality "
+                  "that fits is chosen. 0 = none")
+      ->group(auto_group);
+  cmd->add_option("--min-retention", o->min_retention,
+                  "Budget: quality floor in [0, 1] (accuracy retention for classify, cosine to "
+                  "dense for embed); the cheapest configuration meeting it is chosen. Without "
+                  "any budget the floor is 0.99")
+      ->group(auto_group);
+  if (with_heads) {
     cmd->add_option("--head", o->head,
                     "Classification head (a <model>/heads/<name>.json); default: the only one");
   }
@@ -94,6 +116,10 @@ absl::StatusOr<RunOptions> CommandRunOptions(const EmbedCommandOptions& o) {
   options.early_exit.embed_cosine = o.exit_cosine;
   options.early_exit.min_confidence = o.exit_confidence;
   options.early_exit.max_entropy = o.exit_entropy;
+  options.auto_select.pruning = o.prune_mode == "auto";
+  options.auto_select.early_exit = o.exit_mode == "auto";
+  options.auto_select.max_latency_ms = o.max_latency_ms;
+  options.auto_select.min_retention = o.min_retention;
   return options;
 }
 

@@ -212,6 +212,12 @@ ServerMetrics::ServerMetrics(const ServingState* state)
                          .Name("attnserve_request_energy_joules")
                          .Help("Energy attributed to each request.")
                          .Register(r);
+  auto_selections_ = &BuildCounter()
+                          .Name("attnserve_auto_selections_total")
+                          .Help(
+                              "Requests the auto policy configured, by calibrated configuration "
+                              "and whether the predicted budget was met.")
+                          .Register(r);
   rejections_ = &BuildCounter()
                      .Name("attnserve_admission_rejections_total")
                      .Help("Requests refused by admission control.")
@@ -289,6 +295,14 @@ void ServerMetrics::OnRequest(const RequestRecord& r) {
       ->Add({{"rpc", r.rpc}},
             prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256})
       .Observe(static_cast<double>(s.texts.size()));
+  if (!s.auto_config.empty()) {
+    // Bounded: the configurations are the rows of the calibration table.
+    auto_selections_
+        ->Add({{"model", r.model},
+               {"config", s.auto_config},
+               {"budget_met", s.budget_met ? "true" : "false"}})
+        .Increment();
+  }
   if (r.energy_joules >= 0) {
     request_energy_
         ->Add(mk, prometheus::Histogram::BucketBoundaries{0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3,
