@@ -141,10 +141,7 @@ absl::StatusOr<Engine::ResolvedRun> Engine::Resolve(const RunOptions& options) c
     return absl::InvalidArgumentError(absl::StrCat("num_threads: ", options.num_threads,
                                                    " is out of range [0, ", kMaxThreads, "]"));
   }
-  run.threads = options.num_threads == 0 ? config_.default_threads : options.num_threads;
-  if (run.threads == 0) {
-    run.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  }
+  run.threads = ThreadsFor(options.num_threads);
   ASSIGN_OR_RETURN(run.plan.attention,
                    ResolveAttention(options.attention, options.attention_params));
   if (options.pruning.active() || options.early_exit.active()) {
@@ -161,12 +158,23 @@ absl::StatusOr<Engine::ResolvedRun> Engine::Resolve(const RunOptions& options) c
   return run;
 }
 
+int Engine::ThreadsFor(int requested) const {
+  const int threads = requested == 0 ? config_.default_threads : requested;
+  return threads == 0 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
+                      : threads;
+}
+
+absl::StatusOr<RunOptions> Engine::AutoRequest(const RunOptions& options) const {
+  RunOptions request = options;
+  if (request.attention == "auto") request.auto_select.attention = true;
+  RETURN_IF_ERROR(ValidateAutoOptions(request.auto_select));
+  if (request.auto_select.active()) RETURN_IF_ERROR(RequireCalibration());
+  return request;
+}
+
 absl::Status Engine::CheckOptions(const RunOptions& options) const {
-  RunOptions probe = options;
-  if (probe.attention == "auto") probe.auto_select.attention = true;
-  RETURN_IF_ERROR(ValidateAutoOptions(probe.auto_select));
+  ASSIGN_OR_RETURN(RunOptions probe, AutoRequest(options));
   if (probe.auto_select.active()) {
-    RETURN_IF_ERROR(RequireCalibration());
     // The auto dimensions are checked when the table is loaded.
     if (probe.auto_select.attention) {
       probe.attention = "dense";
@@ -189,21 +197,17 @@ absl::Status Engine::RequireCalibration() const {
 absl::StatusOr<RunOptions> Engine::ApplyAutoPolicy(
     const RunOptions& options, const std::vector<std::vector<int32_t>>& token_ids, bool classify,
     AutoChoice* choice) const {
-  RunOptions request = options;
-  if (request.attention == "auto") request.auto_select.attention = true;
-  RETURN_IF_ERROR(ValidateAutoOptions(request.auto_select));
+  ASSIGN_OR_RETURN(const RunOptions request, AutoRequest(options));
   if (!request.auto_select.active()) return request;
-  RETURN_IF_ERROR(RequireCalibration());
-  const ModelInfo& info = model_->info();
-  const int max_tokens = request.max_tokens == 0 ? info.default_max_tokens : request.max_tokens;
-  int threads = request.num_threads == 0 ? config_.default_threads : request.num_threads;
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int max_tokens =
+      request.max_tokens == 0 ? model_->info().default_max_tokens : request.max_tokens;
   std::vector<int> counts;
   counts.reserve(token_ids.size());
   for (const auto& ids : token_ids) {
     counts.push_back(static_cast<int>(std::min<size_t>(ids.size(), std::max(1, max_tokens))));
   }
-  ASSIGN_OR_RETURN(*choice, ChooseConfiguration(*calibration_, request, counts, threads, classify));
+  ASSIGN_OR_RETURN(*choice, ChooseConfiguration(*calibration_, request, counts,
+                                                ThreadsFor(request.num_threads), classify));
   return ApplyChoice(request, *choice->entry);
 }
 

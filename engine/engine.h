@@ -121,6 +121,12 @@ class Engine {
   absl::StatusOr<ResolvedRun> Resolve(const RunOptions& options) const;
   absl::Status LoadCalibration(const std::string& path);
   absl::Status RequireCalibration() const;
+  // Compute threads of a run asking for `requested` (0 = the engine default,
+  // itself 0 = all cores).
+  int ThreadsFor(int requested) const;
+  // `options` with attention "auto" marked as auto, its budget checked, and
+  // the calibration table required when anything is auto.
+  absl::StatusOr<RunOptions> AutoRequest(const RunOptions& options) const;
   // `options` with the auto policy's choice applied (unchanged when nothing
   // is auto); `choice->entry` stays null then.
   absl::StatusOr<RunOptions> ApplyAutoPolicy(const RunOptions& options,

@@ -22,6 +22,7 @@
 #include "engine/util/file_io.h"
 #include "nlohmann/json.hpp"
 #include "tools/labelled_data.h"
+#include "tools/quality_grid.h"
 
 namespace attnserve {
 namespace {
@@ -95,12 +96,6 @@ bool ClassifyOnly(const CalibrationEntry& e) {
   return e.early_exit.min_confidence != 0 || e.early_exit.max_entropy >= 0;
 }
 
-double Cosine(const float* a, const float* b, int n) {
-  double ab = 0, aa = 0, bb = 0;
-  for (int i = 0; i < n; ++i) ab += a[i] * b[i], aa += a[i] * a[i], bb += b[i] * b[i];
-  return ab / std::sqrt(std::max(aa * bb, 1e-30));
-}
-
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -148,7 +143,8 @@ absl::Status MeasureLengths(const Engine& engine, const std::vector<std::string>
           if (r > 0 || runs == 1) times.push_back(*ms);
         }
         if (e.name == "dense") dense[li].push_back(embedding);
-        if (!embedding.empty()) cosine_sum += Cosine(embedding.data(), dense[li][p].data(), dim);
+        if (!embedding.empty())
+          cosine_sum += quality::Cosine(embedding.data(), dense[li][p].data(), dim);
       }
       e.latency_ms.push_back(Median(times));
       // Classify-only rows change when a text stops, not what the encoder
