@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -144,6 +145,12 @@ absl::StatusOr<Engine::ResolvedRun> Engine::Resolve(const RunOptions& options) c
   run.threads = ThreadsFor(options.num_threads);
   ASSIGN_OR_RETURN(run.plan.attention,
                    ResolveAttention(options.attention, options.attention_params));
+  const std::optional<LinearPrecision> linear = ParseLinearPrecision(options.linear_precision);
+  if (!linear) {
+    return absl::InvalidArgumentError(absl::StrCat("linear_precision: '", options.linear_precision,
+                                                   "' is not one of f32, int8, bf16"));
+  }
+  run.plan.linear = *linear;
   if (options.pruning.active() || options.early_exit.active()) {
     RETURN_IF_ERROR(ValidatePruning(options.pruning, info.num_layers));
     RETURN_IF_ERROR(ValidateEarlyExit(options.early_exit, info.num_layers, !heads_.empty()));
@@ -293,6 +300,7 @@ absl::Status Engine::ClipTexts(const std::vector<std::vector<int32_t>>& token_id
                                RunStats* stats) const {
   stats->attention_kernel = std::string(run.plan.attention.kernel->name());
   stats->gemm_backend = std::string(GemmBackendName());
+  stats->linear_precision = std::string(LinearPrecisionName(run.plan.linear));
   stats->num_threads = run.threads;
   stats->max_tokens = run.max_tokens;
   clipped->assign(token_ids.size(), {});

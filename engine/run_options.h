@@ -79,6 +79,10 @@ struct RunOptions {
   // (name -> decimal text, validated against the kernel's schema).
   std::string attention = "dense";
   std::map<std::string, std::string> attention_params;
+  // Arithmetic of the dense layers (QKV, output, feed-forward, projections):
+  // "f32" (the checkpoint's weights), "int8" (dynamic quantisation) or "bf16";
+  // engine/kernels/packed_linear.h.
+  std::string linear_precision = "f32";
   // Tokens kept per text; 0 = the model's own clip (128 for USE-lite). A value
   // above the model's clip lifts it, up to EngineConfig::max_tokens_limit.
   int max_tokens = 0;
@@ -105,6 +109,7 @@ struct TextStats {
 struct RunStats {
   std::string attention_kernel;
   std::string gemm_backend;
+  std::string linear_precision;
   int num_threads = 0;
   int max_tokens = 0;
   std::vector<TextStats> texts;

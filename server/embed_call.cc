@@ -127,6 +127,7 @@ absl::Status ExecuteEmbed(const PreparedEmbed& prepared,
 void ToProto(const RunStats& stats, double queue_seconds, int64_t policy_version,
              v1::RunStats* out) {
   out->set_attention_kernel(stats.attention_kernel);
+  out->set_linear_precision(stats.linear_precision);
   out->set_queue_seconds(queue_seconds);
   out->set_tokenize_seconds(stats.tokenize_seconds);
   out->set_compute_seconds(stats.compute_seconds);

@@ -12,8 +12,9 @@
 namespace attnserve {
 
 const std::vector<std::string>& PolicyStore::OverridableFields() {
-  static const std::vector<std::string>* const kFields = new std::vector<std::string>{
-      "attention", "max_tokens", "num_threads", "pruning", "early_exit", "budget"};
+  static const std::vector<std::string>* const kFields =
+      new std::vector<std::string>{"attention",  "max_tokens", "num_threads",     "pruning",
+                                   "early_exit", "budget",     "linear_precision"};
   return *kFields;
 }
 

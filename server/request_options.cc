@@ -63,6 +63,9 @@ RunOptions PolicyRunOptions(const v1::Policy& policy) {
   ApplyAttention(policy.defaults().attention(), &options);
   options.max_tokens = policy.defaults().max_tokens();
   options.num_threads = policy.defaults().num_threads();
+  if (!policy.defaults().linear_precision().empty()) {
+    options.linear_precision = policy.defaults().linear_precision();
+  }
   // The policy store validated the fallback and mode names when the policy
   // was set.
   if (policy.defaults().has_pruning()) (void)ApplyPruning(policy.defaults().pruning(), &options);
@@ -95,6 +98,10 @@ absl::StatusOr<RunOptions> MergeRunOptions(const v1::Policy& policy,
   if (request.num_threads() != 0) {
     if (absl::Status s = allowed("num_threads"); !s.ok()) return s;
     options.num_threads = request.num_threads();
+  }
+  if (!request.linear_precision().empty()) {
+    if (absl::Status s = allowed("linear_precision"); !s.ok()) return s;
+    options.linear_precision = request.linear_precision();
   }
   if (request.has_pruning()) {
     if (absl::Status s = allowed("pruning"); !s.ok()) return s;

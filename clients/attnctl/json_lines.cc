@@ -54,6 +54,7 @@ json StatsJson(const TextStats& text, const RunStats& batch, int batch_size) {
       {"exit_layer", text.exit_layer},
       {"max_tokens", batch.max_tokens},
       {"attention", batch.attention_kernel},
+      {"linear_precision", batch.linear_precision},
       {"layers_run", batch.layers_run},
       {"tokens_per_layer", batch.tokens_per_layer},
       {"batch_size", batch_size},

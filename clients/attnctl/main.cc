@@ -24,6 +24,11 @@ void AddRunFlags(CLI::App* cmd, attnserve::EmbedCommandOptions* o) {
                   "Attention kernel of every layer (see `attnctl kernels`)");
   cmd->add_option("--attention-param", o->attention_params,
                   "Kernel parameter key=value; repeatable");
+  cmd->add_option("--linear-precision", o->linear_precision,
+                  "Arithmetic of the dense layers: f32 (default), int8 (dynamic quantisation: "
+                  "weights s8 per output channel, activations u8 per token) or bf16; "
+                  "docs/QUANTIZATION.md")
+      ->check(CLI::IsMember({"f32", "int8", "bf16"}));
   cmd->add_option("--threads", o->threads, "Compute threads; 0 = default")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--batch-size", o->batch_size, "Lines sent per engine call / request")

@@ -73,6 +73,7 @@ RunStats StatsFromProto(const v1::RunStats& s) {
   RunStats stats;
   stats.max_tokens = s.max_tokens();
   stats.attention_kernel = s.attention_kernel();
+  stats.linear_precision = s.linear_precision();
   stats.layers_run = s.layers_run();
   stats.num_threads = s.num_threads();
   stats.compute_seconds = s.compute_seconds();
@@ -99,6 +100,7 @@ absl::Status FillOptions(const EmbedCommandOptions& o, v1::ExecutionOptions* out
   }
   out->set_max_tokens(o.max_tokens);
   out->set_num_threads(o.threads);
+  out->set_linear_precision(o.linear_precision);
   if (o.adaptive_given) {
     v1::PruningOptions* p = out->mutable_pruning();
     for (double r : o.keep_ratio) p->add_keep_ratio(r);

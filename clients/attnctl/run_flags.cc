@@ -106,6 +106,7 @@ absl::StatusOr<RunOptions> CommandRunOptions(const EmbedCommandOptions& o) {
   }
   options.max_tokens = o.max_tokens;
   options.num_threads = o.threads;
+  if (!o.linear_precision.empty()) options.linear_precision = o.linear_precision;
   options.pruning.keep_ratio = o.keep_ratio;
   options.pruning.importance_threshold = o.prune_threshold;
   options.pruning.min_tokens = o.prune_min_tokens;

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/attention/registry.h"
+#include "engine/kernels/linear_precision.h"
 #include "engine/run_options.h"
 
 namespace attnserve {
@@ -40,6 +41,7 @@ struct ModelInfo {
 // A request's options after validation: what the forward pass runs with.
 struct ExecutionPlan {
   ResolvedAttention attention;
+  LinearPrecision linear = LinearPrecision::kF32;  // the dense layers' arithmetic
   absl::Time deadline = absl::InfiniteFuture();
   std::function<bool()> is_cancelled;
 };

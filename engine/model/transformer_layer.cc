@@ -5,32 +5,32 @@
 #include <cstring>
 
 #include "engine/kernels/elementwise.h"
-#include "engine/kernels/gemm.h"
 #include "engine/util/status_macros.h"
 
 namespace attnserve {
 
 int64_t PreNormLayerWeights::LinearFlopsPerToken() const {
   int64_t macs = int64_t{d_in} * 3 * d_in + int64_t{d_in} * d_out + int64_t{d_out} * d_ffn * 2;
-  if (residual_kernel != nullptr) macs += int64_t{d_in} * d_out;
+  if (!residual.empty()) macs += int64_t{d_in} * d_out;
   return 2 * macs;
 }
 
 int64_t PreNormLayerWeights::FfnFlopsPerToken() const { return 2 * int64_t{d_out} * d_ffn * 2; }
 
 absl::Status RunPreNormLayer(const PreNormLayerWeights& w, const float* x,
-                             const std::vector<int64_t>& offsets,
-                             const ResolvedAttention& attention, LayerScratch* s, float* y,
-                             RunStats* stats) {
+                             const std::vector<int64_t>& offsets, const ExecutionPlan& plan,
+                             LayerScratch* s, float* y, RunStats* stats) {
   std::vector<int64_t> kept = offsets;
-  return RunPreNormLayerPruned(w, x, &kept, attention, nullptr, s, y, stats);
+  return RunPreNormLayerPruned(w, x, &kept, plan, nullptr, s, y, stats);
 }
 
 absl::Status RunPreNormLayerPruned(const PreNormLayerWeights& w, const float* x,
-                                   std::vector<int64_t>* offsets_inout,
-                                   const ResolvedAttention& attention, const SublayerPruner* pruner,
-                                   LayerScratch* s, float* y, RunStats* stats) {
+                                   std::vector<int64_t>* offsets_inout, const ExecutionPlan& plan,
+                                   const SublayerPruner* pruner, LayerScratch* s, float* y,
+                                   RunStats* stats) {
   const std::vector<int64_t>& offsets = *offsets_inout;
+  const ResolvedAttention& attention = plan.attention;
+  const LinearPrecision linear = plan.linear;
   const int64_t rows = offsets.back();
   const bool want_mass =
       pruner != nullptr && pruner->want_key_mass && attention.kernel->info().reports_key_mass;
@@ -42,15 +42,15 @@ absl::Status RunPreNormLayerPruned(const PreNormLayerWeights& w, const float* x,
   s->ffn.resize(rows * w.d_ffn);
 
   // Residual branch straight into y; both sublayers then accumulate onto it.
-  if (w.residual_kernel != nullptr) {
-    Linear(x, rows, w.d_in, w.residual_kernel, w.d_out, w.residual_bias, y, false);
+  if (!w.residual.empty()) {
+    w.residual.Apply(x, rows, y, false, linear);
   } else {
     std::memcpy(y, x, sizeof(float) * rows * w.d_out);
   }
 
   // Attention sublayer.
   LayerNorm(x, rows, w.d_in, w.attn_norm_gain, w.attn_norm_bias, w.norm_eps, s->normed.data());
-  Linear(s->normed.data(), rows, w.d_in, w.qkv_kernel, qkv_width, w.qkv_bias, s->qkv.data(), false);
+  w.qkv.Apply(s->normed.data(), rows, s->qkv.data(), false, linear);
   const auto attention_start = std::chrono::steady_clock::now();
   AttentionStats attention_stats;
   for (size_t b = 0; b + 1 < offsets.size(); ++b) {
@@ -75,7 +75,7 @@ absl::Status RunPreNormLayerPruned(const PreNormLayerWeights& w, const float* x,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - attention_start).count();
   stats->attention_pairs_scored += attention_stats.pairs_scored;
   stats->attention_pairs_total += attention_stats.pairs_total;
-  Linear(s->context.data(), rows, w.d_in, w.out_kernel, w.d_out, w.out_bias, y, true);
+  w.out.Apply(s->context.data(), rows, y, true, linear);
   int64_t kept_rows = rows;
   if (pruner != nullptr) {
     std::vector<int64_t> keep, new_offsets;
@@ -95,10 +95,9 @@ absl::Status RunPreNormLayerPruned(const PreNormLayerWeights& w, const float* x,
 
   // Feed-forward sublayer, on the kept rows only.
   LayerNorm(y, kept_rows, w.d_out, w.ffn_norm_gain, w.ffn_norm_bias, w.norm_eps, s->normed.data());
-  Linear(s->normed.data(), kept_rows, w.d_out, w.ffn_up_kernel, w.d_ffn, w.ffn_up_bias,
-         s->ffn.data(), false);
+  w.ffn_up.Apply(s->normed.data(), kept_rows, s->ffn.data(), false, linear);
   ReluInPlace(s->ffn.data(), kept_rows * w.d_ffn);
-  Linear(s->ffn.data(), kept_rows, w.d_ffn, w.ffn_down_kernel, w.d_out, w.ffn_down_bias, y, true);
+  w.ffn_down.Apply(s->ffn.data(), kept_rows, y, true, linear);
   return absl::OkStatus();
 }
 

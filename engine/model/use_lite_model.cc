@@ -107,35 +107,41 @@ absl::Status UseLiteModel::BindWeights() {
     l.norm_eps = eps;
     ASSIGN_OR_RETURN(l.attn_norm_gain, w.Float32(Norm(apply, "layer_norm_scale"), {d_in}));
     ASSIGN_OR_RETURN(l.attn_norm_bias, w.Float32(Norm(apply, "layer_norm_bias"), {d_in}));
-    ASSIGN_OR_RETURN(l.qkv_kernel, w.Float32(qkv_name, {1, 1, d_in, 3 * d_in}));
+    using Layout = PackedLinear::Layout;
+    ASSIGN_OR_RETURN(const float* qkv_kernel, w.Float32(qkv_name, {1, 1, d_in, 3 * d_in}));
     ASSIGN_OR_RETURN(
-        l.qkv_bias,
+        const float* qkv_bias,
         w.Float32(absl::StrCat(mha, "qkv_transform_single/bias/ConcatPartitions/concat"),
                   {3 * d_in}));
-    ASSIGN_OR_RETURN(l.out_kernel, w.Float32(out_name, {1, 1, d_in, l.d_out}));
+    l.qkv = PackedLinear(qkv_kernel, qkv_bias, d_in, 3 * d_in, Layout::kInputMajor);
+    ASSIGN_OR_RETURN(const float* out_kernel, w.Float32(out_name, {1, 1, d_in, l.d_out}));
     ASSIGN_OR_RETURN(
-        l.out_bias,
+        const float* out_bias,
         w.Float32(absl::StrCat(mha, "output_transform_single/bias/ConcatPartitions/concat"),
                   {l.d_out}));
+    l.out = PackedLinear(out_kernel, out_bias, d_in, l.d_out, Layout::kInputMajor);
     if (d_in != l.d_out) {  // "AdjustResidualInput": a dense projection
       ASSIGN_OR_RETURN(
-          l.residual_kernel,
+          const float* residual_kernel,
           w.Float32(absl::StrCat(apply, "dense/kernel/ConcatPartitions/concat"), {d_in, l.d_out}));
       ASSIGN_OR_RETURN(
-          l.residual_bias,
+          const float* residual_bias,
           w.Float32(absl::StrCat(apply, "dense/bias/ConcatPartitions/concat"), {l.d_out}));
+      l.residual = PackedLinear(residual_kernel, residual_bias, d_in, l.d_out, Layout::kInputMajor);
     }
     const std::string ffn = absl::StrCat(apply, "FFN/");
     ASSIGN_OR_RETURN(l.ffn_norm_gain, w.Float32(Norm(ffn, "layer_norm_scale"), {l.d_out}));
     ASSIGN_OR_RETURN(l.ffn_norm_bias, w.Float32(Norm(ffn, "layer_norm_bias"), {l.d_out}));
-    ASSIGN_OR_RETURN(l.ffn_up_kernel, w.Float32(up_name, {l.d_out, l.d_ffn}));
-    ASSIGN_OR_RETURN(l.ffn_up_bias,
+    ASSIGN_OR_RETURN(const float* up_kernel, w.Float32(up_name, {l.d_out, l.d_ffn}));
+    ASSIGN_OR_RETURN(const float* up_bias,
                      w.Float32(absl::StrCat(ffn, "conv1/bias/ConcatPartitions/concat"), {l.d_ffn}));
+    l.ffn_up = PackedLinear(up_kernel, up_bias, l.d_out, l.d_ffn, Layout::kInputMajor);
     ASSIGN_OR_RETURN(
-        l.ffn_down_kernel,
+        const float* down_kernel,
         w.Float32(absl::StrCat(stack, "FFN/conv2/Tensordot/Reshape_1"), {l.d_ffn, l.d_out}));
-    ASSIGN_OR_RETURN(l.ffn_down_bias,
+    ASSIGN_OR_RETURN(const float* down_bias,
                      w.Float32(absl::StrCat(ffn, "conv2/bias/ConcatPartitions/concat"), {l.d_out}));
+    l.ffn_down = PackedLinear(down_kernel, down_bias, l.d_ffn, l.d_out, Layout::kInputMajor);
     layers_.push_back(l);
     d_in = l.d_out;
   }
@@ -225,8 +231,8 @@ absl::Status UseLiteModel::Embed(const std::vector<std::vector<int32_t>>& ids,
           absl::StrCat("deadline expired before layer ", k, " of ", layers_.size()));
     }
     stats->tokens_per_layer.push_back(rows);
-    RETURN_IF_ERROR(RunPreNormLayer(layers_[k], current.data(), offsets, plan.attention, &scratch,
-                                    next.data(), stats));
+    RETURN_IF_ERROR(
+        RunPreNormLayer(layers_[k], current.data(), offsets, plan, &scratch, next.data(), stats));
     std::swap(current, next);
     ++stats->layers_run;
   }

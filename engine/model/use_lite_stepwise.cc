@@ -45,8 +45,8 @@ absl::Status UseLiteModel::RunLayer(int layer, const ExecutionPlan& plan,
         absl::StrCat("layer ", layer, ": input width ", state->width, " != ", w.d_in));
   }
   state->next.resize(state->rows() * w.d_out);
-  RETURN_IF_ERROR(RunPreNormLayerPruned(w, state->hidden.data(), &state->offsets, plan.attention,
-                                        pruner, &state->scratch, state->next.data(), stats));
+  RETURN_IF_ERROR(RunPreNormLayerPruned(w, state->hidden.data(), &state->offsets, plan, pruner,
+                                        &state->scratch, state->next.data(), stats));
   std::swap(state->hidden, state->next);
   state->hidden.resize(state->rows() * w.d_out);
   state->width = w.d_out;
@@ -56,12 +56,11 @@ absl::Status UseLiteModel::RunLayer(int layer, const ExecutionPlan& plan,
 std::vector<float> UseLiteModel::PoolLayerInput(int layer, const EncoderState& state) const {
   const PreNormLayerWeights& w = layers_[layer];
   std::vector<float> mean = MeanPool(state);
-  if (w.residual_kernel == nullptr) return mean;
+  if (w.residual.empty()) return mean;
   // The residual branch is affine, so the mean of its outputs is its output
   // of the mean.
   std::vector<float> out(state.batch() * w.d_out);
-  Linear(mean.data(), state.batch(), w.d_in, w.residual_kernel, w.d_out, w.residual_bias,
-         out.data(), false);
+  w.residual.Apply(mean.data(), state.batch(), out.data(), false, LinearPrecision::kF32);
   return out;
 }
 

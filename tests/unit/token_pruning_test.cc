@@ -119,11 +119,12 @@ struct SmallLayer {
     w.d_ffn = f;
     w.q_scale = 0.5f;
     w.attn_norm_gain = gain.data(), w.attn_norm_bias = bias.data();
-    w.qkv_kernel = qkv.data(), w.qkv_bias = qkv_b.data();
-    w.out_kernel = out.data(), w.out_bias = out_b.data();
+    using Layout = PackedLinear::Layout;
+    w.qkv = PackedLinear(qkv.data(), qkv_b.data(), d, 3 * d, Layout::kInputMajor);
+    w.out = PackedLinear(out.data(), out_b.data(), d, d, Layout::kInputMajor);
     w.ffn_norm_gain = g2.data(), w.ffn_norm_bias = b2.data();
-    w.ffn_up_kernel = up.data(), w.ffn_up_bias = up_b.data();
-    w.ffn_down_kernel = down.data(), w.ffn_down_bias = down_b.data();
+    w.ffn_up = PackedLinear(up.data(), up_b.data(), d, f, Layout::kInputMajor);
+    w.ffn_down = PackedLinear(down.data(), down_b.data(), f, d, Layout::kInputMajor);
   }
 
   // Naive attention each key receives (summed over queries and heads), in
@@ -180,12 +181,14 @@ TEST(PrunedLayerTest, KeptRowsMatchTheFullLayerAndNaiveImportance) {
   for (float& v : x) v = nd(rng);
   auto dense = ResolveAttention("dense", {});
   ASSERT_TRUE(dense.ok());
+  ExecutionPlan plan;
+  plan.attention = *dense;
 
   std::vector<float> full(14 * 8);
   LayerScratch scratch;
   RunStats full_stats;
   ASSERT_TRUE(
-      RunPreNormLayer(layer.w, x.data(), offsets, *dense, &scratch, full.data(), &full_stats).ok());
+      RunPreNormLayer(layer.w, x.data(), offsets, plan, &scratch, full.data(), &full_stats).ok());
 
   PruningOptions o;
   o.keep_ratio = {0.5};  // 5 of 9, 3 of 5
@@ -200,7 +203,7 @@ TEST(PrunedLayerTest, KeptRowsMatchTheFullLayerAndNaiveImportance) {
   std::vector<int64_t> pruned_offsets = offsets;
   std::vector<float> pruned(14 * 8);
   RunStats stats;
-  ASSERT_TRUE(RunPreNormLayerPruned(layer.w, x.data(), &pruned_offsets, *dense, &pruner, &scratch,
+  ASSERT_TRUE(RunPreNormLayerPruned(layer.w, x.data(), &pruned_offsets, plan, &pruner, &scratch,
                                     pruned.data(), &stats)
                   .ok());
   ASSERT_THAT(pruned_offsets, ElementsAre(0, 5, 8));

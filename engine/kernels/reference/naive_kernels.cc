@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace attnserve::reference {
 
@@ -76,6 +77,77 @@ std::vector<float> L2Normalize(const std::vector<float>& x, double floor_sq) {
   const double norm = std::sqrt(std::max(sq, floor_sq));
   std::vector<float> y(x.size());
   for (size_t i = 0; i < x.size(); ++i) y[i] = static_cast<float>(x[i] / norm);
+  return y;
+}
+
+namespace {
+
+float RoundToBf16(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof(bits));
+  const uint32_t lsb = (bits >> 16) & 1u;
+  bits = (bits + 0x7fffu + lsb) & 0xffff0000u;
+  float y;
+  std::memcpy(&y, &bits, sizeof(y));
+  return y;
+}
+
+}  // namespace
+
+std::vector<float> QuantizedLinear(const std::vector<float>& x, int64_t m, int64_t k,
+                                   const std::vector<float>& w, int64_t n,
+                                   const std::vector<float>& bias, int qmax) {
+  std::vector<double> w_scale(n);
+  std::vector<int64_t> wq(k * n);
+  for (int64_t j = 0; j < n; ++j) {
+    float amax = 0.0f;
+    for (int64_t p = 0; p < k; ++p) amax = std::max(amax, std::fabs(w[p * n + j]));
+    const float scale = amax > 0.0f ? amax / 127.0f : 1.0f;
+    w_scale[j] = scale;
+    for (int64_t p = 0; p < k; ++p) {
+      wq[p * n + j] =
+          static_cast<int64_t>(std::clamp(std::nearbyint(w[p * n + j] / scale), -127.0f, 127.0f));
+    }
+  }
+  std::vector<float> y(m * n);
+  for (int64_t i = 0; i < m; ++i) {
+    float lo = 0.0f, hi = 0.0f;
+    for (int64_t p = 0; p < k; ++p) {
+      lo = std::min(lo, x[i * k + p]);
+      hi = std::max(hi, x[i * k + p]);
+    }
+    const float step = (hi - lo) / static_cast<float>(qmax);
+    const float scale = step > 0.0f ? step : 1.0f;
+    const int64_t zero =
+        std::clamp<int64_t>(static_cast<int64_t>(std::nearbyint(-lo / scale)), 0, qmax);
+    std::vector<int64_t> xq(k);
+    for (int64_t p = 0; p < k; ++p) {
+      xq[p] = std::clamp<int64_t>(
+          static_cast<int64_t>(std::nearbyint(x[i * k + p] * (1.0f / scale))) + zero, 0, qmax);
+    }
+    for (int64_t j = 0; j < n; ++j) {
+      int64_t acc = 0;
+      for (int64_t p = 0; p < k; ++p) acc += (xq[p] - zero) * wq[p * n + j];
+      y[i * n + j] = static_cast<float>(static_cast<double>(acc) * scale * w_scale[j] +
+                                        (bias.empty() ? 0.0 : bias[j]));
+    }
+  }
+  return y;
+}
+
+std::vector<float> Bf16Linear(const std::vector<float>& x, int64_t m, int64_t k,
+                              const std::vector<float>& w, int64_t n,
+                              const std::vector<float>& bias) {
+  std::vector<float> y(m * n);
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      double acc = bias.empty() ? 0.0 : bias[j];
+      for (int64_t p = 0; p < k; ++p) {
+        acc += static_cast<double>(RoundToBf16(x[i * k + p])) * RoundToBf16(w[p * n + j]);
+      }
+      y[i * n + j] = static_cast<float>(acc);
+    }
+  }
   return y;
 }
 

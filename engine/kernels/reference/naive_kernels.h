@@ -23,6 +23,20 @@ std::vector<float> Relu(const std::vector<float>& x);
 std::vector<float> Tanh(const std::vector<float>& x);
 std::vector<float> L2Normalize(const std::vector<float>& x, double floor_sq);
 
+// y = x W + b for x [m,k], W [k,n] (bias may be empty) under dynamic int8
+// quantisation: W per column to s8 in [-127, 127] (scale max|w| / 127), each
+// row of x to u8 in [0, qmax] with its range widened to hold 0 (scale
+// range / qmax, zero point round(-min / scale)), the integer product exact,
+// then rescaled. Rounding is to nearest, ties to even.
+std::vector<float> QuantizedLinear(const std::vector<float>& x, int64_t m, int64_t k,
+                                   const std::vector<float>& w, int64_t n,
+                                   const std::vector<float>& bias, int qmax);
+
+// y = x W + b with x and W rounded to bfloat16 (nearest even), summed in double.
+std::vector<float> Bf16Linear(const std::vector<float>& x, int64_t m, int64_t k,
+                              const std::vector<float>& w, int64_t n,
+                              const std::vector<float>& bias);
+
 }  // namespace attnserve::reference
 
 #endif  // ATTNSERVE_ENGINE_KERNELS_REFERENCE_NAIVE_KERNELS_H_

@@ -1,0 +1,65 @@
+// A dense layer y = x W + b that runs in the precision a request asks for:
+// the f32 weights as loaded, or int8 / bf16 copies made on first use (so a
+// server that never asks for them never pays their memory). The int8 form is
+// dynamic quantisation as ONNX Runtime and PyTorch do it for BERT-class
+// models: weights s8 symmetric per output channel, activations u8 asymmetric
+// per token, s32 accumulation, then rescaled to f32.
+//
+// Backends: on oneDNN the packs are reordered into the matmul primitive's
+// blocked layout once (AMX or VNNI kernels where the CPU has them); on the
+// OpenBLAS backend (arm64) the same quantised arithmetic runs in portable
+// loops: the same numbers, but slower than f32 there.
+#ifndef ATTNSERVE_ENGINE_KERNELS_PACKED_LINEAR_H_
+#define ATTNSERVE_ENGINE_KERNELS_PACKED_LINEAR_H_
+
+#include <cstdint>
+#include <memory>
+
+#include "engine/kernels/linear_precision.h"
+
+namespace attnserve {
+
+class PackedLinear {
+ public:
+  // kInputMajor: W is [in, out] (TensorFlow); kOutputMajor: [out, in] (torch).
+  enum class Layout { kInputMajor, kOutputMajor };
+
+  PackedLinear() = default;
+  // weight (and bias, which may be null) must outlive this object and its copies.
+  PackedLinear(const float* weight, const float* bias, int in, int out, Layout layout);
+
+  // y[rows, out] (=|+=) x[rows, in] W + b, y's rows ldy apart (0: out).
+  // Thread-safe; copies share the low-precision packs.
+  void Apply(const float* x, int64_t rows, float* y, bool accumulate, LinearPrecision precision,
+             int64_t ldy = 0) const;
+
+  int in() const { return in_; }
+  int out() const { return out_; }
+  const float* weight() const { return weight_; }
+  const float* bias() const { return bias_; }
+  bool empty() const { return weight_ == nullptr; }
+  int64_t Flops() const { return 2 * int64_t{in_} * out_; }
+
+  // Bytes of the low-precision packs built so far.
+  int64_t packed_bytes() const;
+
+  struct Packs;  // defined in packed_linear.cc
+
+ private:
+  void ApplyF32(const float* x, int64_t rows, float* y, bool accumulate, int64_t ldy) const;
+
+  const float* weight_ = nullptr;
+  const float* bias_ = nullptr;
+  int in_ = 0, out_ = 0;
+  Layout layout_ = Layout::kInputMajor;
+  std::shared_ptr<Packs> packs_;
+};
+
+// The u8 range the int8 path quantises activations to: 255 where the CPU
+// multiplies u8 x s8 without 16-bit saturation (VNNI, AMX, the portable
+// loops), else 127 (oneDNN's advice for pre-VNNI x86).
+int Int8ActivationMax();
+
+}  // namespace attnserve
+
+#endif  // ATTNSERVE_ENGINE_KERNELS_PACKED_LINEAR_H_
