@@ -148,7 +148,7 @@ absl::StatusOr<Engine::ResolvedRun> Engine::Resolve(const RunOptions& options) c
   const std::optional<LinearPrecision> linear = ParseLinearPrecision(options.linear_precision);
   if (!linear) {
     return absl::InvalidArgumentError(absl::StrCat("linear_precision: '", options.linear_precision,
-                                                   "' is not one of f32, int8, bf16"));
+                                                   "' is not one of f32, int8, bf16 (or auto)"));
   }
   run.plan.linear = *linear;
   if (options.pruning.active() || options.early_exit.active()) {
@@ -174,6 +174,7 @@ int Engine::ThreadsFor(int requested) const {
 absl::StatusOr<RunOptions> Engine::AutoRequest(const RunOptions& options) const {
   RunOptions request = options;
   if (request.attention == "auto") request.auto_select.attention = true;
+  if (request.linear_precision == "auto") request.auto_select.linear_precision = true;
   RETURN_IF_ERROR(ValidateAutoOptions(request.auto_select));
   if (request.auto_select.active()) RETURN_IF_ERROR(RequireCalibration());
   return request;
@@ -187,6 +188,7 @@ absl::Status Engine::CheckOptions(const RunOptions& options) const {
       probe.attention = "dense";
       probe.attention_params.clear();
     }
+    if (probe.auto_select.linear_precision) probe.linear_precision = "f32";
     if (probe.auto_select.pruning) probe.pruning = PruningOptions();
     if (probe.auto_select.early_exit) probe.early_exit = EarlyExitOptions();
   }

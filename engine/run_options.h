@@ -61,7 +61,8 @@ struct EarlyExitOptions {
 // picks from the calibration table, and the request's budget.
 struct AutoOptions {
   static constexpr double kDefaultMinRetention = 0.99;
-  bool attention = false;  // attention = "auto"
+  bool attention = false;         // attention = "auto"
+  bool linear_precision = false;  // linear_precision = "auto"
   bool pruning = false;
   bool early_exit = false;
   // Budget; 0 = none. Latency of the whole request (ms, compute);
@@ -69,7 +70,7 @@ struct AutoOptions {
   double max_latency_ms = 0;
   double min_retention = 0;
 
-  bool active() const { return attention || pruning || early_exit; }
+  bool active() const { return attention || linear_precision || pruning || early_exit; }
 };
 
 // Per-request execution options. The server's policy store produces the
@@ -80,8 +81,8 @@ struct RunOptions {
   std::string attention = "dense";
   std::map<std::string, std::string> attention_params;
   // Arithmetic of the dense layers (QKV, output, feed-forward, projections):
-  // "f32" (the checkpoint's weights), "int8" (dynamic quantisation) or "bf16";
-  // engine/kernels/packed_linear.h.
+  // "f32" (the checkpoint's weights), "int8" (dynamic quantisation) or "bf16"
+  // (engine/kernels/packed_linear.h); "auto": the auto policy picks.
   std::string linear_precision = "f32";
   // Tokens kept per text; 0 = the model's own clip (128 for USE-lite). A value
   // above the model's clip lifts it, up to EngineConfig::max_tokens_limit.

@@ -36,6 +36,13 @@ CalibrationEntry Row(std::string name, std::string attention,
   return e;
 }
 
+// The same row with its dense layers in int8 or bf16 (docs/QUANTIZATION.md).
+CalibrationEntry WithLinear(CalibrationEntry e, const std::string& precision) {
+  e.name += "+linear_" + precision;
+  e.linear_precision = precision;
+  return e;
+}
+
 CalibrationEntry WithKeep(CalibrationEntry e, double keep) {
   e.name += "+keep" + std::to_string(keep).substr(0, 3);
   e.pruning.keep_ratio = {keep};
@@ -78,6 +85,17 @@ std::vector<CalibrationEntry> Candidates(bool quick) {
   c.push_back(WithExit(Row("sliding_window(64)", "sliding_window", {{"window", "64"}}), 1, 0));
   for (double conf : {0.8, 0.9, 0.95}) c.push_back(WithExit(Row("dense", "dense"), 0, conf));
   c.push_back(WithExit(WithKeep(Row("dense", "dense"), 0.5), 0, 0.9));
+  // Low-precision dense layers: the cost at short lengths, where the linear
+  // layers are nearly all the work.
+  c.push_back(WithLinear(Row("dense", "dense"), "int8"));
+  c.push_back(WithLinear(Row("dense", "dense"), "bf16"));
+  c.push_back(WithLinear(WithKeep(Row("dense", "dense"), 0.5), "int8"));
+  c.push_back(WithLinear(WithExit(Row("dense", "dense"), 1, 0), "int8"));
+  for (double conf : {0.9, 0.95}) {
+    c.push_back(WithLinear(WithExit(Row("dense", "dense"), 0, conf), "int8"));
+  }
+  c.push_back(WithLinear(
+      WithKeep(Row("sliding_window(64)", "sliding_window", {{"window", "64"}}), 0.5), "int8"));
   return c;
 }
 
@@ -85,6 +103,7 @@ RunOptions OptionsOf(const CalibrationEntry& e, int max_tokens) {
   RunOptions o;
   o.attention = e.attention;
   o.attention_params = e.attention_params;
+  o.linear_precision = e.linear_precision;
   o.pruning = e.pruning;
   o.early_exit = e.early_exit;
   o.max_tokens = max_tokens;

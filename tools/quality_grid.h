@@ -42,6 +42,7 @@ struct GridConfig {
   std::string name;  // "int8+keep0.5+conf0.9"; "dense" is the baseline
   std::string attention = "dense";
   std::map<std::string, std::string> attention_params;
+  std::string linear_precision = "f32";  // the dense layers' arithmetic
   PruningOptions pruning;
   EarlyExitOptions early_exit;
 
@@ -50,9 +51,10 @@ struct GridConfig {
   RunOptions ToRunOptions(int threads, int max_tokens) const;
 };
 
-// "a+b+c" from the non-empty labels.
+// "a+b+c" from the non-empty labels, then "+linear_int8" / "+linear_bf16"
+// when the dense layers are not f32.
 GridConfig Compose(const AttentionChoice& attention, const PruningChoice& pruning,
-                   const ExitChoice& exit);
+                   const ExitChoice& exit, const std::string& linear_precision = "f32");
 
 // The axes. Short: kernels at parameters that mean something at <= 128
 // tokens (the model's clip, where the classification sets live). Long: the
@@ -123,6 +125,7 @@ absl::StatusOr<RowMeasurement> MeasureClassification(const Engine& engine, const
 struct QualityRow {
   std::string config;
   std::string attention;
+  std::string linear_precision;
   std::string dataset;
   double accuracy = 0;
   double dense_accuracy = 0;
@@ -157,6 +160,7 @@ absl::StatusOr<LongMeasurement> MeasureLong(const Engine& engine, const GridConf
 struct LongRow {
   std::string config;
   std::string attention;
+  std::string linear_precision;
   int tokens = 0;
   double cosine_mean = 0;
   double cosine_min = 0;

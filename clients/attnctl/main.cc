@@ -26,9 +26,9 @@ void AddRunFlags(CLI::App* cmd, attnserve::EmbedCommandOptions* o) {
                   "Kernel parameter key=value; repeatable");
   cmd->add_option("--linear-precision", o->linear_precision,
                   "Arithmetic of the dense layers: f32 (default), int8 (dynamic quantisation: "
-                  "weights s8 per output channel, activations u8 per token) or bf16; "
-                  "docs/QUANTIZATION.md")
-      ->check(CLI::IsMember({"f32", "int8", "bf16"}));
+                  "weights s8 per output channel, activations u8 per token), bf16, or auto "
+                  "(the auto policy picks; docs/QUANTIZATION.md)")
+      ->check(CLI::IsMember({"f32", "int8", "bf16", "auto"}));
   cmd->add_option("--threads", o->threads, "Compute threads; 0 = default")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--batch-size", o->batch_size, "Lines sent per engine call / request")

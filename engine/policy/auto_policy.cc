@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "engine/kernels/linear_precision.h"
 
 namespace attnserve {
 namespace {
@@ -151,6 +152,11 @@ absl::StatusOr<CalibrationTable> ParseCalibrationTable(const std::string& json_t
         e.attention_params[k] = v.get<std::string>();
       }
     }
+    e.linear_precision = row.value("linear_precision", std::string("f32"));
+    if (!ParseLinearPrecision(e.linear_precision)) {
+      return Bad(where, absl::StrCat("linear_precision: '", e.linear_precision,
+                                     "' is not one of f32, int8, bf16"));
+    }
     absl::StatusOr<PruningOptions> pruning =
         ParsePruning(row.value("pruning", json()), where + ".pruning");
     if (!pruning.ok()) return pruning.status();
@@ -189,6 +195,7 @@ std::string CalibrationTableToJson(const CalibrationTable& table) {
     entries.push_back({{"name", e.name},
                        {"attention", e.attention},
                        {"attention_params", e.attention_params},
+                       {"linear_precision", e.linear_precision},
                        {"pruning", PruningToJson(e.pruning)},
                        {"early_exit", ExitToJson(e.early_exit)},
                        {"latency_ms", e.latency_ms},
@@ -227,8 +234,8 @@ absl::Status ValidateAutoOptions(const AutoOptions& options) {
   }
   if ((options.max_latency_ms > 0 || options.min_retention > 0) && !options.active()) {
     return absl::InvalidArgumentError(
-        "budget: a budget needs the auto policy (attention kernel 'auto', or pruning / early "
-        "exit mode 'auto')");
+        "budget: a budget needs the auto policy (attention kernel 'auto', linear_precision "
+        "'auto', or pruning / early exit mode 'auto')");
   }
   return absl::OkStatus();
 }
@@ -259,6 +266,7 @@ absl::StatusOr<AutoChoice> ChooseConfiguration(const CalibrationTable& table,
         (e.attention != fixed.attention || e.attention_params != fixed.attention_params)) {
       continue;
     }
+    if (!a.linear_precision && e.linear_precision != fixed.linear_precision) continue;
     if (!a.pruning && PruningSignature(e.pruning) != PruningSignature(fixed.pruning)) continue;
     if (!a.early_exit && EarlyExitSignature(e.early_exit) != EarlyExitSignature(fixed.early_exit)) {
       continue;
@@ -275,8 +283,9 @@ absl::StatusOr<AutoChoice> ChooseConfiguration(const CalibrationTable& table,
     return absl::FailedPreconditionError(absl::StrCat(
         "auto policy: no calibrated configuration matches the request's fixed settings (attention "
         "'",
-        fixed.attention, "', pruning ", PruningSignature(fixed.pruning), ", early exit ",
-        EarlyExitSignature(fixed.early_exit), "); rerun tools/calibrate or make them auto"));
+        fixed.attention, "', linear_precision '", fixed.linear_precision, "', pruning ",
+        PruningSignature(fixed.pruning), ", early exit ", EarlyExitSignature(fixed.early_exit),
+        "); rerun tools/calibrate or make them auto"));
   }
   const double min_quality = a.min_retention > 0 || a.max_latency_ms > 0
                                  ? a.min_retention
@@ -347,6 +356,7 @@ RunOptions ApplyChoice(const RunOptions& options, const CalibrationEntry& entry)
     out.attention = entry.attention;
     out.attention_params = entry.attention_params;
   }
+  if (options.auto_select.linear_precision) out.linear_precision = entry.linear_precision;
   if (options.auto_select.pruning) out.pruning = entry.pruning;
   if (options.auto_select.early_exit) out.early_exit = entry.early_exit;
   out.auto_select = AutoOptions();

@@ -226,6 +226,52 @@ TEST_F(ServerTest, PolicySetValidatesPersistsAndSurvivesRestart) {
   EXPECT_EQ(reloaded->defaults().max_tokens(), 16);
 }
 
+// The dense layers' precision: per request, as the policy's default, refused
+// when unknown or not overridable.
+TEST_F(ServerTest, LinearPrecisionPerRequestAndByPolicy) {
+  StartServer(BaseConfig());
+  const std::string text = "The quick brown fox jumps over the lazy dog.";
+  auto f32 = client_->Embed(EmbedOf({text}));
+  ASSERT_TRUE(f32.ok()) << f32.status();
+  EXPECT_EQ(f32->stats().linear_precision(), "f32");
+  v1::EmbedRequest int8 = EmbedOf({text});
+  int8.mutable_options()->set_linear_precision("int8");
+  auto quantised = client_->Embed(int8);
+  ASSERT_TRUE(quantised.ok()) << quantised.status();
+  EXPECT_EQ(quantised->stats().linear_precision(), "int8");
+  double dot = 0;
+  bool identical = true;
+  for (int i = 0; i < f32->embeddings(0).values_size(); ++i) {
+    dot += double{f32->embeddings(0).values(i)} * quantised->embeddings(0).values(i);
+    identical = identical && f32->embeddings(0).values(i) == quantised->embeddings(0).values(i);
+  }
+  EXPECT_GT(dot, 0.998);  // both L2-normalised
+  EXPECT_FALSE(identical);
+
+  v1::EmbedRequest unknown = EmbedOf({text});
+  unknown.mutable_options()->set_linear_precision("fp16");
+  auto refused = client_->Embed(unknown);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("options.linear_precision: 'fp16'"));
+
+  v1::SetPolicyRequest set;
+  set.mutable_policy()->mutable_defaults()->set_linear_precision("bf16");
+  set.mutable_policy()->add_overridable("attention");
+  ASSERT_TRUE(client_->SetPolicy(set).ok());
+  auto by_policy = client_->Embed(EmbedOf({text}));
+  ASSERT_TRUE(by_policy.ok());
+  EXPECT_EQ(by_policy->stats().linear_precision(), "bf16");
+  auto not_allowed = client_->Embed(int8);
+  EXPECT_EQ(not_allowed.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(not_allowed.status().message()), HasSubstr("options.linear_precision"));
+  v1::SetPolicyRequest bad;
+  bad.mutable_policy()->mutable_defaults()->set_linear_precision("int4");
+  auto bad_policy = client_->SetPolicy(bad);
+  EXPECT_EQ(bad_policy.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad_policy.status().message()), HasSubstr("linear_precision: 'int4'"));
+}
+
 TEST_F(ServerTest, UnwritablePolicyFileKeepsThePreviousPolicy) {
   v1::Config config = BaseConfig();
   config.set_policy_file((dir_ / "no_such_dir" / "policy.textproto").string());

@@ -156,6 +156,41 @@ TEST(AutoPolicyTest, FixedSettingsRestrictTheCandidates) {
   EXPECT_THAT(std::string(c.status().message()), HasSubstr("'lsh'"));
 }
 
+// Rows differing only in the dense layers' precision: "auto" may pick the
+// int8 one; a fixed precision keeps to its own rows; a bad name is refused.
+TEST(AutoPolicyTest, LinearPrecisionIsADimension) {
+  auto t = ParseCalibrationTable(R"({"lengths": [16, 128], "entries": [
+      {"name": "dense", "latency_ms": [2, 10], "cosine": [1, 1], "retention": 1.0},
+      {"name": "dense+linear_int8", "linear_precision": "int8",
+       "latency_ms": [0.7, 3], "cosine": [0.9997, 0.9996], "retention": 0.995}]})",
+                                 "test");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->entries[0].linear_precision, "f32");
+  EXPECT_EQ(t->entries[1].linear_precision, "int8");
+  auto again = ParseCalibrationTable(CalibrationTableToJson(*t), "again");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->entries[1].linear_precision, "int8");
+
+  RunOptions o;
+  o.auto_select.min_retention = 0.99;
+  o.auto_select.linear_precision = true;
+  auto c = ChooseConfiguration(*t, o, {64}, 1, true);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->entry->name, "dense+linear_int8");
+  EXPECT_EQ(ApplyChoice(o, *c->entry).linear_precision, "int8");
+  o.auto_select.linear_precision = false;  // fixed f32: the int8 row is not a candidate
+  o.auto_select.attention = true;
+  c = ChooseConfiguration(*t, o, {64}, 1, true);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->entry->name, "dense");
+  EXPECT_EQ(ApplyChoice(o, *c->entry).linear_precision, "f32");
+
+  auto bad = ParseCalibrationTable(R"({"lengths": [16], "entries": [{"name": "x",
+      "linear_precision": "int4", "latency_ms": [1], "cosine": [1]}]})",
+                                   "t.json");
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("linear_precision: 'int4'"));
+}
+
 TEST(AutoPolicyTest, BudgetRangesAreChecked) {
   RunOptions o = AutoAll(0, 1.5);
   EXPECT_THAT(std::string(ValidateAutoOptions(o.auto_select).message()),

@@ -100,8 +100,9 @@ def _encode_texts(texts: Texts) -> List[bytes]:
 
 
 def _options(attention: Optional[str], attention_params: Optional[Mapping[str, ParamValue]],
-             max_tokens: int, num_threads: int) -> Any:
-    options = types_pb2.ExecutionOptions(max_tokens=max_tokens, num_threads=num_threads)
+             max_tokens: int, num_threads: int, linear_precision: str = "") -> Any:
+    options = types_pb2.ExecutionOptions(max_tokens=max_tokens, num_threads=num_threads,
+                                         linear_precision=linear_precision)
     if attention is not None or attention_params:
         options.attention.kernel = attention or ""
         for key, value in (attention_params or {}).items():
@@ -219,7 +220,8 @@ class Client:
     def embed(self, texts: Texts, attention: Optional[str] = None,
               attention_params: Optional[Mapping[str, ParamValue]] = None,
               max_tokens: int = 0, *, num_threads: int = 0, return_token_ids: bool = False,
-              model: str = "", timeout: Optional[float] = None) -> EmbedResult:
+              linear_precision: str = "", model: str = "",
+              timeout: Optional[float] = None) -> EmbedResult:
         """Embeds a batch of texts.
 
         Args:
@@ -232,6 +234,8 @@ class Client:
             model's clip, 128 for USE-lite, by default).
           num_threads: compute threads; 0 = the server's per-request budget.
           return_token_ids: also return each text's token ids.
+          linear_precision: the dense layers' arithmetic, "f32", "int8",
+            "bf16" or "auto"; "" = the policy's (docs/QUANTIZATION.md).
           model: "" = the served model.
           timeout: deadline in seconds for this call (default: the client's).
 
@@ -240,7 +244,8 @@ class Client:
         """
         request = inference_pb2.EmbedRequest(
             model=model, texts=_encode_texts(texts),
-            options=_options(attention, attention_params, max_tokens, num_threads),
+            options=_options(attention, attention_params, max_tokens, num_threads,
+                             linear_precision),
             return_token_ids=return_token_ids)
         return _embed_result(self._call("Embed", self._inference.Embed, request,
                                         timeout=timeout))
@@ -248,7 +253,8 @@ class Client:
     def embed_stream(self, batches: Iterable[Texts], attention: Optional[str] = None,
                      attention_params: Optional[Mapping[str, ParamValue]] = None,
                      max_tokens: int = 0, *, num_threads: int = 0,
-                     return_token_ids: bool = False, model: str = "",
+                     return_token_ids: bool = False, linear_precision: str = "",
+                     model: str = "",
                      timeout: Optional[float] = None) -> Iterator[EmbedResult]:
         """Embeds batches over one bidirectional stream, one result per batch, in order.
 
@@ -256,7 +262,8 @@ class Client:
         the options apply to every batch. The deadline covers the whole
         stream. Raises AttnServeError while iterating if the stream fails.
         """
-        options = _options(attention, attention_params, max_tokens, num_threads)
+        options = _options(attention, attention_params, max_tokens, num_threads,
+                           linear_precision)
 
         def requests() -> Iterator[Any]:
             for batch in batches:
@@ -273,7 +280,7 @@ class Client:
 
     def classify(self, texts: Texts, head: str = "", attention: Optional[str] = None,
                  attention_params: Optional[Mapping[str, ParamValue]] = None,
-                 max_tokens: int = 0, *, model: str = "",
+                 max_tokens: int = 0, *, linear_precision: str = "", model: str = "",
                  timeout: Optional[float] = None) -> List[Tuple[str, Dict[str, float]]]:
         """Classifies texts with one of the model's heads: [(label, scores), ...].
 
@@ -281,7 +288,7 @@ class Client:
         """
         request = inference_pb2.ClassifyRequest(
             model=model, texts=_encode_texts(texts), head=head,
-            options=_options(attention, attention_params, max_tokens, 0))
+            options=_options(attention, attention_params, max_tokens, 0, linear_precision))
         response = self._call("Classify", self._inference.Classify, request, timeout=timeout)
         return [(r.label, dict(r.scores)) for r in response.results]
 
@@ -319,6 +326,7 @@ class Client:
     def set_policy(self, attention: Optional[str] = None,
                    attention_params: Optional[Mapping[str, ParamValue]] = None, *,
                    max_tokens: Optional[int] = None, num_threads: Optional[int] = None,
+                   linear_precision: Optional[str] = None,
                    overridable: Optional[Sequence[str]] = None,
                    over_length: Optional[str] = None, policy: Any = None,
                    expected_version: Optional[int] = None,
@@ -350,6 +358,8 @@ class Client:
                 defaults.max_tokens = max_tokens
             if num_threads is not None:
                 defaults.num_threads = num_threads
+            if linear_precision is not None:
+                defaults.linear_precision = linear_precision
             if overridable is not None:
                 del policy.overridable[:]
                 policy.overridable.extend(overridable)

@@ -98,6 +98,19 @@ class ClientTest(unittest.TestCase):
         result = self.client.embed(["hello"], attention="dense")
         self.assertEqual(result.stats.attention_kernel, "dense")
 
+    def test_linear_precision_is_sent_and_reported(self):
+        f32 = self.client.embed(["hello world"])
+        int8 = self.client.embed(["hello world"], linear_precision="int8")
+        self.assertEqual(f32.stats.linear_precision, "f32")
+        self.assertEqual(int8.stats.linear_precision, "int8")
+        cosine = float(f32.embeddings[0] @ int8.embeddings[0])  # both L2-normalised
+        self.assertGreater(cosine, 0.998)
+        self.assertLess(cosine, 1.0 - 1e-9)
+        with self.assertRaises(AttnServeError) as caught:
+            self.client.embed(["hello"], linear_precision="fp16")
+        self.assertEqual(caught.exception.code, grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("linear_precision", caught.exception.details)
+
     def test_list_models(self):
         models = self.client.list_models()
         self.assertGreaterEqual(len(models), 1)
