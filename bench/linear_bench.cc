@@ -1,0 +1,212 @@
+// Dense layers in f32, int8 and bf16 (engine/kernels/packed_linear.h), in
+// one run so the ratios are comparable: (1) each layer shape of USE-lite and
+// BERT-base alone at 16 / 128 / 512 rows, with the error against f32; (2) the
+// whole USE-lite model on real prose clipped to 16 / 128 / 512 tokens, one
+// text per call, one thread, with the embedding cosine to f32. Times are the
+// fastest of --reps, on the calling thread's CPU clock (robust to other load
+// on a shared machine; the load average is printed).
+//
+//   linear_bench [--model models/use-lite] [--passages bench/data/quality_passages.json]
+//                [--reps 30]
+#include <time.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+#include "engine/kernels/packed_linear.h"
+#include "engine/util/float_env.h"
+#include "nlohmann/json.hpp"
+
+namespace attnserve {
+namespace {
+
+double ThreadCpuMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+template <typename F>
+double FastestMs(int reps, F&& f) {
+  f();  // warm-up: builds the pack, JITs the kernel
+  double best = 1e300;
+  for (int r = 0; r < reps; ++r) {
+    const double start = ThreadCpuMs();
+    f();
+    best = std::min(best, ThreadCpuMs() - start);
+  }
+  return best;
+}
+
+constexpr LinearPrecision kPrecisions[] = {LinearPrecision::kF32, LinearPrecision::kInt8,
+                                           LinearPrecision::kBf16};
+
+void LayerTable(int reps) {
+  struct Shape {
+    const char* what;
+    int in, out;
+  };
+  const Shape shapes[] = {{"use-lite qkv L0", 256, 768},    {"use-lite ffn-up", 512, 2048},
+                          {"use-lite ffn-down", 2048, 512}, {"bert-base qkv", 768, 2304},
+                          {"bert-base ffn-up", 768, 3072},  {"bert-base ffn-down", 3072, 768}};
+  std::printf(
+      "\n## Layers (ms per call; x = speed-up over f32; err = max|y - y_f32| / max|y_f32|)\n\n");
+  std::printf("| layer | in x out | rows | f32 ms | int8 ms | x | err | bf16 ms | x | err |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (const Shape& s : shapes) {
+    std::vector<float> w(int64_t{s.in} * s.out), b(s.out);
+    for (float& v : w) v = nd(rng) * 0.05f;
+    for (float& v : b) v = nd(rng) * 0.1f;
+    const PackedLinear layer(w.data(), b.data(), s.in, s.out, PackedLinear::Layout::kInputMajor);
+    for (int rows : {16, 128, 512}) {
+      std::vector<float> x(int64_t{rows} * s.in);
+      for (float& v : x) v = nd(rng);
+      std::vector<float> ref(int64_t{rows} * s.out), y(ref.size());
+      layer.Apply(x.data(), rows, ref.data(), false, LinearPrecision::kF32);
+      double scale = 0;
+      for (float v : ref) scale = std::max(scale, double{std::fabs(v)});
+      std::printf("| %s | %d x %d | %d", s.what, s.in, s.out, rows);
+      double f32_ms = 0;
+      for (LinearPrecision p : kPrecisions) {
+        const double ms = FastestMs(reps, [&] { layer.Apply(x.data(), rows, y.data(), false, p); });
+        if (p == LinearPrecision::kF32) {
+          f32_ms = ms;
+          std::printf(" | %.4f", ms);
+          continue;
+        }
+        double err = 0;
+        for (size_t i = 0; i < y.size(); ++i) err = std::max(err, double{std::fabs(y[i] - ref[i])});
+        std::printf(" | %.4f | %.2f | %.4f", ms, f32_ms / ms, err / scale);
+      }
+      std::printf(" |\n");
+    }
+  }
+}
+
+double Cosine(const float* a, const float* b, int n) {
+  double dot = 0, na = 0, nb = 0;
+  for (int i = 0; i < n; ++i) {
+    dot += double{a[i]} * b[i];
+    na += double{a[i]} * a[i];
+    nb += double{b[i]} * b[i];
+  }
+  return dot / std::sqrt(na * nb);
+}
+
+int ModelTable(const std::string& model_dir, const std::string& passages_file, int reps) {
+  std::ifstream in(passages_file);
+  if (!in) {
+    std::fprintf(stderr, "linear_bench: cannot open %s\n", passages_file.c_str());
+    return 2;
+  }
+  const nlohmann::json passages = nlohmann::json::parse(in);
+  const std::string text = passages.at("passages").at(0).at("text").get<std::string>();
+  EngineConfig config;
+  config.model_dir = model_dir;
+  auto engine = Engine::Load(config);
+  if (!engine.ok()) {
+    std::fprintf(stderr, "linear_bench: %s\n", std::string(engine.status().message()).c_str());
+    return 2;
+  }
+  const int dim = (*engine)->model_info().embedding_dim;
+  std::printf("\n## %s end to end (one text, one thread; ms per call)\n\n",
+              (*engine)->model_info().name.c_str());
+  std::printf("| tokens | f32 ms | int8 ms | x | cosine | bf16 ms | x | cosine |\n");
+  std::printf("|---|---|---|---|---|---|---|---|\n");
+  for (int tokens : {16, 128, 512}) {
+    // About 8 characters per token, cut at a space: the text is not much longer
+    // than the clip, so tokenising it does not swamp the forward pass.
+    const std::string head = text.substr(0, text.rfind(' ', static_cast<size_t>(tokens) * 8));
+    std::vector<float> ref;
+    double f32_ms = 0;
+    std::printf("| %d", tokens);
+    for (LinearPrecision p : kPrecisions) {
+      RunOptions o;
+      o.num_threads = 1;
+      o.max_tokens = tokens;
+      o.linear_precision = std::string(LinearPrecisionName(p));
+      std::vector<float> embedding;
+      bool failed = false;
+      const double ms = FastestMs(reps, [&] {
+        auto r = (*engine)->Embed({head}, o);
+        if (!r.ok()) {
+          failed = true;
+          return;
+        }
+        embedding.assign(r->embedding(0), r->embedding(0) + dim);
+      });
+      if (failed) {
+        std::fprintf(stderr, "linear_bench: embed failed at %d tokens\n", tokens);
+        return 1;
+      }
+      if (p == LinearPrecision::kF32) {
+        ref = embedding;
+        f32_ms = ms;
+        std::printf(" | %.3f", ms);
+      } else {
+        std::printf(" | %.3f | %.2f | %.6f", ms, f32_ms / ms,
+                    Cosine(embedding.data(), ref.data(), dim));
+      }
+    }
+    std::printf(" |\n");
+  }
+  return 0;
+}
+
+// The CPU features that decide which int8 / bf16 kernels oneDNN can use.
+std::string Flags() {
+  std::ifstream cpu("/proc/cpuinfo");
+  std::string line, found;
+  while (std::getline(cpu, line)) {
+    if (line.rfind("flags", 0) != 0 && line.rfind("Features", 0) != 0) continue;
+    std::istringstream words(line);
+    std::string word;
+    while (words >> word) {
+      for (const char* f : {"avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8",
+                            "amx_bf16", "asimddp", "bf16", "i8mm"}) {
+        if (word == f) found += (found.empty() ? "" : " ") + word;
+      }
+    }
+    break;
+  }
+  return found.empty() ? "none of interest" : found;
+}
+
+}  // namespace
+}  // namespace attnserve
+
+int main(int argc, char** argv) {
+  std::string model = "models/use-lite", passages = "bench/data/quality_passages.json";
+  int reps = 30;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--model") {
+      model = argv[i + 1];
+    } else if (flag == "--passages") {
+      passages = argv[i + 1];
+    } else if (flag == "--reps") {
+      reps = std::max(1, std::atoi(argv[i + 1]));
+    } else {
+      std::fprintf(stderr, "linear_bench: unknown flag %s\n", flag.c_str());
+      return 2;
+    }
+  }
+  attnserve::PrepareComputeThreads(1);
+  std::ifstream load("/proc/loadavg");
+  std::string load_avg;
+  std::getline(load, load_avg);
+  std::printf("# linear_bench: dense layers in f32 / int8 / bf16\n\n");
+  std::printf("CPU features: %s; int8 activations quantised to [0, %d]; load average: %s\n",
+              attnserve::Flags().c_str(), attnserve::Int8ActivationMax(), load_avg.c_str());
+  attnserve::LayerTable(reps);
+  return attnserve::ModelTable(model, passages, reps);
+}
