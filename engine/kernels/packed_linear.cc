@@ -17,14 +17,24 @@
 
 namespace attnserve {
 
+// Which form each precision runs in is decided once, at its first use:
+//   int8: oneDNN matmul on weights reordered into its blocked layout (AMX /
+//         VNNI kernels); if this CPU has no such kernel (oneDNN refuses the
+//         primitive, e.g. AVX2 only), the GEMM API on plain s8 weights; on the
+//         OpenBLAS backend, portable loops on plain s8 weights.
+//   bf16: oneDNN matmul on packed bf16 weights where the CPU has bf16
+//         instructions (AVX512_BF16, AMX); elsewhere oneDNN only emulates
+//         bf16 (4x slower than f32, measured), so an f32 GEMM runs on
+//         bf16-rounded weights and inputs: the same products, f32 speed.
 struct PackedLinear::Packs {
-  absl::once_flag int8_once, bf16_once;
+  absl::once_flag int8_once, int8_plain_once, bf16_once, bf16_rounded_once;
   std::atomic<int64_t> bytes{0};
   // int8: w = w_scale[j] * w8[k, j]; w_colsum[j] = sum_k w8[k, j].
   std::vector<float> w_scale;
   std::vector<int32_t> w_colsum;
-  std::vector<int8_t> w8;     // [in, out]; portable backend only
-  std::vector<uint16_t> w16;  // [in, out] bf16; portable backend only
+  std::vector<int8_t> w8;        // [in, out]; the plain form only
+  std::vector<float> w_rounded;  // [in, out] bf16-rounded; the emulated bf16 form only
+  bool int8_packed_ok = false, bf16_packed_ok = false;
 #if defined(ATTNSERVE_GEMM_ONEDNN)
   dnnl::memory int8_packed, bf16_packed;  // in the matmul primitive's own layout
 #endif
@@ -36,7 +46,7 @@ namespace {
 struct Scratch {
   std::vector<uint8_t> xq;
   std::vector<uint16_t> x16;
-  std::vector<float> row_scale, tmp;
+  std::vector<float> xf, row_scale, tmp;
   std::vector<int32_t> row_zero, acc;
 };
 Scratch& ThreadScratch() {
@@ -44,10 +54,24 @@ Scratch& ThreadScratch() {
   return scratch;
 }
 
+float RoundedToBf16(float x) { return FromBf16(ToBf16(x)); }
+
 #if defined(ATTNSERVE_GEMM_ONEDNN)
 const dnnl::engine& CpuEngine() {
   static const dnnl::engine* const kEngine = new dnnl::engine(dnnl::engine::kind::cpu, 0);
   return *kEngine;
+}
+
+// cpu_isa values are bit sets: an ISA includes the bits of those it extends.
+bool IsaHas(dnnl::cpu_isa feature) {
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  return (isa & static_cast<unsigned>(feature)) == static_cast<unsigned>(feature);
+}
+
+bool NativeBf16() {
+  static const bool kNative =
+      IsaHas(dnnl::cpu_isa::avx512_core_bf16) || IsaHas(dnnl::cpu_isa::avx512_core_amx);
+  return kNative;
 }
 
 // Row counts are rounded up to a few buckets (the pad rows are zeros) so that
@@ -70,27 +94,40 @@ dnnl::matmul::primitive_desc MatmulDesc(int64_t m, int64_t k, int64_t n, dt src,
 }
 
 // Reorders row-major [k, n] weights into the layout the matmul prefers.
-dnnl::memory PackWeights(const void* w, int64_t k, int64_t n, dt src, dt wei, dt dst) {
-  const dnnl::memory::desc packed_md = MatmulDesc(64, k, n, src, wei, dst, nullptr).weights_desc();
-  dnnl::memory plain({{k, n}, wei, tag::ab}, CpuEngine(), const_cast<void*>(w));
-  dnnl::memory packed(packed_md, CpuEngine());
-  dnnl::stream stream(CpuEngine());
-  dnnl::reorder(plain, packed).execute(stream, plain, packed);
-  stream.wait();
-  return packed;
+// False (nothing packed) when oneDNN has no matmul for these types here.
+bool PackWeights(const void* w, int64_t k, int64_t n, dt src, dt wei, dt dst,
+                 dnnl::memory* packed) {
+  try {
+    const dnnl::memory::desc packed_md =
+        MatmulDesc(64, k, n, src, wei, dst, nullptr).weights_desc();
+    dnnl::memory plain({{k, n}, wei, tag::ab}, CpuEngine(), const_cast<void*>(w));
+    *packed = dnnl::memory(packed_md, CpuEngine());
+    dnnl::stream stream(CpuEngine());
+    dnnl::reorder(plain, *packed).execute(stream, plain, *packed);
+    stream.wait();
+    return true;
+  } catch (const dnnl::error&) {
+    return false;
+  }
 }
 
-// x [m, k] (m already padded) times packed weights into dst [m, n].
-void RunMatmul(const void* x, int64_t m, int64_t k, int64_t n, dt src, dt dst,
+// x [m, k] (m already padded) times packed weights into dst [m, n]; false
+// when oneDNN refuses this shape (the caller then takes the plain path).
+bool RunMatmul(const void* x, int64_t m, int64_t k, int64_t n, dt src, dt dst,
                const dnnl::memory& packed, void* out) {
-  const dnnl::memory::desc packed_md = packed.get_desc();
-  const auto pd = MatmulDesc(m, k, n, src, packed_md.data_type(), dst, &packed_md);
-  thread_local dnnl::stream stream(CpuEngine());
-  dnnl::memory src_mem(pd.src_desc(), CpuEngine(), const_cast<void*>(x));
-  dnnl::memory dst_mem(pd.dst_desc(), CpuEngine(), out);
-  dnnl::matmul(pd).execute(
-      stream, {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, packed}, {DNNL_ARG_DST, dst_mem}});
-  stream.wait();
+  try {
+    const dnnl::memory::desc packed_md = packed.get_desc();
+    const auto pd = MatmulDesc(m, k, n, src, packed_md.data_type(), dst, &packed_md);
+    thread_local dnnl::stream stream(CpuEngine());
+    dnnl::memory src_mem(pd.src_desc(), CpuEngine(), const_cast<void*>(x));
+    dnnl::memory dst_mem(pd.dst_desc(), CpuEngine(), out);
+    dnnl::matmul(pd).execute(
+        stream, {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, packed}, {DNNL_ARG_DST, dst_mem}});
+    stream.wait();
+    return true;
+  } catch (const dnnl::error&) {
+    return false;
+  }
 }
 #else
 int64_t PaddedRows(int64_t rows) { return rows; }
@@ -117,14 +154,8 @@ void AddBiasRows(const float* tmp, int64_t rows, int64_t n, const float* bias, f
 
 int Int8ActivationMax() {
 #if defined(ATTNSERVE_GEMM_ONEDNN)
-  // cpu_isa values are bit sets: an ISA includes another's bits.
-  static const int kMax = [] {
-    const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
-    const auto has = [isa](dnnl::cpu_isa x) {
-      return (isa & static_cast<unsigned>(x)) == static_cast<unsigned>(x);
-    };
-    return has(dnnl::cpu_isa::avx512_core_vnni) || has(dnnl::cpu_isa::avx2_vnni) ? 255 : 127;
-  }();
+  static const int kMax =
+      IsaHas(dnnl::cpu_isa::avx512_core_vnni) || IsaHas(dnnl::cpu_isa::avx2_vnni) ? 255 : 127;
   return kMax;
 #else
   return 255;
@@ -141,6 +172,10 @@ PackedLinear::PackedLinear(const float* weight, const float* bias, int in, int o
 
 int64_t PackedLinear::packed_bytes() const {
   return packs_ ? packs_->bytes.load(std::memory_order_relaxed) : 0;
+}
+
+float PackedLinear::WeightAt(int64_t k, int64_t j) const {
+  return layout_ == Layout::kInputMajor ? weight_[k * out_ + j] : weight_[j * in_ + k];
 }
 
 void PackedLinear::ApplyF32(const float* x, int64_t rows, float* y, bool accumulate,
@@ -164,75 +199,63 @@ void PackedLinear::ApplyF32(const float* x, int64_t rows, float* y, bool accumul
   }
 }
 
-void PackedLinear::Apply(const float* x, int64_t rows, float* y, bool accumulate,
-                         LinearPrecision precision, int64_t ldy) const {
-  if (ldy == 0) ldy = out_;
-  if (rows == 0) return;
-  if (precision == LinearPrecision::kF32 || packs_ == nullptr) {
-    ApplyF32(x, rows, y, accumulate, ldy);
-    return;
-  }
+std::vector<int8_t> PackedLinear::QuantizedWeights() const {
   const int64_t k = in_, n = out_;
-  auto weight_at = [&](int64_t kk, int64_t j) {
-    return layout_ == Layout::kInputMajor ? weight_[kk * n + j] : weight_[j * k + kk];
-  };
-  Packs& p = *packs_;
-  Scratch& s = ThreadScratch();
-  const int64_t padded = PaddedRows(rows);
-
-  if (precision == LinearPrecision::kBf16) {
-    absl::call_once(p.bf16_once, [&] {
-      std::vector<uint16_t> w16(k * n);
-      for (int64_t kk = 0; kk < k; ++kk) {
-        for (int64_t j = 0; j < n; ++j) w16[kk * n + j] = ToBf16(weight_at(kk, j));
-      }
-#if defined(ATTNSERVE_GEMM_ONEDNN)
-      p.bf16_packed = PackWeights(w16.data(), k, n, dt::bf16, dt::bf16, dt::f32);
-      p.bytes += static_cast<int64_t>(p.bf16_packed.get_desc().get_size());
-#else
-      p.w16 = std::move(w16);
-      p.bytes += static_cast<int64_t>(p.w16.size() * sizeof(uint16_t));
-#endif
-    });
-    s.x16.assign(padded * k, 0);
-    for (int64_t i = 0; i < rows * k; ++i) s.x16[i] = ToBf16(x[i]);
-    s.tmp.resize(padded * n);
-#if defined(ATTNSERVE_GEMM_ONEDNN)
-    RunMatmul(s.x16.data(), padded, k, n, dt::bf16, dt::f32, p.bf16_packed, s.tmp.data());
-#else
-    GemmBf16(false, rows, n, k, s.x16.data(), k, p.w16.data(), n, s.tmp.data(), n);
-#endif
-    AddBiasRows(s.tmp.data(), rows, n, bias_, y, ldy, accumulate);
-    return;
+  std::vector<int8_t> w8(k * n);
+  for (int64_t j = 0; j < n; ++j) {
+    const float scale = packs_->w_scale[j];
+    for (int64_t kk = 0; kk < k; ++kk) {
+      const float q = std::nearbyint(WeightAt(kk, j) / scale);
+      w8[kk * n + j] = static_cast<int8_t>(std::clamp(q, -127.0f, 127.0f));
+    }
   }
+  return w8;
+}
 
-  // int8
+void PackedLinear::EnsurePlainInt8() const {
+  Packs& p = *packs_;
+  absl::call_once(p.int8_plain_once, [&] {
+    p.w8 = QuantizedWeights();
+    p.bytes += static_cast<int64_t>(p.w8.size());
+  });
+}
+
+void PackedLinear::EnsureRoundedBf16() const {
+  Packs& p = *packs_;
+  absl::call_once(p.bf16_rounded_once, [&] {
+    const int64_t k = in_, n = out_;
+    p.w_rounded.resize(k * n);
+    for (int64_t kk = 0; kk < k; ++kk) {
+      for (int64_t j = 0; j < n; ++j) p.w_rounded[kk * n + j] = RoundedToBf16(WeightAt(kk, j));
+    }
+    p.bytes += static_cast<int64_t>(p.w_rounded.size() * sizeof(float));
+  });
+}
+
+void PackedLinear::ApplyInt8(const float* x, int64_t rows, float* y, bool accumulate,
+                             int64_t ldy) const {
+  const int64_t k = in_, n = out_;
+  Packs& p = *packs_;
   absl::call_once(p.int8_once, [&] {
-    std::vector<int8_t> w8(k * n);
     p.w_scale.assign(n, 1.0f);
-    p.w_colsum.assign(n, 0);
     for (int64_t j = 0; j < n; ++j) {
       float amax = 0.0f;
-      for (int64_t kk = 0; kk < k; ++kk) amax = std::max(amax, std::fabs(weight_at(kk, j)));
-      const float scale = amax > 0.0f ? amax / 127.0f : 1.0f;
-      p.w_scale[j] = scale;
-      int32_t colsum = 0;
-      for (int64_t kk = 0; kk < k; ++kk) {
-        const float q = std::nearbyint(weight_at(kk, j) / scale);
-        w8[kk * n + j] = static_cast<int8_t>(std::clamp(q, -127.0f, 127.0f));
-        colsum += w8[kk * n + j];
-      }
-      p.w_colsum[j] = colsum;
+      for (int64_t kk = 0; kk < k; ++kk) amax = std::max(amax, std::fabs(WeightAt(kk, j)));
+      if (amax > 0.0f) p.w_scale[j] = amax / 127.0f;
+    }
+    const std::vector<int8_t> w8 = QuantizedWeights();
+    p.w_colsum.assign(n, 0);
+    for (int64_t kk = 0; kk < k; ++kk) {
+      for (int64_t j = 0; j < n; ++j) p.w_colsum[j] += w8[kk * n + j];
     }
     p.bytes += static_cast<int64_t>(n * (sizeof(float) + sizeof(int32_t)));
 #if defined(ATTNSERVE_GEMM_ONEDNN)
-    p.int8_packed = PackWeights(w8.data(), k, n, dt::u8, dt::s8, dt::s32);
-    p.bytes += static_cast<int64_t>(p.int8_packed.get_desc().get_size());
-#else
-    p.w8 = std::move(w8);
-    p.bytes += static_cast<int64_t>(p.w8.size());
+    p.int8_packed_ok = PackWeights(w8.data(), k, n, dt::u8, dt::s8, dt::s32, &p.int8_packed);
+    if (p.int8_packed_ok) p.bytes += static_cast<int64_t>(p.int8_packed.get_desc().get_size());
 #endif
   });
+  Scratch& s = ThreadScratch();
+  const int64_t padded = PaddedRows(rows);
   s.xq.resize(padded * k);
   s.row_scale.resize(rows);
   s.row_zero.resize(rows);
@@ -240,13 +263,68 @@ void PackedLinear::Apply(const float* x, int64_t rows, float* y, bool accumulate
                  s.row_zero.data());
   std::fill(s.xq.begin() + rows * k, s.xq.end(), uint8_t{0});
   s.acc.resize(padded * n);
+  bool done = false;
 #if defined(ATTNSERVE_GEMM_ONEDNN)
-  RunMatmul(s.xq.data(), padded, k, n, dt::u8, dt::s32, p.int8_packed, s.acc.data());
-#else
-  GemmU8S8NN(rows, n, k, s.xq.data(), k, p.w8.data(), n, s.acc.data(), n);
+  done = p.int8_packed_ok &&
+         RunMatmul(s.xq.data(), padded, k, n, dt::u8, dt::s32, p.int8_packed, s.acc.data());
 #endif
+  if (!done) {
+    EnsurePlainInt8();
+    GemmU8S8NN(rows, n, k, s.xq.data(), k, p.w8.data(), n, s.acc.data(), n);
+  }
   DequantizeRows(s.acc.data(), rows, n, s.row_scale.data(), s.row_zero.data(), p.w_scale.data(),
                  p.w_colsum.data(), bias_, y, ldy, accumulate);
+}
+
+void PackedLinear::ApplyBf16(const float* x, int64_t rows, float* y, bool accumulate,
+                             int64_t ldy) const {
+  const int64_t k = in_, n = out_;
+  Packs& p = *packs_;
+  absl::call_once(p.bf16_once, [&] {
+#if defined(ATTNSERVE_GEMM_ONEDNN)
+    if (NativeBf16()) {
+      std::vector<uint16_t> w16(k * n);
+      for (int64_t kk = 0; kk < k; ++kk) {
+        for (int64_t j = 0; j < n; ++j) w16[kk * n + j] = ToBf16(WeightAt(kk, j));
+      }
+      p.bf16_packed_ok = PackWeights(w16.data(), k, n, dt::bf16, dt::bf16, dt::f32, &p.bf16_packed);
+      if (p.bf16_packed_ok) p.bytes += static_cast<int64_t>(p.bf16_packed.get_desc().get_size());
+    }
+#endif
+  });
+  Scratch& s = ThreadScratch();
+  const int64_t padded = PaddedRows(rows);
+  s.tmp.resize(padded * n);
+#if defined(ATTNSERVE_GEMM_ONEDNN)
+  if (p.bf16_packed_ok) {
+    s.x16.assign(padded * k, 0);
+    for (int64_t i = 0; i < rows * k; ++i) s.x16[i] = ToBf16(x[i]);
+    if (RunMatmul(s.x16.data(), padded, k, n, dt::bf16, dt::f32, p.bf16_packed, s.tmp.data())) {
+      AddBiasRows(s.tmp.data(), rows, n, bias_, y, ldy, accumulate);
+      return;
+    }
+    // oneDNN refused this shape (not seen in practice): round in f32 instead.
+  }
+#endif
+  EnsureRoundedBf16();
+  s.xf.resize(rows * k);
+  for (int64_t i = 0; i < rows * k; ++i) s.xf[i] = RoundedToBf16(x[i]);
+  Sgemm(false, false, rows, n, k, 1.0f, s.xf.data(), k, p.w_rounded.data(), n, 0.0f, s.tmp.data(),
+        n);
+  AddBiasRows(s.tmp.data(), rows, n, bias_, y, ldy, accumulate);
+}
+
+void PackedLinear::Apply(const float* x, int64_t rows, float* y, bool accumulate,
+                         LinearPrecision precision, int64_t ldy) const {
+  if (ldy == 0) ldy = out_;
+  if (rows == 0) return;
+  if (precision == LinearPrecision::kInt8 && packs_ != nullptr) {
+    ApplyInt8(x, rows, y, accumulate, ldy);
+  } else if (precision == LinearPrecision::kBf16 && packs_ != nullptr) {
+    ApplyBf16(x, rows, y, accumulate, ldy);
+  } else {
+    ApplyF32(x, rows, y, accumulate, ldy);
+  }
 }
 
 }  // namespace attnserve

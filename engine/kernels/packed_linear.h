@@ -5,15 +5,17 @@
 // models: weights s8 symmetric per output channel, activations u8 asymmetric
 // per token, s32 accumulation, then rescaled to f32.
 //
-// Backends: on oneDNN the packs are reordered into the matmul primitive's
-// blocked layout once (AMX or VNNI kernels where the CPU has them); on the
-// OpenBLAS backend (arm64) the same quantised arithmetic runs in portable
-// loops: the same numbers, but slower than f32 there.
+// Backends (packed_linear.cc says which form runs when): on oneDNN the packs
+// are reordered into the matmul primitive's blocked layout once (AMX or VNNI
+// kernels where the CPU has them); on the OpenBLAS backend (arm64) the same
+// quantised arithmetic runs in portable loops: the same numbers, but slower
+// than f32 there.
 #ifndef ATTNSERVE_ENGINE_KERNELS_PACKED_LINEAR_H_
 #define ATTNSERVE_ENGINE_KERNELS_PACKED_LINEAR_H_
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "engine/kernels/linear_precision.h"
 
@@ -47,6 +49,13 @@ class PackedLinear {
 
  private:
   void ApplyF32(const float* x, int64_t rows, float* y, bool accumulate, int64_t ldy) const;
+  void ApplyInt8(const float* x, int64_t rows, float* y, bool accumulate, int64_t ldy) const;
+  void ApplyBf16(const float* x, int64_t rows, float* y, bool accumulate, int64_t ldy) const;
+  float WeightAt(int64_t k, int64_t j) const;  // W[k, j] in either layout
+  // W quantised with the per-column scales, row-major [in, out].
+  std::vector<int8_t> QuantizedWeights() const;
+  void EnsurePlainInt8() const;    // the s8 weights for the GEMM API / loops
+  void EnsureRoundedBf16() const;  // bf16-rounded f32 weights for the f32 GEMM
 
   const float* weight_ = nullptr;
   const float* bias_ = nullptr;

@@ -7,9 +7,11 @@
 
 #include <cmath>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "engine/kernels/reference/naive_kernels.h"
 #include "engine/kernels/row_quantize.h"
 #include "gtest/gtest.h"
@@ -87,7 +89,11 @@ TEST_P(PackedLinearTest, EachPrecisionMatchesItsReference) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, PackedLinearTest,
                          ::testing::Values(Shape{1, 16, 8}, Shape{7, 33, 17}, Shape{20, 256, 768},
-                                           Shape{65, 512, 130}, Shape{300, 96, 64}));
+                                           Shape{65, 512, 130}, Shape{300, 96, 64}),
+                         [](const ::testing::TestParamInfo<Shape>& info) {
+                           return absl::StrCat("m", info.param.m, "_k", info.param.k, "_n",
+                                               info.param.n);
+                         });
 
 TEST(PackedLinear, AccumulatesAndWritesStridedRows) {
   const int64_t m = 9, k = 40, n = 24, ldy = 30;
