@@ -336,6 +336,7 @@ int RunRemotePolicySet(const RemoteOptions& remote, const PolicySetOptions& o) {
   for (const auto& [k, v] : *params) (*defaults->mutable_attention()->mutable_params())[k] = v;
   if (o.max_tokens >= 0) defaults->set_max_tokens(o.max_tokens);
   if (o.num_threads >= 0) defaults->set_num_threads(o.num_threads);
+  if (!o.linear_precision.empty()) defaults->set_linear_precision(o.linear_precision);
   if (o.overridable_given) {
     request.mutable_policy()->clear_overridable();
     for (const std::string& f : o.overridable) {

@@ -23,6 +23,7 @@ struct PolicySetOptions {
   std::vector<std::string> attention_params;
   int max_tokens = -1;   // -1 = keep
   int num_threads = -1;  // -1 = keep
+  std::string linear_precision;  // "" = keep
   std::vector<std::string> overridable;
   bool overridable_given = false;
   std::string over_length;

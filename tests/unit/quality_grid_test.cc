@@ -75,10 +75,11 @@ TEST(QualityGridTest, RowJsonHasTheReportFieldsInOrder) {
   const nlohmann::ordered_json j = QualityRowToJson(row);
   std::vector<std::string> keys;
   for (const auto& item : j.items()) keys.push_back(item.key());
-  EXPECT_EQ(keys, (std::vector<std::string>{"config", "attention", "dataset", "accuracy",
-                                            "dense_accuracy", "retention", "latency_mean_ms",
-                                            "latency_p95_ms", "tokens_kept_mean", "exit_layer_mean",
-                                            "relative_flops", "energy_mj_mean"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{
+                      "config", "attention", "linear_precision", "dataset", "accuracy",
+                      "dense_accuracy", "retention", "latency_mean_ms", "latency_p95_ms",
+                      "tokens_kept_mean", "exit_layer_mean", "relative_flops", "energy_mj_mean"}));
+  EXPECT_EQ(j["linear_precision"], "f32");
   EXPECT_EQ(j["config"], "int8+keep0.5");
   EXPECT_EQ(j["attention"], "int8");
   EXPECT_EQ(j["dataset"], "imdb");
@@ -107,6 +108,18 @@ TEST(QualityGridTest, LongRowComparesWithDense) {
   EXPECT_DOUBLE_EQ(row->relative_flops, 0.2);
   measured.embeddings.pop_back();
   EXPECT_FALSE(MakeLongRow(config, measured, dense).ok());
+}
+
+TEST(QualityGridTest, LinearPrecisionIsNamedAndRuns) {
+  const AttentionChoice dense{"dense", "dense", {}};
+  const GridConfig c = Compose(dense, PruningChoice{"keep0.5", {}}, ExitChoice{}, "int8");
+  EXPECT_EQ(c.name, "dense+keep0.5+linear_int8");
+  EXPECT_EQ(c.ToRunOptions(1, 0).linear_precision, "int8");
+  EXPECT_EQ(Compose(dense, PruningChoice{}, ExitChoice{}).name, "dense");
+  int low_precision_rows = 0;
+  for (const GridConfig& g : ClassificationGrid())
+    low_precision_rows += g.linear_precision != "f32";
+  EXPECT_GE(low_precision_rows, 2);
 }
 
 TEST(QualityGridTest, GridsStartWithDenseAndNameEachConfigOnce) {
