@@ -6,27 +6,9 @@
 #include <cstring>
 
 #include "engine/kernels/elementwise.h"
-#include "engine/kernels/gemm.h"
 #include "engine/util/status_macros.h"
 
 namespace attnserve {
-
-void Dense::Apply(const float* x, int64_t rows, float* y, bool accumulate, int64_t ldy) const {
-  if (ldy == 0) ldy = out;
-  float beta = accumulate ? 1.0f : 0.0f;
-  if (bias != nullptr) {
-    for (int64_t i = 0; i < rows; ++i) {
-      float* row = y + i * ldy;
-      if (accumulate) {
-        for (int j = 0; j < out; ++j) row[j] += bias[j];
-      } else {
-        std::memcpy(row, bias, sizeof(float) * out);
-      }
-    }
-    beta = 1.0f;
-  }
-  Sgemm(false, true, rows, out, in, 1.0f, x, in, weight, in, beta, y, ldy);
-}
 
 void Norm::Apply(float* x, int64_t rows) const {
   if (!no_norm) {
@@ -98,8 +80,8 @@ int64_t BertLayerWeights::FfnSublayerFlopsPerToken() const {
 }
 
 int BertLayerWeights::max_width() const {
-  int m = std::max({hidden, 3 * inner, ffn.up.out});
-  for (const BertFfn& e : extra_ffn) m = std::max(m, e.up.out);
+  int m = std::max({hidden, 3 * inner, ffn.up.out()});
+  for (const BertFfn& e : extra_ffn) m = std::max(m, e.up.out());
   return m;
 }
 
@@ -130,23 +112,26 @@ void GatherRows(const std::vector<int64_t>& keep, int width, float* rows) {
   }
 }
 
-void RunFfn(const BertFfn& f, HfActivation act, int64_t rows, float* a, std::vector<float>* tmp) {
-  tmp->resize(rows * f.up.out);
-  f.up.Apply(a, rows, tmp->data(), false);
-  ActivateInPlace(act, tmp->data(), rows * f.up.out);
-  f.down.Apply(tmp->data(), rows, a, true);  // a = down(act(up(a))) + a
+void RunFfn(const BertFfn& f, HfActivation act, LinearPrecision linear, int64_t rows, float* a,
+            std::vector<float>* tmp) {
+  tmp->resize(rows * f.up.out());
+  f.up.Apply(a, rows, tmp->data(), false, linear);
+  ActivateInPlace(act, tmp->data(), rows * f.up.out());
+  f.down.Apply(tmp->data(), rows, a, true, linear);  // a = down(act(up(a))) + a
   f.norm.Apply(a, rows);
 }
 
 }  // namespace
 
 absl::Status RunBertLayer(const BertLayerWeights& w, const float* x,
-                          std::vector<int64_t>* offsets_inout, const ResolvedAttention& attention,
+                          std::vector<int64_t>* offsets_inout, const ExecutionPlan& plan,
                           const SublayerPruner* pruner, BertScratch* s, std::vector<float>* y,
                           RunStats* stats) {
   const std::vector<int64_t> offsets = *offsets_inout;
   const int64_t rows = offsets.back();
   const int H = w.hidden, I = w.inner;
+  const ResolvedAttention& attention = plan.attention;
+  const LinearPrecision linear = plan.linear;
   const bool want_mass =
       pruner != nullptr && pruner->want_key_mass && attention.kernel->info().reports_key_mass;
   if (want_mass) s->key_mass.assign(rows, 0.0f);
@@ -156,23 +141,23 @@ absl::Status RunBertLayer(const BertLayerWeights& w, const float* x,
   const float *q_in = x, *k_in = x, *v_in = x, *residual = x;
   if (w.bottleneck) {
     s->layer_input.resize(rows * I);
-    w.bottleneck_in.Apply(x, rows, s->layer_input.data(), false);
+    w.bottleneck_in.Apply(x, rows, s->layer_input.data(), false, linear);
     w.bottleneck_in_norm.Apply(s->layer_input.data(), rows);
     residual = s->layer_input.data();
     if (w.bottleneck_attention) {
       q_in = k_in = v_in = residual;
     } else if (w.shared_kq) {
       s->kq.resize(rows * I);
-      w.bottleneck_kq.Apply(x, rows, s->kq.data(), false);
+      w.bottleneck_kq.Apply(x, rows, s->kq.data(), false, linear);
       w.bottleneck_kq_norm.Apply(s->kq.data(), rows);
       q_in = k_in = s->kq.data();
     }
   }
   const int64_t qkv_width = 3 * int64_t{I};
   s->qkv.resize(rows * qkv_width);
-  w.q.Apply(q_in, rows, s->qkv.data(), false, qkv_width);
-  w.k.Apply(k_in, rows, s->qkv.data() + I, false, qkv_width);
-  w.v.Apply(v_in, rows, s->qkv.data() + 2 * I, false, qkv_width);
+  w.q.Apply(q_in, rows, s->qkv.data(), false, linear, qkv_width);
+  w.k.Apply(k_in, rows, s->qkv.data() + I, false, linear, qkv_width);
+  w.v.Apply(v_in, rows, s->qkv.data() + 2 * I, false, linear, qkv_width);
 
   s->context.resize(rows * I);
   const auto attention_start = std::chrono::steady_clock::now();
@@ -202,7 +187,7 @@ absl::Status RunBertLayer(const BertLayerWeights& w, const float* x,
 
   // a = norm(attn_out(context) + residual)
   s->a.assign(residual, residual + rows * I);
-  w.attn_out.Apply(s->context.data(), rows, s->a.data(), true);
+  w.attn_out.Apply(s->context.data(), rows, s->a.data(), true, linear);
   w.attn_norm.Apply(s->a.data(), rows);
 
   int64_t kept = rows;
@@ -228,11 +213,11 @@ absl::Status RunBertLayer(const BertLayerWeights& w, const float* x,
   stats->flops += attention_stats.flops + rows * w.AttentionSublayerFlopsPerToken() +
                   kept * w.FfnSublayerFlopsPerToken();
 
-  for (const BertFfn& f : w.extra_ffn) RunFfn(f, w.activation, kept, s->a.data(), &s->ffn);
-  RunFfn(w.ffn, w.activation, kept, s->a.data(), &s->ffn);
+  for (const BertFfn& f : w.extra_ffn) RunFfn(f, w.activation, linear, kept, s->a.data(), &s->ffn);
+  RunFfn(w.ffn, w.activation, linear, kept, s->a.data(), &s->ffn);
   if (w.bottleneck) {
     y->assign(x_kept, x_kept + kept * H);
-    w.out_bottleneck.Apply(s->a.data(), kept, y->data(), true);
+    w.out_bottleneck.Apply(s->a.data(), kept, y->data(), true, linear);
     w.out_bottleneck_norm.Apply(y->data(), kept);
   } else {
     y->assign(s->a.begin(), s->a.begin() + kept * H);

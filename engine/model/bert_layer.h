@@ -1,7 +1,8 @@
 // One post-norm encoder layer of the BERT family over a ragged batch. BERT and
 // DistilBERT are the plain case; MobileBERT adds input/output bottlenecks,
-// extra stacked feed-forward blocks and NoNorm (x * weight + bias). Weights
-// stay in the checkpoint's [out, in] layout.
+// extra stacked feed-forward blocks and NoNorm (x * weight + bias). The dense
+// layers keep the checkpoint's [out, in] weights (PackedLinear's kOutputMajor)
+// and run in the plan's linear precision.
 #ifndef ATTNSERVE_ENGINE_MODEL_BERT_LAYER_H_
 #define ATTNSERVE_ENGINE_MODEL_BERT_LAYER_H_
 
@@ -9,20 +10,12 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "engine/kernels/packed_linear.h"
+#include "engine/model/encoder_model.h"
 #include "engine/model/hf_config.h"
 #include "engine/model/transformer_layer.h"
 
 namespace attnserve {
-
-// y = x W^T + b, W [out, in] as torch.nn.Linear stores it.
-struct Dense {
-  int in = 0, out = 0;
-  const float* weight = nullptr;
-  const float* bias = nullptr;
-  // y[rows, ldy] (=|+=) x[rows, in]; ldy defaults to out.
-  void Apply(const float* x, int64_t rows, float* y, bool accumulate, int64_t ldy = 0) const;
-  int64_t Flops() const { return 2 * int64_t{in} * out; }
-};
 
 // LayerNorm, or MobileBERT's NoNorm when no_norm.
 struct Norm {
@@ -35,7 +28,7 @@ struct Norm {
 };
 
 struct BertFfn {
-  Dense up, down;
+  PackedLinear up, down;
   Norm norm;  // norm(down(act(up(x))) + x)
 };
 
@@ -46,13 +39,13 @@ struct BertLayerWeights {
   HfActivation activation = HfActivation::kGelu;
   // MobileBERT bottlenecks (absent: inner == hidden).
   bool bottleneck = false, shared_kq = false, bottleneck_attention = false;
-  Dense bottleneck_in, bottleneck_kq;
+  PackedLinear bottleneck_in, bottleneck_kq;
   Norm bottleneck_in_norm, bottleneck_kq_norm;
-  Dense q, k, v, attn_out;
+  PackedLinear q, k, v, attn_out;
   Norm attn_norm;
   std::vector<BertFfn> extra_ffn;  // MobileBERT's num_feedforward_networks - 1
   BertFfn ffn;
-  Dense out_bottleneck;  // inner -> hidden, norm(dense(x) + layer input)
+  PackedLinear out_bottleneck;  // inner -> hidden, norm(dense(x) + layer input)
   Norm out_bottleneck_norm;
 
   int64_t AttentionSublayerFlopsPerToken() const;
@@ -67,12 +60,13 @@ struct BertScratch {
 };
 
 // Runs one layer on x [rows, hidden] (sequence b = rows [offsets[b],
-// offsets[b+1])), writing y [rows', hidden]. `pruner` (may be null) drops rows
+// offsets[b+1])), writing y [rows', hidden], with the plan's attention kernel
+// and linear precision. `pruner` (may be null) drops rows
 // after the attention sublayer; *offsets then describes y's rows. Each
 // sequence's first row ([CLS]) is always kept.
 absl::Status RunBertLayer(const BertLayerWeights& w, const float* x, std::vector<int64_t>* offsets,
-                          const ResolvedAttention& attention, const SublayerPruner* pruner,
-                          BertScratch* s, std::vector<float>* y, RunStats* stats);
+                          const ExecutionPlan& plan, const SublayerPruner* pruner, BertScratch* s,
+                          std::vector<float>* y, RunStats* stats);
 
 }  // namespace attnserve
 

@@ -18,13 +18,11 @@ class Binder {
   absl::StatusOr<const float*> Get(const std::string& name, std::vector<int64_t> shape) const {
     return w_.Float32(prefix_ + name, shape);
   }
-  absl::StatusOr<Dense> Linear(const std::string& name, int in, int out) const {
-    Dense d;
-    d.in = in;
-    d.out = out;
-    ASSIGN_OR_RETURN(d.weight, Get(name + ".weight", {out, in}));
-    ASSIGN_OR_RETURN(d.bias, Get(name + ".bias", {out}));
-    return d;
+  // A torch.nn.Linear: weight [out, in], bias [out].
+  absl::StatusOr<PackedLinear> Linear(const std::string& name, int in, int out) const {
+    ASSIGN_OR_RETURN(const float* weight, Get(name + ".weight", {out, in}));
+    ASSIGN_OR_RETURN(const float* bias, Get(name + ".bias", {out}));
+    return PackedLinear(weight, bias, in, out, PackedLinear::Layout::kOutputMajor);
   }
   // Older checkpoints name a LayerNorm's parameters gamma/beta.
   absl::StatusOr<Norm> LayerNorm(const std::string& name, int width, bool no_norm,

@@ -73,12 +73,16 @@ class BertModel final : public EncoderModel, public StepwiseEncoder {
   const float* word_ = nullptr;        // [vocab, embedding_size]
   const float* position_ = nullptr;    // [max_position_embeddings, hidden]
   const float* token_type_ = nullptr;  // [type_vocab_size, hidden] or null
-  Dense embedding_transform_;          // MobileBERT: 3E or E -> H; in == 0: none
+  // These two run outside the layers and stay f32 whatever the plan's linear
+  // precision: the embedding transformation is one dense against the layers'
+  // dozens, the feature dense sees one row per text (and neither Start nor
+  // EmbedPooled is given a plan).
+  PackedLinear embedding_transform_;  // MobileBERT: 3E or E -> H; empty: none
   Norm embedding_norm_;
   std::vector<BertLayerWeights> layers_;
 
   Feature feature_ = Feature::kPooled;
-  Dense feature_dense_;  // pooler or pre_classifier
+  PackedLinear feature_dense_;  // pooler or pre_classifier (f32, see above)
   std::optional<ClassifierHead> head_;
 };
 

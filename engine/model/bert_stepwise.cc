@@ -15,10 +15,10 @@ void BertModel::EmbedTokens(const std::vector<int32_t>& ids, float* x) const {
   const int H = c.hidden_size, E = c.embedding_size;
   const int64_t n = static_cast<int64_t>(ids.size()) + 2;
   auto token = [&](int64_t p) { return p == 0 ? cls_id_ : (p == n - 1 ? sep_id_ : ids[p - 1]); };
-  if (embedding_transform_.in > 0) {
+  if (!embedding_transform_.empty()) {
     // MobileBERT: [E(next) | E(this) | E(previous)] (zeros past either end)
     // when trigram_input, then a dense map to the hidden width.
-    const int width = embedding_transform_.in;
+    const int width = embedding_transform_.in();
     std::vector<float> in(n * width, 0.0f);
     for (int64_t p = 0; p < n; ++p) {
       float* row = in.data() + p * width;
@@ -30,7 +30,7 @@ void BertModel::EmbedTokens(const std::vector<int32_t>& ids, float* x) const {
       std::memcpy(row + E, word_ + int64_t{token(p)} * E, sizeof(float) * E);
       if (p > 0) std::memcpy(row + 2 * E, word_ + int64_t{token(p - 1)} * E, sizeof(float) * E);
     }
-    embedding_transform_.Apply(in.data(), n, x, false);
+    embedding_transform_.Apply(in.data(), n, x, false, LinearPrecision::kF32);
   } else {
     for (int64_t p = 0; p < n; ++p) {
       std::memcpy(x + p * H, word_ + int64_t{token(p)} * H, sizeof(float) * H);
@@ -94,8 +94,8 @@ absl::Status BertModel::RunLayerWith(int layer, const ExecutionPlan& plan,
     return absl::InternalError(
         absl::StrCat("layer ", layer, ": input width ", state->width, " != ", w.hidden));
   }
-  RETURN_IF_ERROR(RunBertLayer(w, state->hidden.data(), &state->offsets, plan.attention, pruner,
-                               scratch, &state->next, stats));
+  RETURN_IF_ERROR(RunBertLayer(w, state->hidden.data(), &state->offsets, plan, pruner, scratch,
+                               &state->next, stats));
   std::swap(state->hidden, state->next);
   return absl::OkStatus();
 }
@@ -127,7 +127,7 @@ void BertModel::EmbedPooled(const float* pooled, int64_t batch, float* out, RunS
   if (feature_ == Feature::kPooled) {
     std::memcpy(out, pooled, sizeof(float) * batch * d);
   } else {
-    feature_dense_.Apply(pooled, batch, out, false);
+    feature_dense_.Apply(pooled, batch, out, false, LinearPrecision::kF32);
     stats->flops += batch * feature_dense_.Flops();
     if (feature_ == Feature::kPoolerTanh) {
       TanhInPlace(out, batch * d);
