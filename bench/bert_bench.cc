@@ -4,7 +4,11 @@
 // measured in the same run on the models' layer shapes (the compute limit).
 // Weights are random: latency does not depend on their values.
 //
-//   bert_bench [--reps N] [--dir TMPDIR]     # prints a Markdown table
+//   bert_bench [--reps N] [--dir TMPDIR] [--linear-precision f32,int8,bf16]
+//
+// prints a Markdown table, one row per linear precision asked for (default
+// f32 only), with each row's best time over the f32 row's when f32 is in the
+// list. The GEMM limit is f32's: int8 and bf16 rows may exceed 100%.
 //
 // docs/PERFORMANCE.md ("BERT family") has the table and how it was run.
 #include <stdlib.h>
@@ -13,6 +17,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -20,8 +25,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_split.h"
 #include "engine/engine.h"
 #include "engine/kernels/gemm.h"
+#include "engine/kernels/linear_precision.h"
 #include "engine/util/float_env.h"
 #include "nlohmann/json.hpp"
 
@@ -118,14 +125,25 @@ double GemmGflops(int64_t m, int64_t n, int64_t k, int threads, int reps) {
 int Main(int argc, char** argv) {
   int reps = 5;
   std::string tmp = std::filesystem::temp_directory_path().string();
+  std::vector<std::string> precisions = {"f32"};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--reps" && i + 1 < argc) {
       reps = std::max(1, std::atoi(argv[++i]));
     } else if (arg == "--dir" && i + 1 < argc) {
       tmp = argv[++i];
+    } else if (arg == "--linear-precision" && i + 1 < argc) {
+      precisions = absl::StrSplit(argv[++i], ',');
+      for (const std::string& p : precisions) {
+        if (!ParseLinearPrecision(p)) {
+          std::cerr << "bert_bench: --linear-precision: '" << p
+                    << "' is not one of f32, int8, bf16\n";
+          return 2;
+        }
+      }
     } else {
-      std::cerr << "usage: bert_bench [--reps N] [--dir TMPDIR]\n";
+      std::cerr << "usage: bert_bench [--reps N] [--dir TMPDIR] [--linear-precision "
+                   "f32,int8,bf16]\n";
       return 2;
     }
   }
@@ -148,9 +166,9 @@ int Main(int argc, char** argv) {
   }
   // Best and median of `reps` runs: on a shared machine the best run is the
   // one least disturbed, and the GEMM limit is a best run too.
-  std::cout
-      << "| model | tokens | threads | best ms | median ms | GFLOP | GFLOP/s (best) | % of GEMM "
-         "limit |\n|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  std::cout << "| model | tokens | threads | linear | best ms | median ms | best / f32 | GFLOP | "
+               "GFLOP/s (best) | % of f32 GEMM limit |\n"
+               "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|\n";
   int status = 0;
   for (const Shape& s : shapes) {
     const std::string dir = root + "/" + std::to_string(s.hidden);
@@ -170,31 +188,40 @@ int Main(int argc, char** argv) {
       std::vector<std::vector<int32_t>> ids(1);
       for (int i = 0; i < tokens - 2; ++i) ids[0].push_back(id(rng));
       for (int threads : {1, 2}) {
-        RunOptions options;
-        options.num_threads = threads;
-        options.max_tokens = tokens - 2;
-        std::vector<double> ms;
-        int64_t flops = 0;
-        for (int r = 0; r < reps + 1; ++r) {
-          const auto t0 = std::chrono::steady_clock::now();
-          auto result = (*engine)->EmbedTokenIds(ids, options);
-          const double t =
-              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                  .count();
-          if (!result.ok()) {
-            std::cerr << "bert_bench: " << result.status() << "\n";
-            return 1;
+        double f32_best = 0;  // this model, length and thread count in f32
+        for (const std::string& precision : precisions) {
+          RunOptions options;
+          options.num_threads = threads;
+          options.max_tokens = tokens - 2;
+          options.linear_precision = precision;
+          std::vector<double> ms;
+          int64_t flops = 0;
+          for (int r = 0; r < reps + 1; ++r) {
+            const auto t0 = std::chrono::steady_clock::now();
+            auto result = (*engine)->EmbedTokenIds(ids, options);
+            const double t =
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                    .count();
+            if (!result.ok()) {
+              std::cerr << "bert_bench: " << result.status() << "\n";
+              return 1;
+            }
+            flops = result->stats.flops;
+            // The first run warms caches and threads (and packs int8 / bf16
+            // weights).
+            if (r > 0) ms.push_back(t);
           }
-          flops = result->stats.flops;
-          if (r > 0) ms.push_back(t);  // the first run warms caches and threads
+          std::sort(ms.begin(), ms.end());
+          const double median = ms[ms.size() / 2];
+          const double gflops = flops * 1e-9 / (ms[0] * 1e-3);
+          if (precision == "f32") f32_best = ms[0];
+          char ratio[16] = "-";
+          if (f32_best > 0) std::snprintf(ratio, sizeof(ratio), "%.2f", ms[0] / f32_best);
+          std::printf("| %s | %d | %d | %s | %.1f | %.1f | %s | %.2f | %.1f | %.0f%% |\n",
+                      s.name.c_str(), tokens, threads, precision.c_str(), ms[0], median, ratio,
+                      flops * 1e-9, gflops, 100.0 * gflops / limit[threads]);
+          std::fflush(stdout);
         }
-        std::sort(ms.begin(), ms.end());
-        const double median = ms[ms.size() / 2];
-        const double gflops = flops * 1e-9 / (ms[0] * 1e-3);
-        std::printf("| %s | %d | %d | %.1f | %.1f | %.2f | %.1f | %.0f%% |\n", s.name.c_str(),
-                    tokens, threads, ms[0], median, flops * 1e-9, gflops,
-                    100.0 * gflops / limit[threads]);
-        std::fflush(stdout);
       }
     }
   }
