@@ -89,8 +89,9 @@ int main(int argc, char** argv) {
                          "Kernel parameter key=value; repeatable");
   policy_set->add_option("--max-tokens", policy.max_tokens, "Default max_tokens (0 = model's)");
   policy_set->add_option("--num-threads", policy.num_threads, "Default threads (0 = server's)");
-  policy_set->add_option("--linear-precision", policy.linear_precision,
-                         "Default arithmetic of the dense layers: f32, int8, bf16 or auto")
+  policy_set
+      ->add_option("--linear-precision", policy.linear_precision,
+                   "Default arithmetic of the dense layers: f32, int8, bf16 or auto")
       ->check(CLI::IsMember({"f32", "int8", "bf16", "auto"}));
   auto* overridable = policy_set->add_option(
       "--overridable", policy.overridable,

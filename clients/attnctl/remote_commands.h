@@ -21,8 +21,8 @@ struct RemoteOptions {
 struct PolicySetOptions {
   std::string attention;
   std::vector<std::string> attention_params;
-  int max_tokens = -1;   // -1 = keep
-  int num_threads = -1;  // -1 = keep
+  int max_tokens = -1;           // -1 = keep
+  int num_threads = -1;          // -1 = keep
   std::string linear_precision;  // "" = keep
   std::vector<std::string> overridable;
   bool overridable_given = false;
