@@ -245,6 +245,10 @@ def efficiency():
          f"sum by (kernel) (rate(attnserve_attention_pairs_dense_total{{{IM}}}[{RI}]))",
          "{{kernel}}")], "percentunit",
         description="Query-key pairs scored / pairs dense attention would score.")
+    b.panel("timeseries", "Requests by dense-layer precision", [
+        (rate("attnserve_linear_precision_requests_total", IM, "precision"), "{{precision}}")],
+        "reqps", description="f32, or the int8 / bf16 dense layers a request or the policy "
+        "asked for (docs/QUANTIZATION.md).")
     b.row("Compute")
     b.panel("timeseries", "FLOP/s by kernel", [
         (rate("attnserve_flops_total", IM, "kernel"), "{{kernel}}")], "short")

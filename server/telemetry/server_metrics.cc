@@ -218,6 +218,12 @@ ServerMetrics::ServerMetrics(const ServingState* state)
                               "Requests the auto policy configured, by calibrated configuration "
                               "and whether the predicted budget was met.")
                           .Register(r);
+  linear_precision_ = &BuildCounter()
+                          .Name("attnserve_linear_precision_requests_total")
+                          .Help(
+                              "Requests that ran, by the arithmetic of the model's dense layers "
+                              "(f32, int8 or bf16; docs/QUANTIZATION.md).")
+                          .Register(r);
   rejections_ = &BuildCounter()
                      .Name("attnserve_admission_rejections_total")
                      .Help("Requests refused by admission control.")
@@ -295,6 +301,9 @@ void ServerMetrics::OnRequest(const RequestRecord& r) {
       ->Add({{"rpc", r.rpc}},
             prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256})
       .Observe(static_cast<double>(s.texts.size()));
+  if (!s.linear_precision.empty()) {
+    linear_precision_->Add({{"model", r.model}, {"precision", s.linear_precision}}).Increment();
+  }
   if (!s.auto_config.empty()) {
     // Bounded: the configurations are the rows of the calibration table.
     auto_selections_

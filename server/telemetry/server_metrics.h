@@ -73,6 +73,7 @@ class ServerMetrics final : public RequestObserver {
   prometheus::Family<prometheus::Histogram>* batch_size_;
   prometheus::Family<prometheus::Histogram>* request_energy_;
   prometheus::Family<prometheus::Counter>* auto_selections_;
+  prometheus::Family<prometheus::Counter>* linear_precision_;
   prometheus::Family<prometheus::Counter>* rejections_;
   prometheus::Family<prometheus::Counter>* policy_changes_;
   prometheus::Family<prometheus::Counter>* reloads_;

@@ -49,6 +49,8 @@ TEST_F(ServerTest, MetricsReflectTrafficAndPassPromtool) {
   EXPECT_THAT(
       metrics,
       HasSubstr("attnserve_admission_rejections_total{reason=\"queue_full\",rpc=\"Embed\"}"));
+  EXPECT_THAT(metrics, HasSubstr("attnserve_linear_precision_requests_total{model=\"use-lite\","
+                                 "precision=\"f32\"}"));
   EXPECT_THAT(metrics, HasSubstr("attnserve_policy_changes_total 1"));
   EXPECT_THAT(metrics, HasSubstr("attnserve_policy_version 2"));
   EXPECT_THAT(metrics, HasSubstr("attnserve_tokens_in_total{model=\"use-lite\"}"));
