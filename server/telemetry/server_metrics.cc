@@ -219,11 +219,11 @@ ServerMetrics::ServerMetrics(const ServingState* state)
                               "and whether the predicted budget was met.")
                           .Register(r);
   linear_precision_ = &BuildCounter()
-                          .Name("attnserve_linear_precision_requests_total")
-                          .Help(
-                              "Requests that ran, by the arithmetic of the model's dense layers "
-                              "(f32, int8 or bf16; docs/QUANTIZATION.md).")
-                          .Register(r);
+                           .Name("attnserve_linear_precision_requests_total")
+                           .Help(
+                               "Requests that ran, by the arithmetic of the model's dense layers "
+                               "(f32, int8 or bf16; docs/QUANTIZATION.md).")
+                           .Register(r);
   rejections_ = &BuildCounter()
                      .Name("attnserve_admission_rejections_total")
                      .Help("Requests refused by admission control.")
