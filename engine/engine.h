@@ -36,6 +36,9 @@ struct EngineConfig {
   // estimated before anything is allocated; a larger request is
   // ResourceExhausted naming the estimate and the bound. 0 = no bound.
   int64_t max_request_bytes = int64_t{2} << 30;
+  // Dense-layer precisions besides f32 the server warms at load
+  // (server/model_manager.cc); names as RunOptions::linear_precision.
+  std::vector<std::string> warm_linear_precisions;
 };
 
 struct EmbedResult {

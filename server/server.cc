@@ -71,6 +71,8 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
   engine_config.max_batch_texts = config.limits().max_texts_per_request();
   engine_config.max_request_bytes = config.limits().max_request_bytes();
   engine_config.default_threads = config.admission().threads_per_request();
+  engine_config.warm_linear_precisions.assign(config.warm_linear_precisions().begin(),
+                                              config.warm_linear_precisions().end());
   s->models_ = std::make_unique<ModelManager>(engine_config, config.model_root(),
                                               config.heads_dir(), config.calibration_file());
   s->queue_ = std::make_unique<AdmissionQueue>(config.admission().workers(),

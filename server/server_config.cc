@@ -79,6 +79,13 @@ absl::Status FinalizeConfig(v1::Config* c) {
   if (!a->has_queue_capacity()) a->set_queue_capacity(16);
   if (a->threads_per_request() == 0) a->set_threads_per_request(std::max(1, cores / a->workers()));
 
+  for (int i = 0; i < c->warm_linear_precisions_size(); ++i) {
+    const std::string& p = c->warm_linear_precisions(i);
+    if (p != "f32" && p != "int8" && p != "bf16") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("warm_linear_precisions[", i, "]: '", p, "' is not one of f32, int8, bf16"));
+    }
+  }
   if (absl::Status s = CheckAddress("grpc_address", c->grpc_address()); !s.ok()) return s;
   if (c->metrics_address() != "none") {
     if (absl::Status s = CheckAddress("metrics_address", c->metrics_address()); !s.ok()) return s;

@@ -229,7 +229,15 @@ TEST_F(ServerTest, PolicySetValidatesPersistsAndSurvivesRestart) {
 // The dense layers' precision: per request, as the policy's default, refused
 // when unknown or not overridable.
 TEST_F(ServerTest, LinearPrecisionPerRequestAndByPolicy) {
-  StartServer(BaseConfig());
+  v1::Config config = BaseConfig();
+  config.add_warm_linear_precisions("int8");  // packed at load; a bad name is a config error
+  v1::Config bad_config = config;
+  bad_config.add_warm_linear_precisions("int4");
+  const absl::Status refused_config = FinalizeConfig(&bad_config);
+  EXPECT_EQ(refused_config.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(refused_config.message()),
+              HasSubstr("warm_linear_precisions[1]: 'int4'"));
+  StartServer(config);
   const std::string text = "The quick brown fox jumps over the lazy dog.";
   auto f32 = client_->Embed(EmbedOf({text}));
   ASSERT_TRUE(f32.ok()) << f32.status();

@@ -4,6 +4,7 @@
 // (results differ from f32), it composes with pruning and early exit, and bad
 // names are refused naming the field.
 #include <cmath>
+#include <filesystem>
 #include <vector>
 
 #include "engine/engine.h"
@@ -22,6 +23,9 @@ class LinearPrecisionTest : public ::testing::Test {
     if (!testing::TestModelPresent()) return;
     EngineConfig config;
     config.model_dir = testing::TestModelDir();
+    // No calibration table, whatever the model directory holds.
+    config.calibration_file =
+        (std::filesystem::temp_directory_path() / "attnserve_no_such_table.json").string();
     auto engine = Engine::Load(config);
     ASSERT_TRUE(engine.ok()) << engine.status();
     engine_ = engine->release();
