@@ -21,7 +21,7 @@ namespace attnserve {
 //   int8: oneDNN matmul on weights reordered into its blocked layout (AMX /
 //         VNNI kernels); if this CPU has no such kernel (oneDNN refuses the
 //         primitive, e.g. AVX2 only), the GEMM API on plain s8 weights; on the
-//         OpenBLAS backend, portable loops on plain s8 weights.
+//         OpenBLAS backend, the integer products in an f32 GEMM (f32 speed).
 //   bf16: oneDNN matmul on packed bf16 weights where the CPU has bf16
 //         instructions (AVX512_BF16, AMX); elsewhere oneDNN only emulates
 //         bf16 (4x slower than f32, measured), so an f32 GEMM runs on
@@ -32,7 +32,8 @@ struct PackedLinear::Packs {
   // int8: w = w_scale[j] * w8[k, j]; w_colsum[j] = sum_k w8[k, j].
   std::vector<float> w_scale;
   std::vector<int32_t> w_colsum;
-  std::vector<int8_t> w8;        // [in, out]; the plain form only
+  std::vector<int8_t> w8;        // [in, out]; the plain form only (oneDNN's GEMM API)
+  std::vector<float> w8f;        // the same integers as floats (OpenBLAS backend)
   std::vector<float> w_rounded;  // [in, out] bf16-rounded; the emulated bf16 form only
   bool int8_packed_ok = false, bf16_packed_ok = false;
 #if defined(ATTNSERVE_GEMM_ONEDNN)
@@ -215,8 +216,14 @@ std::vector<int8_t> PackedLinear::QuantizedWeights() const {
 void PackedLinear::EnsurePlainInt8() const {
   Packs& p = *packs_;
   absl::call_once(p.int8_plain_once, [&] {
+#if defined(ATTNSERVE_GEMM_ONEDNN)
     p.w8 = QuantizedWeights();
     p.bytes += static_cast<int64_t>(p.w8.size());
+#else
+    const std::vector<int8_t> w8 = QuantizedWeights();
+    p.w8f.assign(w8.begin(), w8.end());
+    p.bytes += static_cast<int64_t>(p.w8f.size() * sizeof(float));
+#endif
   });
 }
 
@@ -270,7 +277,17 @@ void PackedLinear::ApplyInt8(const float* x, int64_t rows, float* y, bool accumu
 #endif
   if (!done) {
     EnsurePlainInt8();
+#if defined(ATTNSERVE_GEMM_ONEDNN)
     GemmU8S8NN(rows, n, k, s.xq.data(), k, p.w8.data(), n, s.acc.data(), n);
+#else
+    // No fast integer GEMM here (Debian's arm64 oneDNN has only a reference
+    // one): the integer products in an f32 GEMM, exact up to sums of 2^24,
+    // so int8 gives the int8 model's numbers at f32 speed.
+    s.xf.assign(s.xq.begin(), s.xq.begin() + rows * k);
+    s.tmp.resize(rows * n);
+    Sgemm(false, false, rows, n, k, 1.0f, s.xf.data(), k, p.w8f.data(), n, 0.0f, s.tmp.data(), n);
+    for (int64_t i = 0; i < rows * n; ++i) s.acc[i] = static_cast<int32_t>(std::lrint(s.tmp[i]));
+#endif
   }
   DequantizeRows(s.acc.data(), rows, n, s.row_scale.data(), s.row_zero.data(), p.w_scale.data(),
                  p.w_colsum.data(), bias_, y, ldy, accumulate);

@@ -8,8 +8,7 @@
 // Backends (packed_linear.cc says which form runs when): on oneDNN the packs
 // are reordered into the matmul primitive's blocked layout once (AMX or VNNI
 // kernels where the CPU has them); on the OpenBLAS backend (arm64) the same
-// quantised arithmetic runs in portable loops: the same numbers, but slower
-// than f32 there.
+// quantised numbers come from f32 GEMMs: no faster than f32 there.
 #ifndef ATTNSERVE_ENGINE_KERNELS_PACKED_LINEAR_H_
 #define ATTNSERVE_ENGINE_KERNELS_PACKED_LINEAR_H_
 
