@@ -21,6 +21,7 @@
 
 #include "engine/engine.h"
 #include "engine/kernels/packed_linear.h"
+#include "engine/policy/early_exit.h"
 #include "engine/util/float_env.h"
 #include "nlohmann/json.hpp"
 
@@ -90,16 +91,6 @@ void LayerTable(int reps) {
       std::printf(" |\n");
     }
   }
-}
-
-double Cosine(const float* a, const float* b, int n) {
-  double dot = 0, na = 0, nb = 0;
-  for (int i = 0; i < n; ++i) {
-    dot += double{a[i]} * b[i];
-    na += double{a[i]} * a[i];
-    nb += double{b[i]} * b[i];
-  }
-  return dot / std::sqrt(na * nb);
 }
 
 int ModelTable(const std::string& model_dir, const std::string& passages_file, int reps) {

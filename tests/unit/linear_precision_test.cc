@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/policy/early_exit.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/test_model.h"
@@ -38,16 +39,6 @@ class LinearPrecisionTest : public ::testing::Test {
   static Engine* engine_;
 };
 Engine* LinearPrecisionTest::engine_ = nullptr;
-
-double Cosine(const float* a, const float* b, int n) {
-  double dot = 0, na = 0, nb = 0;
-  for (int i = 0; i < n; ++i) {
-    dot += double{a[i]} * b[i];
-    na += double{a[i]} * a[i];
-    nb += double{b[i]} * b[i];
-  }
-  return dot / std::sqrt(na * nb);
-}
 
 const std::vector<std::string>& Texts() {
   static const std::vector<std::string> texts = {
