@@ -58,6 +58,7 @@ struct Flags {
   std::string input;
   int texts_per_request = 1;
   int max_tokens = 0;
+  std::string linear_precision;
   bool admin_free = false;
   std::string admin_token_file;
   std::string ca_file, cert_file, key_file;
@@ -307,6 +308,7 @@ int Run(const Flags& f) {
     }
   }
   Workload workload(*kernels, weighted, classes, f.texts_per_request, f.max_tokens, f.seed);
+  workload.set_linear_precision(f.linear_precision);
 
   // One probe per kernel: a bad kernel name or parameter fails here, once,
   // instead of in every request (probes are not counted).
@@ -416,6 +418,10 @@ int main(int argc, char** argv) {
                  "ExecutionOptions.max_tokens of each request (0 = the policy's)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_option("--linear-precision", f.linear_precision,
+                 "ExecutionOptions.linear_precision of each request: f32, int8, bf16 or auto "
+                 "(\"\" = the policy's; docs/QUANTIZATION.md)")
+      ->check(CLI::IsMember({"", "f32", "int8", "bf16", "auto"}));
   app.add_flag("--admin-free", f.admin_free, "Only inference calls (no GetPolicy for the summary)");
   app.add_option("--admin_token_file", f.admin_token_file,
                  "Bearer token file, to record the policy in the summary");

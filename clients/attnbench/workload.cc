@@ -198,6 +198,7 @@ void Workload::Fill(uint64_t seq, const Pick& pick, v1::EmbedRequest* request) c
     }
   }
   request->mutable_options()->set_max_tokens(max_tokens_);
+  request->mutable_options()->set_linear_precision(linear_precision_);
 }
 
 std::string Workload::KernelLabel(int kernel) const {
@@ -227,7 +228,8 @@ nlohmann::ordered_json Workload::Describe() const {
           {"kernel_selection", weighted_ ? "weighted" : "cycled"},
           {"lengths", lengths},
           {"texts_per_request", texts_per_request_},
-          {"max_tokens", max_tokens_}};
+          {"max_tokens", max_tokens_},
+          {"linear_precision", linear_precision_.empty() ? "(policy default)" : linear_precision_}};
 }
 
 }  // namespace attnserve::bench

@@ -67,6 +67,8 @@ class Workload {
   const std::vector<TextClass>& classes() const { return classes_; }
   std::string KernelLabel(int kernel) const;
   int texts_per_request() const { return texts_per_request_; }
+  // ExecutionOptions.linear_precision of every request ("" = the policy's).
+  void set_linear_precision(std::string precision) { linear_precision_ = std::move(precision); }
   nlohmann::ordered_json Describe() const;
 
  private:
@@ -76,6 +78,7 @@ class Workload {
   std::vector<TextClass> classes_;
   int texts_per_request_;
   int max_tokens_;
+  std::string linear_precision_;
   uint64_t seed_;
 };
 
