@@ -33,20 +33,22 @@ void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
 }
 
 void Linear(const float* x, int64_t m, int64_t k, const float* w, int64_t n, const float* bias,
-            float* y, bool accumulate) {
+            float* y, bool accumulate, bool w_out_major, int64_t ldy) {
+  if (ldy == 0) ldy = n;
+  float beta = accumulate ? 1.0f : 0.0f;
   if (bias != nullptr) {
+    // The bias goes in first, then the product is added to it.
     for (int64_t i = 0; i < m; ++i) {
-      float* row = y + i * n;
+      float* row = y + i * ldy;
       if (accumulate) {
         for (int64_t j = 0; j < n; ++j) row[j] += bias[j];
       } else {
         for (int64_t j = 0; j < n; ++j) row[j] = bias[j];
       }
     }
-    Sgemm(false, false, m, n, k, 1.0f, x, k, w, n, 1.0f, y, n);
-  } else {
-    Sgemm(false, false, m, n, k, 1.0f, x, k, w, n, accumulate ? 1.0f : 0.0f, y, n);
+    beta = 1.0f;
   }
+  Sgemm(false, w_out_major, m, n, k, 1.0f, x, k, w, w_out_major ? k : n, beta, y, ldy);
 }
 
 std::string_view GemmBackendName() {

@@ -14,11 +14,12 @@ namespace attnserve {
 void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
            int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
-// y[m,n] (=|+=) x[m,k] * w[k,n] + bias[n]: a dense layer with input-major
-// weights. With accumulate, the product and bias are added to y (a fused
-// residual connection). bias may be null.
+// y[m,n] (=|+=) x[m,k] * W + bias[n]: a dense layer. W is w[k,n]
+// (input-major, TensorFlow) or, with w_out_major, w[n,k] (torch.nn.Linear).
+// With accumulate, the product and bias are added to y (a fused residual
+// connection). bias may be null. y's rows are ldy apart (0: n).
 void Linear(const float* x, int64_t m, int64_t k, const float* w, int64_t n, const float* bias,
-            float* y, bool accumulate);
+            float* y, bool accumulate, bool w_out_major = false, int64_t ldy = 0);
 
 // "onednn" or "openblas".
 std::string_view GemmBackendName();

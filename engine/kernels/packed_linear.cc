@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <cstring>
 #include <vector>
 
 #include "absl/base/call_once.h"
@@ -179,27 +178,6 @@ float PackedLinear::WeightAt(int64_t k, int64_t j) const {
   return layout_ == Layout::kInputMajor ? weight_[k * out_ + j] : weight_[j * in_ + k];
 }
 
-void PackedLinear::ApplyF32(const float* x, int64_t rows, float* y, bool accumulate,
-                            int64_t ldy) const {
-  float beta = accumulate ? 1.0f : 0.0f;
-  if (bias_ != nullptr) {
-    for (int64_t i = 0; i < rows; ++i) {
-      float* row = y + i * ldy;
-      if (accumulate) {
-        for (int j = 0; j < out_; ++j) row[j] += bias_[j];
-      } else {
-        std::memcpy(row, bias_, sizeof(float) * out_);
-      }
-    }
-    beta = 1.0f;
-  }
-  if (layout_ == Layout::kInputMajor) {
-    Sgemm(false, false, rows, out_, in_, 1.0f, x, in_, weight_, out_, beta, y, ldy);
-  } else {
-    Sgemm(false, true, rows, out_, in_, 1.0f, x, in_, weight_, in_, beta, y, ldy);
-  }
-}
-
 std::vector<int8_t> PackedLinear::QuantizedWeights() const {
   const int64_t k = in_, n = out_;
   std::vector<int8_t> w8(k * n);
@@ -340,7 +318,7 @@ void PackedLinear::Apply(const float* x, int64_t rows, float* y, bool accumulate
   } else if (precision == LinearPrecision::kBf16 && packs_ != nullptr) {
     ApplyBf16(x, rows, y, accumulate, ldy);
   } else {
-    ApplyF32(x, rows, y, accumulate, ldy);
+    Linear(x, rows, in_, weight_, out_, bias_, y, accumulate, layout_ == Layout::kOutputMajor, ldy);
   }
 }
 

@@ -47,7 +47,6 @@ class PackedLinear {
   struct Packs;  // defined in packed_linear.cc
 
  private:
-  void ApplyF32(const float* x, int64_t rows, float* y, bool accumulate, int64_t ldy) const;
   void ApplyInt8(const float* x, int64_t rows, float* y, bool accumulate, int64_t ldy) const;
   void ApplyBf16(const float* x, int64_t rows, float* y, bool accumulate, int64_t ldy) const;
   float WeightAt(int64_t k, int64_t j) const;  // W[k, j] in either layout
