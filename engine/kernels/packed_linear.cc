@@ -191,14 +191,14 @@ std::vector<int8_t> PackedLinear::QuantizedWeights() const {
   return w8;
 }
 
-void PackedLinear::EnsurePlainInt8() const {
+void PackedLinear::EnsurePlainInt8(std::vector<int8_t> w8) const {
   Packs& p = *packs_;
   absl::call_once(p.int8_plain_once, [&] {
+    if (w8.empty()) w8 = QuantizedWeights();
 #if defined(ATTNSERVE_GEMM_ONEDNN)
-    p.w8 = QuantizedWeights();
+    p.w8 = std::move(w8);
     p.bytes += static_cast<int64_t>(p.w8.size());
 #else
-    const std::vector<int8_t> w8 = QuantizedWeights();
     p.w8f.assign(w8.begin(), w8.end());
     p.bytes += static_cast<int64_t>(p.w8f.size() * sizeof(float));
 #endif
@@ -228,7 +228,7 @@ void PackedLinear::ApplyInt8(const float* x, int64_t rows, float* y, bool accumu
       for (int64_t kk = 0; kk < k; ++kk) amax = std::max(amax, std::fabs(WeightAt(kk, j)));
       if (amax > 0.0f) p.w_scale[j] = amax / 127.0f;
     }
-    const std::vector<int8_t> w8 = QuantizedWeights();
+    std::vector<int8_t> w8 = QuantizedWeights();
     p.w_colsum.assign(n, 0);
     for (int64_t kk = 0; kk < k; ++kk) {
       for (int64_t j = 0; j < n; ++j) p.w_colsum[j] += w8[kk * n + j];
@@ -238,6 +238,8 @@ void PackedLinear::ApplyInt8(const float* x, int64_t rows, float* y, bool accumu
     p.int8_packed_ok = PackWeights(w8.data(), k, n, dt::u8, dt::s8, dt::s32, &p.int8_packed);
     if (p.int8_packed_ok) p.bytes += static_cast<int64_t>(p.int8_packed.get_desc().get_size());
 #endif
+    // No packed form: the plain one takes these weights instead of quantising again.
+    if (!p.int8_packed_ok) EnsurePlainInt8(std::move(w8));
   });
   Scratch& s = ThreadScratch();
   const int64_t padded = PaddedRows(rows);

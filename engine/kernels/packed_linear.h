@@ -52,7 +52,9 @@ class PackedLinear {
   float WeightAt(int64_t k, int64_t j) const;  // W[k, j] in either layout
   // W quantised with the per-column scales, row-major [in, out].
   std::vector<int8_t> QuantizedWeights() const;
-  void EnsurePlainInt8() const;    // the s8 weights for the GEMM API / loops
+  // The s8 weights for oneDNN's GEMM API / the f32-GEMM form: `w8` when
+  // given (already quantised), else quantised here.
+  void EnsurePlainInt8(std::vector<int8_t> w8 = {}) const;
   void EnsureRoundedBf16() const;  // bf16-rounded f32 weights for the f32 GEMM
 
   const float* weight_ = nullptr;
