@@ -136,8 +136,8 @@ int Main(int argc, char** argv) {
       precisions = absl::StrSplit(argv[++i], ',');
       for (const std::string& p : precisions) {
         if (!ParseLinearPrecision(p)) {
-          std::cerr << "bert_bench: --linear-precision: '" << p
-                    << "' is not one of f32, int8, bf16\n";
+          std::cerr << "bert_bench: --linear-precision: '" << p << "' is not one of "
+                    << kLinearPrecisionNames << "\n";
           return 2;
         }
       }

@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/kernels/gemm.h"
+#include "engine/kernels/linear_precision.h"
 #include "engine/model/bert_model.h"
 #include "engine/model/use_lite_model.h"
 #include "engine/policy/adaptive_run.h"
@@ -148,7 +149,8 @@ absl::StatusOr<Engine::ResolvedRun> Engine::Resolve(const RunOptions& options) c
   const std::optional<LinearPrecision> linear = ParseLinearPrecision(options.linear_precision);
   if (!linear) {
     return absl::InvalidArgumentError(absl::StrCat("linear_precision: '", options.linear_precision,
-                                                   "' is not one of f32, int8, bf16 (or auto)"));
+                                                   "' is not one of ", kLinearPrecisionNames,
+                                                   " (or auto)"));
   }
   run.plan.linear = *linear;
   if (options.pruning.active() || options.early_exit.active()) {

@@ -5,6 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "engine/kernels/linear_precision.h"
 #include "server/policy_store.h"
 #include "server/text_proto.h"
 
@@ -81,9 +82,9 @@ absl::Status FinalizeConfig(v1::Config* c) {
 
   for (int i = 0; i < c->warm_linear_precisions_size(); ++i) {
     const std::string& p = c->warm_linear_precisions(i);
-    if (p != "f32" && p != "int8" && p != "bf16") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("warm_linear_precisions[", i, "]: '", p, "' is not one of f32, int8, bf16"));
+    if (!ParseLinearPrecision(p)) {
+      return absl::InvalidArgumentError(absl::StrCat("warm_linear_precisions[", i, "]: '", p,
+                                                     "' is not one of ", kLinearPrecisionNames));
     }
   }
   if (absl::Status s = CheckAddress("grpc_address", c->grpc_address()); !s.ok()) return s;

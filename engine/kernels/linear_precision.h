@@ -26,6 +26,9 @@ inline std::string_view LinearPrecisionName(LinearPrecision p) {
   return "f32";
 }
 
+// The accepted names, for error messages.
+inline constexpr char kLinearPrecisionNames[] = "f32, int8, bf16";
+
 // "f32", "int8" or "bf16"; nullopt for anything else.
 inline std::optional<LinearPrecision> ParseLinearPrecision(std::string_view name) {
   if (name == "f32") return LinearPrecision::kF32;

@@ -154,8 +154,8 @@ absl::StatusOr<CalibrationTable> ParseCalibrationTable(const std::string& json_t
     }
     e.linear_precision = row.value("linear_precision", std::string("f32"));
     if (!ParseLinearPrecision(e.linear_precision)) {
-      return Bad(where, absl::StrCat("linear_precision: '", e.linear_precision,
-                                     "' is not one of f32, int8, bf16"));
+      return Bad(where, absl::StrCat("linear_precision: '", e.linear_precision, "' is not one of ",
+                                     kLinearPrecisionNames));
     }
     absl::StatusOr<PruningOptions> pruning =
         ParsePruning(row.value("pruning", json()), where + ".pruning");
