@@ -49,7 +49,7 @@ trap stop_server EXIT
 start_server() {
   local config="$1" log="$out/server-$2.log"
   "$build/server/attnserve" --model "$model" --config "$config" --grpc_address 127.0.0.1:0 \
-    --metrics_address none > "$log" 2>&1 &
+    --metrics_address none --http_address "" > "$log" 2>&1 &
   server_pid=$!
   port=""
   for _ in $(seq 1 600); do

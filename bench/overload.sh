@@ -34,7 +34,7 @@ stop_server() {
 }
 trap stop_server EXIT
 "$build/server/attnserve" --model "$model" --config "$out/config.textproto" \
-  --grpc_address 127.0.0.1:0 --metrics_address 127.0.0.1:0 > "$out/server.log" 2>&1 &
+  --grpc_address 127.0.0.1:0 --metrics_address 127.0.0.1:0 --http_address "" > "$out/server.log" 2>&1 &
 server_pid=$!
 port="" metrics_port=""
 for _ in $(seq 1 600); do

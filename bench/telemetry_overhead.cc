@@ -25,6 +25,7 @@ std::unique_ptr<AttnServer> StartServer(const std::string& model_dir, bool telem
   config.set_model_root(model.parent_path().string());
   config.set_model_dir(model.filename().string());
   config.set_grpc_address("127.0.0.1:0");
+  config.set_http_address("none");
   config.set_metrics_address(telemetry ? "127.0.0.1:0" : "none");
   config.mutable_power()->set_source(telemetry && power ? "auto" : "none");
   config.mutable_admission()->set_workers(1);

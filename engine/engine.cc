@@ -105,20 +105,43 @@ absl::StatusOr<std::vector<int32_t>> Engine::Tokenize(std::string_view text) con
   return model_->Tokenize(text);
 }
 
-absl::StatusOr<EmbedResult> Engine::Embed(const std::vector<std::string>& texts,
-                                          const RunOptions& options) const {
+absl::StatusOr<std::vector<std::vector<int32_t>>> Engine::TokenizeBatch(
+    absl::Span<const std::string_view> texts, int reject_over, absl::string_view why) const {
   if (texts.size() > static_cast<size_t>(config_.max_batch_texts)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "texts: ", texts.size(), " texts exceed the limit of ", config_.max_batch_texts));
   }
-  const auto start = std::chrono::steady_clock::now();
   std::vector<std::vector<int32_t>> ids;
   ids.reserve(texts.size());
   for (size_t i = 0; i < texts.size(); ++i) {
     absl::StatusOr<std::vector<int32_t>> t = model_->Tokenize(texts[i]);
     if (!t.ok()) return WithPrefix(t.status(), absl::StrCat("texts[", i, "]: "));
+    if (reject_over > 0 && t->size() > static_cast<size_t>(reject_over)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "texts[", i, "]: ", t->size(), " tokens exceed max_tokens ", reject_over, why));
+    }
     ids.push_back(*std::move(t));
   }
+  return ids;
+}
+
+std::vector<int32_t> Engine::WithSpecialTokens(const std::vector<int32_t>& ids,
+                                               int* leading) const {
+  const SpecialTokens special = model_->special_tokens();
+  std::vector<int32_t> out;
+  out.reserve(ids.size() + special.prefix.size() + special.suffix.size());
+  out.insert(out.end(), special.prefix.begin(), special.prefix.end());
+  out.insert(out.end(), ids.begin(), ids.end());
+  out.insert(out.end(), special.suffix.begin(), special.suffix.end());
+  if (leading != nullptr) *leading = static_cast<int>(special.prefix.size());
+  return out;
+}
+
+absl::StatusOr<EmbedResult> Engine::Embed(const std::vector<std::string>& texts,
+                                          const RunOptions& options) const {
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<std::string_view> views(texts.begin(), texts.end());
+  ASSIGN_OR_RETURN(std::vector<std::vector<int32_t>> ids, TokenizeBatch(views));
   const double tokenize_seconds = SecondsSince(start);
   ASSIGN_OR_RETURN(EmbedResult result, EmbedTokenIds(std::move(ids), options));
   result.stats.tokenize_seconds = tokenize_seconds;

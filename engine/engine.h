@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "engine/model/encoder_model.h"
 #include "engine/policy/auto_policy.h"
 #include "engine/policy/classifier_head.h"
@@ -72,6 +73,19 @@ class Engine {
 
   // Token ids of `text`; InvalidArgument for invalid UTF-8 (naming the byte).
   absl::StatusOr<std::vector<int32_t>> Tokenize(std::string_view text) const;
+
+  // Token ids of each text; an error names texts[i]. With `reject_over` > 0,
+  // a text of more tokens than that is InvalidArgument, the message ending
+  // with `why` (e.g. which policy or request field asked for the refusal).
+  absl::StatusOr<std::vector<std::vector<int32_t>>> TokenizeBatch(
+      absl::Span<const std::string_view> texts, int reject_over = 0,
+      absl::string_view why = "") const;
+
+  // `ids` (as Tokenize returns them) framed as the model sees them: with the
+  // special tokens the model adds itself ([CLS] ... [SEP] for BERT), and the
+  // number of those added in front.
+  std::vector<int32_t> WithSpecialTokens(const std::vector<int32_t>& ids,
+                                         int* leading = nullptr) const;
 
   // The vocabulary piece of a token id ("" when out of range).
   std::string Piece(int32_t id) const { return model_->Piece(id); }

@@ -22,20 +22,9 @@ std::vector<std::string> Engine::HeadNames() const {
 absl::StatusOr<ClassifyResult> Engine::Classify(const std::vector<std::string>& texts,
                                                 const std::string& head,
                                                 const RunOptions& options) const {
-  if (texts.size() > static_cast<size_t>(config_.max_batch_texts)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "texts: ", texts.size(), " texts exceed the limit of ", config_.max_batch_texts));
-  }
   const auto start = std::chrono::steady_clock::now();
-  std::vector<std::vector<int32_t>> ids;
-  for (size_t i = 0; i < texts.size(); ++i) {
-    absl::StatusOr<std::vector<int32_t>> t = model_->Tokenize(texts[i]);
-    if (!t.ok()) {
-      return absl::Status(t.status().code(),
-                          absl::StrCat("texts[", i, "]: ", t.status().message()));
-    }
-    ids.push_back(*std::move(t));
-  }
+  const std::vector<std::string_view> views(texts.begin(), texts.end());
+  ASSIGN_OR_RETURN(std::vector<std::vector<int32_t>> ids, TokenizeBatch(views));
   const double tokenize_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ASSIGN_OR_RETURN(ClassifyResult result, ClassifyTokenIds(std::move(ids), head, options));

@@ -3,19 +3,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "engine/util/file_io.h"
+#include "server/bearer_token.h"
 
 namespace attnserve {
-namespace {
-
-// Compares without an early exit, so timing does not leak the token.
-bool ConstantTimeEquals(const std::string& a, const std::string& b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i) diff |= a[i] ^ b[i % std::max<size_t>(b.size(), 1)];
-  return diff == 0 && !b.empty();
-}
-
-}  // namespace
-
 absl::StatusOr<AdminAuth> AdminAuth::Create(const std::string& token_file, bool mtls_required) {
   std::string token;
   if (!token_file.empty()) {
@@ -25,7 +15,7 @@ absl::StatusOr<AdminAuth> AdminAuth::Create(const std::string& token_file, bool 
                           absl::StrCat("admin_token_file: ", text.status().message()));
     }
     token = std::string(absl::StripAsciiWhitespace(*text));
-    if (token.size() < 16) {
+    if (token.size() < kMinTokenChars) {
       return absl::InvalidArgumentError(absl::StrCat(
           "admin_token_file: ", token_file, ": the token must have at least 16 characters"));
     }

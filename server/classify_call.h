@@ -1,5 +1,5 @@
-// The worker half of a Classify request (the checks before queueing are
-// PrepareEmbed's, shared with Embed).
+// The worker side of a classification request (Classify, HTTP /classify and
+// /predict); the checks before queueing are PrepareCall's plus CheckHead.
 #ifndef ATTNSERVE_SERVER_CLASSIFY_CALL_H_
 #define ATTNSERVE_SERVER_CLASSIFY_CALL_H_
 
@@ -9,7 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "attnserve/v1/inference.pb.h"
-#include "server/embed_call.h"
+#include "server/prepared_call.h"
 
 namespace attnserve {
 
@@ -17,13 +17,11 @@ namespace attnserve {
 // head, InvalidArgument when "" is ambiguous: checked before queueing.
 absl::Status CheckHead(const Engine& engine, const std::string& head);
 
-// Tokenizes, applies the over-length policy, classifies and fills `response`;
-// `stats` and `energy_joules` as ExecuteEmbed.
-absl::Status ExecuteClassify(const PreparedEmbed& prepared,
-                             const google::protobuf::RepeatedPtrField<std::string>& texts,
-                             const std::string& head, absl::Time deadline,
-                             std::function<bool()> is_cancelled, v1::ClassifyResponse* response,
-                             RunStats* stats, double* energy_joules);
+// Tokenizes (or checks the given ids), applies the over-length rule,
+// classifies with `head` and fills `response`; `outcome` as ExecuteEmbed.
+absl::Status ExecuteClassify(const PreparedCall& prepared, const std::string& head,
+                             absl::Time deadline, std::function<bool()> is_cancelled,
+                             v1::ClassifyResponse* response, RunOutcome* outcome);
 
 }  // namespace attnserve
 

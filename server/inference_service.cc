@@ -2,48 +2,28 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/admitted_call.h"
 #include "server/classify_call.h"
 #include "server/embed_call.h"
 #include "server/status_util.h"
+#include "server/tokenize_call.h"
 
 namespace attnserve {
 namespace {
 
-grpc::Status Refusal(const ServingState& state) {
-  if (state.draining.load()) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is draining; retry elsewhere");
+// Where a gRPC call came from: its method, deadline, cancellation and the
+// caller's authorization metadata.
+CallSite GrpcSite(const char* rpc, grpc::CallbackServerContext* context) {
+  CallSite site;
+  site.rpc = rpc;
+  site.transport = "grpc";
+  site.deadline = DeadlineOf(context->deadline());
+  site.is_cancelled = [context] { return context->IsCancelled(); };
+  const auto& metadata = context->client_metadata();
+  if (auto it = metadata.find("authorization"); it != metadata.end()) {
+    site.authorization = std::string(it->second.data(), it->second.size());
   }
-  if (state.models->Current() == nullptr) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the model is still loading");
-  }
-  return grpc::Status::OK;
-}
-
-std::string ModelName(const ServingState& state) {
-  auto engine = state.models->Current();
-  return engine != nullptr ? engine->model_info().name : "";
-}
-
-// Reports a request that ended without running the engine.
-grpc::Status Record(const ServingState& state, const std::string& rpc, absl::Time start,
-                    const grpc::Status& status) {
-  RequestRecord record{
-      rpc, ModelName(state), "", status.error_code(), absl::ToDoubleSeconds(absl::Now() - start),
-      0,   nullptr};
-  state.observer->OnRequest(record);
-  return status;
-}
-
-// The answer to a request admission refused; counts the rejection.
-grpc::Status Refused(const ServingState& state, const std::string& rpc,
-                     AdmissionQueue::Admit admit) {
-  const bool full = admit == AdmissionQueue::Admit::kQueueFull;
-  state.observer->OnRejected(rpc, full ? "queue_full" : "shutting_down");
-  if (!full) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down");
-  return grpc::Status(
-      grpc::StatusCode::RESOURCE_EXHAUSTED,
-      absl::StrCat("the request queue is full (", state.queue->workers(), " running, ",
-                   state.queue->capacity(), " waiting); retry with backoff"));
+  return site;
 }
 
 }  // namespace
@@ -61,50 +41,20 @@ void ToProto(const ModelInfo& info, int64_t generation, v1::ModelInfo* out) {
   out->set_generation(generation);
 }
 
-// Embed, top to bottom: refuse while draining, validate against the limits
-// and the policy, admit into the bounded queue (RESOURCE_EXHAUSTED when full),
-// then in a worker honour the deadline and cancellation, tokenize, run the
-// engine, answer, and report the request to telemetry.
+// Embed: one admitted call (server/admitted_call.h: authenticate, refuse
+// while draining, validate against the limits and the policy, admit into the
+// bounded queue), then in a worker ExecuteEmbed honours the deadline and
+// cancellation, tokenizes, runs the engine and fills the response.
 grpc::ServerUnaryReactor* InferenceService::Embed(grpc::CallbackServerContext* context,
                                                   const v1::EmbedRequest* request,
                                                   v1::EmbedResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const absl::Time start = absl::Now();
-  if (grpc::Status refused = Refusal(*state_); !refused.ok()) {
-    reactor->Finish(Record(*state_, "Embed", start, refused));
-    return reactor;
-  }
-  absl::StatusOr<PreparedEmbed> prepared = PrepareEmbed(
-      *state_, request->model(), request->texts(), request->options(), request->return_token_ids());
-  if (!prepared.ok()) {
-    reactor->Finish(Record(*state_, "Embed", start, ToGrpcStatus(prepared.status())));
-    return reactor;
-  }
-  ServingState* state = state_;
-  const AdmissionQueue::Admit admit =
-      state_->queue->TrySubmit([state, context, request, response, reactor, start,
-                                p = *std::move(prepared)](const AdmissionQueue::Release& release) {
-        RunStats stats;
-        double energy = -1;
-        const absl::Status status = ExecuteEmbed(
-            p, request->texts(), DeadlineOf(context->deadline()),
-            [context] { return context->IsCancelled(); }, response, &stats, &energy);
-        const grpc::Status reply = ToGrpcStatus(status);
-        RequestRecord record{"Embed",
-                             p.engine->model_info().name,
-                             p.options.attention,
-                             reply.error_code(),
-                             absl::ToDoubleSeconds(absl::Now() - start),
-                             response->stats().queue_seconds(),
-                             status.ok() ? &stats : nullptr,
-                             energy};
-        state->observer->OnRequest(record);
-        release();
-        reactor->Finish(reply);
-      });
-  if (admit != AdmissionQueue::Admit::kAccepted) {
-    reactor->Finish(Record(*state_, "Embed", start, Refused(*state_, "Embed", admit)));
-  }
+  RunAdmittedCall(
+      state_, GrpcSite("Embed", context), InputsOf(*request), nullptr,
+      [response](const PreparedCall& p, const CallSite& site, RunOutcome* outcome) {
+        return ExecuteEmbed(p, site.deadline, site.is_cancelled, response, outcome);
+      },
+      [reactor](const absl::Status& status) { reactor->Finish(ToGrpcStatus(status)); });
   return reactor;
 }
 
@@ -125,46 +75,19 @@ class EmbedStreamReactor final
       Finish(grpc::Status::OK);
       return;
     }
-    const absl::Time start = absl::Now();
-    if (grpc::Status refused = Refusal(*state_); !refused.ok()) {
-      Finish(Record(*state_, "EmbedStream", start, refused));
-      return;
-    }
-    absl::StatusOr<PreparedEmbed> prepared =
-        PrepareEmbed(*state_, request_.model(), request_.texts(), request_.options(),
-                     request_.return_token_ids());
-    if (!prepared.ok()) {
-      Finish(Record(*state_, "EmbedStream", start, ToGrpcStatus(prepared.status())));
-      return;
-    }
     response_.Clear();
-    const AdmissionQueue::Admit admit = state_->queue->TrySubmit(
-        [this, start, p = *std::move(prepared)](const AdmissionQueue::Release& release) {
-          RunStats stats;
-          double energy = -1;
-          const absl::Status status = ExecuteEmbed(
-              p, request_.texts(), DeadlineOf(context_->deadline()),
-              [this] { return context_->IsCancelled(); }, &response_, &stats, &energy);
-          const grpc::Status reply = ToGrpcStatus(status);
-          RequestRecord record{"EmbedStream",
-                               p.engine->model_info().name,
-                               p.options.attention,
-                               reply.error_code(),
-                               absl::ToDoubleSeconds(absl::Now() - start),
-                               response_.stats().queue_seconds(),
-                               status.ok() ? &stats : nullptr,
-                               energy};
-          state_->observer->OnRequest(record);
-          release();
-          if (!reply.ok()) {
-            Finish(reply);  // nothing may touch `this` after Finish
+    RunAdmittedCall(
+        state_, GrpcSite("EmbedStream", context_), InputsOf(request_), nullptr,
+        [this](const PreparedCall& p, const CallSite& site, RunOutcome* outcome) {
+          return ExecuteEmbed(p, site.deadline, site.is_cancelled, &response_, outcome);
+        },
+        [this](const absl::Status& status) {
+          if (!status.ok()) {
+            Finish(ToGrpcStatus(status));  // nothing may touch `this` after Finish
             return;
           }
           StartWrite(&response_);
         });
-    if (admit != AdmissionQueue::Admit::kAccepted) {
-      Finish(Record(*state_, "EmbedStream", start, Refused(*state_, "EmbedStream", admit)));
-    }
   }
 
   void OnWriteDone(bool ok) override {
@@ -191,84 +114,31 @@ grpc::ServerBidiReactor<v1::EmbedRequest, v1::EmbedResponse>* InferenceService::
   return new EmbedStreamReactor(state_, context);
 }
 
-// Classify, as Embed: refuse while draining, validate (limits, policy, the
-// head), admit into the queue, then classify in a worker.
+// Classify, as Embed, with the head checked before queueing.
 grpc::ServerUnaryReactor* InferenceService::Classify(grpc::CallbackServerContext* context,
                                                      const v1::ClassifyRequest* request,
                                                      v1::ClassifyResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const absl::Time start = absl::Now();
-  if (grpc::Status refused = Refusal(*state_); !refused.ok()) {
-    reactor->Finish(Record(*state_, "Classify", start, refused));
-    return reactor;
-  }
-  absl::StatusOr<PreparedEmbed> prepared =
-      PrepareEmbed(*state_, request->model(), request->texts(), request->options(), false);
-  absl::Status checked =
-      prepared.ok() ? CheckHead(*prepared->engine, request->head()) : prepared.status();
-  if (!checked.ok()) {
-    reactor->Finish(Record(*state_, "Classify", start, ToGrpcStatus(checked)));
-    return reactor;
-  }
-  ServingState* state = state_;
-  const AdmissionQueue::Admit admit =
-      state_->queue->TrySubmit([state, context, request, response, reactor, start,
-                                p = *std::move(prepared)](const AdmissionQueue::Release& release) {
-        RunStats stats;
-        double energy = -1;
-        const absl::Status status = ExecuteClassify(
-            p, request->texts(), request->head(), DeadlineOf(context->deadline()),
-            [context] { return context->IsCancelled(); }, response, &stats, &energy);
-        const grpc::Status reply = ToGrpcStatus(status);
-        RequestRecord record{"Classify",
-                             p.engine->model_info().name,
-                             p.options.attention,
-                             reply.error_code(),
-                             absl::ToDoubleSeconds(absl::Now() - start),
-                             response->stats().queue_seconds(),
-                             status.ok() ? &stats : nullptr,
-                             energy};
-        state->observer->OnRequest(record);
-        release();
-        reactor->Finish(reply);
-      });
-  if (admit != AdmissionQueue::Admit::kAccepted) {
-    reactor->Finish(Record(*state_, "Classify", start, Refused(*state_, "Classify", admit)));
-  }
+  RunAdmittedCall(
+      state_, GrpcSite("Classify", context), InputsOf(*request),
+      [request](const PreparedCall& p) { return CheckHead(*p.engine, request->head()); },
+      [request, response](const PreparedCall& p, const CallSite& site, RunOutcome* outcome) {
+        return ExecuteClassify(p, request->head(), site.deadline, site.is_cancelled, response,
+                               outcome);
+      },
+      [reactor](const absl::Status& status) { reactor->Finish(ToGrpcStatus(status)); });
   return reactor;
 }
 
+// Tokenizing takes microseconds per text: answered inline, within the limits.
 grpc::ServerUnaryReactor* InferenceService::Tokenize(grpc::CallbackServerContext* context,
                                                      const v1::TokenizeRequest* request,
                                                      v1::TokenizeResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const absl::Time start = absl::Now();
-  if (grpc::Status refused = Refusal(*state_); !refused.ok()) {
-    reactor->Finish(Record(*state_, "Tokenize", start, refused));
-    return reactor;
-  }
-  // Tokenizing takes microseconds per text: answered inline, within the limits.
-  const v1::ExecutionOptions no_options;
-  absl::StatusOr<PreparedEmbed> prepared =
-      PrepareEmbed(*state_, request->model(), request->texts(), no_options, true);
-  if (!prepared.ok()) {
-    reactor->Finish(Record(*state_, "Tokenize", start, ToGrpcStatus(prepared.status())));
-    return reactor;
-  }
-  for (int i = 0; i < request->texts_size(); ++i) {
-    absl::StatusOr<std::vector<int32_t>> ids = prepared->engine->Tokenize(request->texts(i));
-    if (!ids.ok()) {
-      reactor->Finish(Record(
-          *state_, "Tokenize", start,
-          ToGrpcStatus(absl::Status(ids.status().code(),
-                                    absl::StrCat("texts[", i, "]: ", ids.status().message())))));
-      return reactor;
-    }
-    v1::TokenIds* out = response->add_tokens();
-    out->mutable_ids()->Add(ids->begin(), ids->end());
-    for (int32_t id : *ids) out->add_pieces(std::string(prepared->engine->Piece(id)));
-  }
-  reactor->Finish(Record(*state_, "Tokenize", start, grpc::Status::OK));
+  const CallSite site = GrpcSite("Tokenize", context);
+  absl::Status status = CheckCallable(*state_, site);
+  if (status.ok()) status = RunTokenize(*state_, *request, response);
+  reactor->Finish(ToGrpcStatus(RecordCall(*state_, site, status)));
   return reactor;
 }
 
@@ -276,10 +146,14 @@ grpc::ServerUnaryReactor* InferenceService::ListModels(grpc::CallbackServerConte
                                                        const v1::ListModelsRequest* /*request*/,
                                                        v1::ListModelsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (auto engine = state_->models->Current(); engine != nullptr) {
-    ToProto(engine->model_info(), state_->models->generation(), response->add_models());
+  absl::Status status = CheckCallable(*state_, GrpcSite("ListModels", context));
+  if (status.ok() || status.code() == absl::StatusCode::kUnavailable) {
+    status = absl::OkStatus();  // an empty list while loading or draining
+    if (auto engine = state_->models->Current(); engine != nullptr) {
+      ToProto(engine->model_info(), state_->models->generation(), response->add_models());
+    }
   }
-  reactor->Finish(grpc::Status::OK);
+  reactor->Finish(ToGrpcStatus(status));
   return reactor;
 }
 
@@ -287,18 +161,13 @@ grpc::ServerUnaryReactor* InferenceService::GetModelInfo(grpc::CallbackServerCon
                                                          const v1::GetModelInfoRequest* request,
                                                          v1::ModelInfo* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto engine = state_->models->Current();
-  if (engine == nullptr) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the model is still loading"));
-  } else if (!request->model().empty() && request->model() != engine->model_info().name) {
-    reactor->Finish(
-        grpc::Status(grpc::StatusCode::NOT_FOUND, "model: '" + request->model() +
-                                                      "' is not served; this server serves '" +
-                                                      engine->model_info().name + "'"));
-  } else {
-    ToProto(engine->model_info(), state_->models->generation(), response);
-    reactor->Finish(grpc::Status::OK);
+  absl::Status status = CheckCallable(*state_, GrpcSite("GetModelInfo", context));
+  if (status.ok() || status.code() == absl::StatusCode::kUnavailable) {
+    absl::StatusOr<std::shared_ptr<const Engine>> engine = EngineFor(*state_, request->model());
+    status = engine.status();
+    if (engine.ok()) ToProto((*engine)->model_info(), state_->models->generation(), response);
   }
+  reactor->Finish(ToGrpcStatus(status));
   return reactor;
 }
 

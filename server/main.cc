@@ -1,7 +1,8 @@
-// attnserve: the gRPC inference server.
+// attnserve: the gRPC and HTTP/JSON inference server.
 //   attnserve [--model DIR] [--config FILE] [--grpc_address HOST:PORT]
 //             [--metrics_address HOST:PORT] [--admin_token_file FILE]
-//             [--policy_file FILE]
+//             [--policy_file FILE] [--http_address HOST:PORT]
+//             [--api_key_file FILE]
 // SIGTERM or SIGINT drains: health NOT_SERVING, new calls refused, accepted
 // calls finish within the grace period, then exit 0.
 #include <csignal>
@@ -21,6 +22,11 @@ ABSL_FLAG(std::string, grpc_address, "", "gRPC listen address (default 127.0.0.1
 ABSL_FLAG(std::string, metrics_address, "", "Prometheus /metrics address (default 127.0.0.1:9464)");
 ABSL_FLAG(std::string, admin_token_file, "", "File holding the Admin API bearer token");
 ABSL_FLAG(std::string, policy_file, "", "Where the runtime policy is persisted");
+constexpr char kDefaultHttpAddress[] = "127.0.0.1:8080";
+ABSL_FLAG(std::string, http_address, kDefaultHttpAddress,
+          "HTTP/JSON API address (OpenAI /v1/embeddings, TEI routes); empty disables it");
+ABSL_FLAG(std::string, api_key_file, "",
+          "File of API keys (one per line): inference calls then need 'Bearer <key>'");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("attnserve: the attnserve gRPC inference server");
@@ -33,10 +39,20 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  attnserve::ConfigFlags flags{
-      absl::GetFlag(FLAGS_config),           absl::GetFlag(FLAGS_model),
-      absl::GetFlag(FLAGS_grpc_address),     absl::GetFlag(FLAGS_metrics_address),
-      absl::GetFlag(FLAGS_admin_token_file), absl::GetFlag(FLAGS_policy_file)};
+  attnserve::ConfigFlags flags{absl::GetFlag(FLAGS_config),
+                               absl::GetFlag(FLAGS_model),
+                               absl::GetFlag(FLAGS_grpc_address),
+                               absl::GetFlag(FLAGS_metrics_address),
+                               absl::GetFlag(FLAGS_admin_token_file),
+                               absl::GetFlag(FLAGS_policy_file),
+                               "",
+                               ""};
+  // The HTTP flag overrides the config file only when it differs from its
+  // default (the config's default too); empty disables the HTTP API.
+  if (const std::string http = absl::GetFlag(FLAGS_http_address); http != kDefaultHttpAddress) {
+    flags.http_address = http.empty() ? "none" : http;
+  }
+  flags.api_key_file = absl::GetFlag(FLAGS_api_key_file);
   absl::StatusOr<attnserve::v1::Config> config = attnserve::LoadConfig(flags);
   if (!config.ok()) {
     std::cerr << "attnserve: bad configuration: " << config.status().message() << "\n";

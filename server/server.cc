@@ -7,6 +7,9 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "server/admin_service.h"
+#include "server/bearer_token.h"
+#include "server/http/http_server.h"
+#include "server/http/inference_routes.h"
 #include "server/inference_service.h"
 #include "server/lifecycle_log.h"
 #include "server/request_options.h"
@@ -78,6 +81,12 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
   s->queue_ = std::make_unique<AdmissionQueue>(config.admission().workers(),
                                                config.admission().queue_capacity());
   s->state_.limits = config.limits();
+  if (!config.api_key_file().empty()) {
+    absl::StatusOr<std::vector<std::string>> keys =
+        ReadTokenFile("api_key_file", config.api_key_file());
+    if (!keys.ok()) return keys.status();
+    s->state_.api_keys = *std::move(keys);
+  }
   s->state_.threads_per_request = config.admission().threads_per_request();
   s->state_.models = s->models_.get();
   s->state_.queue = s->queue_.get();
@@ -112,7 +121,26 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
   SetServing(s->server_.get(), false);
   LogEvent(absl::StrCat("listening on ", config.grpc_address(), " (port ", s->port_, ", ",
                         config.tls().cert_file().empty() ? "plaintext" : (mtls ? "mTLS" : "TLS"),
-                        ", admin auth: ", admin_auth, ")"));
+                        ", admin auth: ", admin_auth, ", api keys: ", s->state_.api_keys.size(),
+                        ")"));
+  if (config.http_address() != "none") {
+    HttpServerOptions http;
+    http.address = config.http_address();
+    http.threads = config.http_threads();
+    http.max_body_bytes = config.limits().max_http_body_bytes();
+    HttpApiOptions api;
+    api.max_json_depth = config.limits().max_json_depth();
+    api.version = ATTNSERVE_VERSION;
+    absl::StatusOr<std::unique_ptr<HttpServer>> started =
+        HttpServer::Start(http, InferenceRoutes(&s->state_, api), ApiErrorHandler(&s->state_));
+    if (!started.ok()) {
+      s->server_->Shutdown();
+      return started.status();
+    }
+    s->http_ = *std::move(started);
+    LogEvent(absl::StrCat("http on ", config.http_address(), " (http port ", s->http_->port(), ", ",
+                          config.http_threads(), " connections)"));
+  }
 
   if (absl::Status loaded = s->models_->Load(config.model_dir()); !loaded.ok()) {
     s->server_->Shutdown();
@@ -201,6 +229,7 @@ absl::Status AttnServer::StartPower(const v1::PowerConfig& c) {
 }
 
 AttnServer::~AttnServer() {
+  if (http_ != nullptr) http_->Stop();
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now());
     server_->Wait();
@@ -218,6 +247,8 @@ void AttnServer::Drain(absl::Duration grace) {
   state_.draining.store(true);
   const bool idle = queue_->WaitIdle(absl::ToChronoMilliseconds(grace));
   if (!idle) LogEvent("grace period over: cancelling the calls still running");
+  // HTTP calls in progress write their answers before the listener closes.
+  if (http_ != nullptr) http_->Stop(absl::Seconds(5));
   // Cancelled runs stop between layers; open streams are closed.
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(idle ? 5 : 0));
   queue_->Shutdown();
@@ -225,6 +256,8 @@ void AttnServer::Drain(absl::Duration grace) {
 }
 
 void AttnServer::Wait() { server_->Wait(); }
+
+int AttnServer::http_port() const { return http_ != nullptr ? http_->port() : 0; }
 
 int AttnServer::metrics_port() const { return metrics_ != nullptr ? metrics_->port() : 0; }
 

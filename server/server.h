@@ -1,4 +1,4 @@
-// The attnserve process minus main(): binds the gRPC port (health
+// The attnserve process minus main(): binds the gRPC and HTTP ports (health
 // NOT_SERVING), loads the model, opens the policy, turns SERVING; drains on
 // request.
 #ifndef ATTNSERVE_SERVER_SERVER_H_
@@ -15,6 +15,7 @@
 namespace attnserve {
 
 class AdminService;
+class HttpServer;
 class InferenceService;
 class ServerMetrics;
 namespace power {
@@ -32,6 +33,8 @@ class AttnServer {
 
   // The bound gRPC port (useful with port 0).
   int port() const { return port_; }
+  // The bound HTTP/JSON API port; 0 when it is off.
+  int http_port() const;
   // The bound /metrics port; 0 when metrics are off.
   int metrics_port() const;
   ServerMetrics* metrics() { return metrics_.get(); }
@@ -61,6 +64,7 @@ class AttnServer {
   std::unique_ptr<InferenceService> inference_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<HttpServer> http_;
 };
 
 }  // namespace attnserve

@@ -50,6 +50,8 @@ absl::StatusOr<v1::Config> LoadConfig(const ConfigFlags& flags) {
   if (!flags.metrics_address.empty()) config.set_metrics_address(flags.metrics_address);
   if (!flags.admin_token_file.empty()) config.set_admin_token_file(flags.admin_token_file);
   if (!flags.policy_file.empty()) config.set_policy_file(flags.policy_file);
+  if (!flags.http_address.empty()) config.set_http_address(flags.http_address);
+  if (!flags.api_key_file.empty()) config.set_api_key_file(flags.api_key_file);
   if (absl::Status s = FinalizeConfig(&config); !s.ok()) {
     return flags.config_file.empty()
                ? s
@@ -74,6 +76,10 @@ absl::Status FinalizeConfig(v1::Config* c) {
   if (l->max_tokens() == 0) l->set_max_tokens(8192);
   if (l->max_message_bytes() == 0) l->set_max_message_bytes(4 << 20);
   if (l->max_request_bytes() == 0) l->set_max_request_bytes(int64_t{2} << 30);
+  if (l->max_http_body_bytes() == 0) l->set_max_http_body_bytes(4 << 20);
+  if (l->max_json_depth() == 0) l->set_max_json_depth(16);
+  if (c->http_address().empty()) c->set_http_address("127.0.0.1:8080");
+  if (c->http_threads() == 0) c->set_http_threads(64);
 
   v1::AdmissionConfig* a = c->mutable_admission();
   if (a->workers() == 0) a->set_workers(std::max(1, cores / 2));
@@ -90,6 +96,18 @@ absl::Status FinalizeConfig(v1::Config* c) {
   if (absl::Status s = CheckAddress("grpc_address", c->grpc_address()); !s.ok()) return s;
   if (c->metrics_address() != "none") {
     if (absl::Status s = CheckAddress("metrics_address", c->metrics_address()); !s.ok()) return s;
+  }
+  if (c->http_address() != "none") {
+    if (absl::Status s = CheckAddress("http_address", c->http_address()); !s.ok()) return s;
+  }
+  if (absl::Status s = CheckRange("http_threads", c->http_threads(), 1, 4096); !s.ok()) return s;
+  if (absl::Status s = CheckRange("limits.max_http_body_bytes", l->max_http_body_bytes(), 1024,
+                                  int64_t{1} << 30);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = CheckRange("limits.max_json_depth", l->max_json_depth(), 4, 256); !s.ok()) {
+    return s;
   }
   if (c->model_dir().find("..") != std::string::npos || c->model_dir().front() == '/') {
     return absl::InvalidArgumentError(

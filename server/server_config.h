@@ -18,6 +18,8 @@ struct ConfigFlags {
   std::string metrics_address;
   std::string admin_token_file;
   std::string policy_file;
+  std::string http_address;  // "none" disables the HTTP API
+  std::string api_key_file;
 };
 
 absl::StatusOr<v1::Config> LoadConfig(const ConfigFlags& flags);

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "attnserve/v1/config.pb.h"
 #include "engine/run_options.h"
@@ -17,10 +18,11 @@ namespace attnserve {
 
 // One finished RPC, as the telemetry layer sees it. Only bounded labels.
 struct RequestRecord {
-  std::string rpc;     // "Embed", "EmbedStream", "Tokenize", ...
-  std::string model;   // served model name
-  std::string kernel;  // attention kernel, "" when none ran
-  int code = 0;        // grpc::StatusCode
+  std::string rpc;                 // "Embed", "EmbedStream", ...; HTTP: the route, "/v1/embeddings"
+  std::string transport = "grpc";  // "grpc" or "http"
+  std::string model;               // served model name
+  std::string kernel;              // attention kernel, "" when none ran
+  int code = 0;                    // grpc::StatusCode
   double total_seconds = 0;
   double queue_seconds = 0;
   const RunStats* stats = nullptr;  // null when the engine did not run
@@ -32,8 +34,10 @@ class RequestObserver {
  public:
   virtual ~RequestObserver() = default;
   virtual void OnRequest(const RequestRecord& record) { (void)record; }
-  virtual void OnRejected(const std::string& rpc, const std::string& reason) {
+  virtual void OnRejected(const std::string& rpc, const std::string& transport,
+                          const std::string& reason) {
     (void)rpc;
+    (void)transport;
     (void)reason;
   }
   virtual void OnPolicyChange(int64_t version) { (void)version; }
@@ -55,6 +59,9 @@ struct ServingState {
   // Per-request energy and the meter it reads; null when power is off.
   const power::RequestEnergyAttributor* energy = nullptr;
   const power::EnergyMeter* meter = nullptr;
+  // API keys every inference call must present (gRPC metadata or HTTP
+  // header "authorization: Bearer <key>"); empty = no key needed.
+  std::vector<std::string> api_keys;
   std::atomic<bool> draining{false};
 };
 

@@ -29,6 +29,7 @@ class BertModel final : public EncoderModel, public StepwiseEncoder {
   // Ids without [CLS]/[SEP]: the model adds them (so clipping keeps [SEP]).
   absl::StatusOr<std::vector<int32_t>> Tokenize(std::string_view text) const override;
   std::string Piece(int32_t id) const override;
+  SpecialTokens special_tokens() const override { return {{cls_id_}, {sep_id_}}; }
   absl::Status Embed(const std::vector<std::vector<int32_t>>& ids, const ExecutionPlan& plan,
                      float* out, RunStats* stats) const override;
   const StepwiseEncoder* stepwise() const override { return this; }

@@ -46,6 +46,12 @@ struct ExecutionPlan {
   std::function<bool()> is_cancelled;
 };
 
+// Token ids the model adds around a text's own ids before it runs them.
+struct SpecialTokens {
+  std::vector<int32_t> prefix;  // e.g. BERT's [CLS]
+  std::vector<int32_t> suffix;  // e.g. BERT's [SEP]
+};
+
 class EncoderModel {
  public:
   virtual ~EncoderModel() = default;
@@ -56,6 +62,9 @@ class EncoderModel {
 
   // The vocabulary piece of a token id ("" when out of range).
   virtual std::string Piece(int32_t id) const = 0;
+
+  // What the model adds around Tokenize's ids (none by default).
+  virtual SpecialTokens special_tokens() const { return {}; }
 
   // Embeds each non-empty, already clipped id sequence into one row of `out`
   // ([ids.size(), embedding_dim]). Adds layer-level figures to `stats`.

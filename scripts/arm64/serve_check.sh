@@ -40,7 +40,7 @@ trap cleanup EXIT
 log="$build/arm64-server.log"
 # chroot execs qemu, which runs the server: $! is the server's process.
 chroot --userspec=10001:10001 "$root" /usr/bin/qemu-aarch64-static /usr/local/bin/attnserve --config /etc/attnserve/attnserve.textproto \
-  --grpc_address "127.0.0.1:$grpc_port" --metrics_address "127.0.0.1:$metrics_port" >"$log" 2>&1 &
+  --grpc_address "127.0.0.1:$grpc_port" --metrics_address "127.0.0.1:$metrics_port" --http_address "" >"$log" 2>&1 &
 pid=$!
 ctl=(/usr/local/bin/attnctl --server "127.0.0.1:$grpc_port" --timeout 10)
 

@@ -7,6 +7,7 @@
 #include "grpcpp/support/status.h"
 #include "prometheus/collectable.h"
 #include "prometheus/text_serializer.h"
+#include "server/status_util.h"
 #include "server/telemetry/process_stats.h"
 
 namespace attnserve {
@@ -21,27 +22,6 @@ prometheus::Histogram::BucketBoundaries LatencyBuckets() {
   prometheus::Histogram::BucketBoundaries b;
   for (double v = 0.001; v < 40; v *= 2) b.push_back(v);
   return b;
-}
-
-const char* CodeName(int code) {
-  static const char* const kNames[] = {"OK",
-                                       "CANCELLED",
-                                       "UNKNOWN",
-                                       "INVALID_ARGUMENT",
-                                       "DEADLINE_EXCEEDED",
-                                       "NOT_FOUND",
-                                       "ALREADY_EXISTS",
-                                       "PERMISSION_DENIED",
-                                       "RESOURCE_EXHAUSTED",
-                                       "FAILED_PRECONDITION",
-                                       "ABORTED",
-                                       "OUT_OF_RANGE",
-                                       "UNIMPLEMENTED",
-                                       "INTERNAL",
-                                       "UNAVAILABLE",
-                                       "DATA_LOSS",
-                                       "UNAUTHENTICATED"};
-  return code >= 0 && code <= 16 ? kNames[code] : "UNKNOWN";
 }
 
 MetricFamily Gauge(const std::string& name, const std::string& help, double value,
@@ -155,11 +135,13 @@ ServerMetrics::ServerMetrics(const ServingState* state)
   auto& r = *registry_;
   requests_ = &BuildCounter()
                    .Name("attnserve_requests_total")
-                   .Help("Finished requests by rpc, model, attention kernel and status code.")
+                   .Help(
+                       "Finished requests by rpc (HTTP: the route), transport, model, attention "
+                       "kernel and status code.")
                    .Register(r);
   duration_ = &BuildHistogram()
                    .Name("attnserve_request_duration_seconds")
-                   .Help("Time from arrival to reply.")
+                   .Help("Time from arrival to reply, by rpc (HTTP: the route) and transport.")
                    .Register(r);
   queue_ = &BuildHistogram()
                 .Name("attnserve_queue_duration_seconds")
@@ -270,10 +252,17 @@ void ServerMetrics::SetPowerProvider(std::function<absl::StatusOr<PowerSnapshot>
 void ServerMetrics::OnRequest(const RequestRecord& r) {
   const std::string kernel = r.kernel.empty() ? "none" : r.kernel;
   requests_
-      ->Add({{"rpc", r.rpc}, {"model", r.model}, {"kernel", kernel}, {"code", CodeName(r.code)}})
+      ->Add({{"rpc", r.rpc},
+             {"transport", r.transport},
+             {"model", r.model},
+             {"kernel", kernel},
+             {"code", CodeName(r.code)}})
       .Increment();
   const prometheus::Labels by_kernel = {{"rpc", r.rpc}, {"model", r.model}, {"kernel", kernel}};
-  duration_->Add(by_kernel, LatencyBuckets()).Observe(r.total_seconds);
+  duration_
+      ->Add({{"rpc", r.rpc}, {"transport", r.transport}, {"model", r.model}, {"kernel", kernel}},
+            LatencyBuckets())
+      .Observe(r.total_seconds);
   if (r.stats == nullptr) return;
   const RunStats& s = *r.stats;
   queue_->Add(by_kernel, LatencyBuckets()).Observe(r.queue_seconds);
@@ -320,8 +309,9 @@ void ServerMetrics::OnRequest(const RequestRecord& r) {
   }
 }
 
-void ServerMetrics::OnRejected(const std::string& rpc, const std::string& reason) {
-  rejections_->Add({{"rpc", rpc}, {"reason", reason}}).Increment();
+void ServerMetrics::OnRejected(const std::string& rpc, const std::string& transport,
+                               const std::string& reason) {
+  rejections_->Add({{"rpc", rpc}, {"transport", transport}, {"reason", reason}}).Increment();
 }
 
 void ServerMetrics::OnPolicyChange(int64_t /*version*/) { policy_changes_->Add({}).Increment(); }

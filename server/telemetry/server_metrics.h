@@ -36,7 +36,8 @@ class ServerMetrics final : public RequestObserver {
   ~ServerMetrics() override;
 
   void OnRequest(const RequestRecord& record) override;
-  void OnRejected(const std::string& rpc, const std::string& reason) override;
+  void OnRejected(const std::string& rpc, const std::string& transport,
+                  const std::string& reason) override;
   void OnPolicyChange(int64_t version) override;
   void OnModelReload(bool ok) override;
 

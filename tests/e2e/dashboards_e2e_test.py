@@ -466,6 +466,7 @@ def main():
             server = subprocess.Popen(
                 [attnserve, "--config", config, "--model", model,
                  "--grpc_address", "127.0.0.1:0", "--metrics_address", "127.0.0.1:0",
+                 "--http_address", "127.0.0.1:0",
                  "--admin_token_file", token,
                  "--policy_file", os.path.join(tmp, "policy.textproto")],
                 stdout=logf, stderr=subprocess.STDOUT)

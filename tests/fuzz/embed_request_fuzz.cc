@@ -1,5 +1,5 @@
 // A serialized attnserve.v1.EmbedRequest through the Embed handler's steps:
-// parse, PrepareEmbed (limits, model name, policy overrides, kernel and
+// parse, PrepareCall (limits, model name, policy overrides, kernel and
 // parameter checks), then ExecuteEmbed (tokenize, over-length policy, run) on
 // the real model. Needs the model (ATTNSERVE_MODEL_DIR or models/use-lite);
 // without it the target does nothing and says so.
@@ -70,22 +70,20 @@ ATTNSERVE_FUZZ_TARGET(embed_request) {
   if (harness == nullptr) return 0;
   attnserve::v1::EmbedRequest request;
   if (!request.ParseFromArray(data, static_cast<int>(size))) return 0;
-  absl::StatusOr<attnserve::PreparedEmbed> prepared =
-      attnserve::PrepareEmbed(harness->state, request.model(), request.texts(), request.options(),
-                              request.return_token_ids());
+  absl::StatusOr<attnserve::PreparedCall> prepared =
+      attnserve::PrepareCall(harness->state, attnserve::InputsOf(request));
   if (!prepared.ok()) {
     ATTNSERVE_FUZZ_CHECK(!prepared.status().message().empty());
     return 0;
   }
   if (prepared->options.num_threads > 2) prepared->options.num_threads = 2;
   attnserve::v1::EmbedResponse response;
-  attnserve::RunStats stats;
-  double energy = 0;
-  const absl::Status run =
-      attnserve::ExecuteEmbed(*prepared, request.texts(), absl::Now() + absl::Seconds(5), nullptr,
-                              &response, &stats, &energy);
+  attnserve::RunOutcome outcome;
+  const absl::Status run = attnserve::ExecuteEmbed(*prepared, absl::Now() + absl::Seconds(5),
+                                                   nullptr, &response, &outcome);
   if (run.ok()) {
-    ATTNSERVE_FUZZ_CHECK(response.embeddings_size() == request.texts_size());
+    ATTNSERVE_FUZZ_CHECK(response.embeddings_size() ==
+                         request.texts_size() + request.token_inputs_size());
   } else {
     ATTNSERVE_FUZZ_CHECK(!run.message().empty());
   }

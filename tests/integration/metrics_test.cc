@@ -44,11 +44,11 @@ TEST_F(ServerTest, MetricsReflectTrafficAndPassPromtool) {
   const std::string metrics = HttpGet(server_->metrics_port(), "/metrics");
   ASSERT_FALSE(metrics.empty());
   EXPECT_THAT(metrics, HasSubstr("attnserve_requests_total{code=\"OK\",kernel=\"dense\",model="
-                                 "\"use-lite\",rpc=\"Embed\"}"));
+                                 "\"use-lite\",rpc=\"Embed\",transport=\"grpc\"}"));
   EXPECT_THAT(metrics, HasSubstr("code=\"INVALID_ARGUMENT\""));
-  EXPECT_THAT(
-      metrics,
-      HasSubstr("attnserve_admission_rejections_total{reason=\"queue_full\",rpc=\"Embed\"}"));
+  EXPECT_THAT(metrics,
+              HasSubstr("attnserve_admission_rejections_total{reason=\"queue_full\",rpc=\"Embed\","
+                        "transport=\"grpc\"}"));
   EXPECT_THAT(metrics, HasSubstr("attnserve_linear_precision_requests_total{model=\"use-lite\","
                                  "precision=\"f32\"}"));
   EXPECT_THAT(metrics, HasSubstr("attnserve_policy_changes_total 1"));

@@ -54,8 +54,8 @@ class ProcessTest : public ::testing::Test {
       const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       dup2(fd, 2);
       execl(ATTNSERVE_PATH, ATTNSERVE_PATH, "--model", testing::TestModelDir().c_str(),
-            "--grpc_address", "127.0.0.1:0", "--metrics_address", "127.0.0.1:0",
-            static_cast<char*>(nullptr));
+            "--grpc_address", "127.0.0.1:0", "--metrics_address", "127.0.0.1:0", "--http_address",
+            "127.0.0.1:0", static_cast<char*>(nullptr));
       _exit(127);
     }
     // Wait for "serving" and read the bound port from the log.

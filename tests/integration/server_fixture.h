@@ -44,6 +44,7 @@ class ServerTest : public ::testing::Test {
     config.set_model_dir(model.filename().string());
     config.set_grpc_address("127.0.0.1:0");
     config.set_metrics_address("127.0.0.1:0");  // tests run in parallel
+    config.set_http_address("127.0.0.1:0");
     config.set_admin_token_file((dir_ / "token").string());
     config.set_policy_file((dir_ / "policy.textproto").string());
     // Tests choose their heads: none unless a test writes some here.

@@ -138,6 +138,8 @@ class Client:
         ListAttentionKernels, ReloadModel). Without it (or a client
         certificate over mTLS) admin calls fail with UNAUTHENTICATED.
       admin_token_file: read the token from this file instead (stripped).
+      api_key: the key inference calls present ("authorization: Bearer
+        <key>") when the server was started with --api_key_file.
       root_certificates: the server's CA, as PEM bytes or a file path; enables
         TLS. Without it the channel is plaintext.
       private_key, certificate_chain: the client's key pair (PEM bytes or
@@ -155,6 +157,7 @@ class Client:
                  admin_token_file: Optional[Union[str, "os.PathLike[str]"]] = None,
                  private_key: Optional[PathOrPem] = None,
                  certificate_chain: Optional[PathOrPem] = None,
+                 api_key: Optional[str] = None,
                  timeout: Optional[float] = 60.0,
                  max_receive_message_bytes: int = 64 << 20,
                  channel_options: Sequence[Tuple[str, Any]] = ()):
@@ -164,6 +167,7 @@ class Client:
         self.address = address
         self.timeout = timeout
         self._admin_token = admin_token
+        self._api_key = api_key
         options = [("grpc.max_receive_message_length", max_receive_message_bytes),
                    *channel_options]
         if root_certificates is not None:
@@ -208,8 +212,9 @@ class Client:
             raise _wrap(e, method) from None
 
     def _metadata(self, admin: bool) -> Optional[List[Tuple[str, str]]]:
-        if admin and self._admin_token:
-            return [("authorization", f"Bearer {self._admin_token}")]
+        token = self._admin_token if admin else self._api_key
+        if token:
+            return [("authorization", f"Bearer {token}")]
         return None
 
     def _timeout(self, timeout: Optional[float]) -> Optional[float]:

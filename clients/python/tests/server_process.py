@@ -47,10 +47,13 @@ class ServerProcess:
         self._log = open(self.log_path, "wb")  # pylint: disable=consider-using-with
         self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
             [binary, "--model", model_dir(), "--grpc_address", "127.0.0.1:0",
-             "--metrics_address", "127.0.0.1:0", "--admin_token_file", self.token_file,
+             "--metrics_address", "127.0.0.1:0", "--http_address", "127.0.0.1:0",
+             "--admin_token_file", self.token_file,
              "--policy_file", os.path.join(self.dir, "policy.textproto"), *extra_args],
             stdout=self._log, stderr=subprocess.STDOUT)
         self.address = self._wait_for_port(timeout=60)
+        match = re.search(r"\(http port ([0-9]+)", self.log())
+        self.http_url = f"http://127.0.0.1:{match.group(1)}" if match else ""
 
     def log(self) -> str:
         with open(self.log_path, "r", encoding="utf-8", errors="replace") as f:

@@ -1,0 +1,106 @@
+// An inference call checked and snapshotted before it is queued, and the
+// worker-side steps every kind of call shares (queue checks, tokenize, the
+// energy span, stats to the wire). Transport-neutral: gRPC handlers and the
+// HTTP routes both hand in the v1 request messages.
+#ifndef ATTNSERVE_SERVER_PREPARED_CALL_H_
+#define ATTNSERVE_SERVER_PREPARED_CALL_H_
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "attnserve/v1/inference.pb.h"
+#include "server/serving_state.h"
+#include "server/telemetry/power/request_energy.h"
+
+namespace attnserve {
+
+// What preparing reads from an EmbedRequest or a ClassifyRequest.
+struct CallInputs {
+  const std::string* model;
+  const google::protobuf::RepeatedPtrField<std::string>* texts;
+  const google::protobuf::RepeatedPtrField<v1::TokenIds>* token_inputs;
+  const v1::ExecutionOptions* options;
+  bool return_token_ids = false;
+  std::optional<bool> truncate;
+};
+CallInputs InputsOf(const v1::EmbedRequest& request);
+CallInputs InputsOf(const v1::ClassifyRequest& request);
+
+// Everything a worker needs, snapshotted when the request was admitted: a
+// policy switch or model reload meanwhile does not tear the request.
+struct PreparedCall {
+  std::shared_ptr<const Engine> engine;
+  std::shared_ptr<const v1::Policy> policy;
+  RunOptions options;
+  CallInputs inputs;
+  // > 0: texts of more tokens are refused (policy over_length: reject, or the
+  // request's truncate: false), with `reject_why` ending the message.
+  int reject_over = 0;
+  std::string reject_why;
+  absl::Time admitted;
+  const power::RequestEnergyAttributor* energy = nullptr;
+  const power::EnergyMeter* meter = nullptr;
+};
+
+// Count and size limits of the inputs (texts or token ids), before anything
+// is tokenized. Errors name the field.
+absl::Status CheckInputLimits(const v1::LimitsConfig& limits, const CallInputs& inputs);
+
+// Limits (texts, bytes, token ids), model name, policy overrides, kernel and
+// parameter checks. Errors name the field.
+absl::StatusOr<PreparedCall> PrepareCall(const ServingState& state, const CallInputs& inputs);
+
+// The model the request names, or the served one ("" = the served model);
+// NotFound names both. Unavailable while the model loads.
+absl::StatusOr<std::shared_ptr<const Engine>> EngineFor(const ServingState& state,
+                                                        const std::string& model);
+
+// What a worker reports about a call it ran, for telemetry.
+struct RunOutcome {
+  double queue_seconds = 0;
+  bool ran = false;  // the engine ran; `stats` holds its figures
+  RunStats stats;
+  double energy_joules = -1;  // attributed energy; < 0 when unknown
+};
+
+// The worker's first steps for any call: refuse one cancelled or expired
+// while queued, then the token ids of the inputs (texts tokenized under the
+// over-length rule, or the given ids checked against the vocabulary).
+// Sets outcome->queue_seconds and *tokenize_seconds.
+absl::StatusOr<std::vector<std::vector<int32_t>>> BeginRun(const PreparedCall& prepared,
+                                                           absl::Time deadline,
+                                                           const std::function<bool()>& cancelled,
+                                                           RunOutcome* outcome,
+                                                           double* tokenize_seconds);
+
+// The energy attributed to one run, measured between Begin and End.
+class RunEnergy {
+ public:
+  explicit RunEnergy(const PreparedCall& prepared);
+  // Writes the energy into `out` and `outcome` (nothing when power is off).
+  void End(double cpu_seconds, v1::RunStats* out, RunOutcome* outcome);
+
+ private:
+  const PreparedCall& prepared_;
+  std::optional<power::EnergySpan> span_;
+};
+
+// RunOptions of a prepared call with the call's deadline and cancellation.
+RunOptions OptionsFor(const PreparedCall& prepared, absl::Time deadline,
+                      std::function<bool()> is_cancelled);
+
+// Copies engine stats into the wire message.
+void ToProto(const RunStats& stats, double queue_seconds, int64_t policy_version,
+             v1::RunStats* out);
+
+// absl::Time of a gRPC deadline (InfiniteFuture when none).
+absl::Time DeadlineOf(std::chrono::system_clock::time_point deadline);
+
+}  // namespace attnserve
+
+#endif  // ATTNSERVE_SERVER_PREPARED_CALL_H_
