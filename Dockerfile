@@ -57,7 +57,7 @@ COPY deploy/attnserve.textproto /etc/attnserve/attnserve.textproto
 USER 10001:10001
 WORKDIR /var/lib/attnserve
 # gRPC (Inference, Admin, grpc.health.v1) and Prometheus /metrics.
-EXPOSE 50051 9464
+EXPOSE 50051 8080 9464
 VOLUME ["/var/lib/attnserve"]
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["attnctl", "--server", "127.0.0.1:50051", "--timeout", "3", "health"]

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The gRPC service against the in-process engine, on the same inputs in one
-# run (docs/PERFORMANCE.md, "gRPC service"):
+# The gRPC service and the HTTP/JSON API against the in-process engine, on
+# the same inputs in one run (docs/PERFORMANCE.md, "gRPC service" and "HTTP
+# API"):
 #   1. overhead: the tok16 and tok128 texts of bench/data/inputs.json timed
-#      in-process (engine_bench: tokenize + encoder, 1 thread) and over gRPC
-#      (attnbench, concurrency 1, against a local attnserve with 1 worker x
-#      1 thread);
-#   2. throughput and p99 at concurrency 1, 4 and 16 against attnserve with
-#      its default admission settings for this machine.
+#      in-process (engine_bench: tokenize + encoder, 1 thread), over gRPC and
+#      over HTTP POST /v1/embeddings (attnbench [--http], concurrency 1,
+#      against a local attnserve with 1 worker x 1 thread);
+#   2. throughput and p99 at concurrency 1, 4 and 16 over both transports,
+#      against attnserve with its default admission settings for this machine.
 # Only 127.0.0.1 is used. Not part of the tests (machines here are shared).
 #   bash bench/grpc_overhead.sh            # BUILD_DIR=build, 5 s per point
 #   BUILD_DIR=build-x SECONDS_PER_POINT=3 bash bench/grpc_overhead.sh
@@ -45,16 +46,18 @@ stop_server() {
 }
 trap stop_server EXIT
 
-# Starts attnserve on a free loopback port with config $1; sets $port.
+# Starts attnserve on free loopback ports with config $1; sets $port (gRPC)
+# and $http (the HTTP API's base URL).
 start_server() {
   local config="$1" log="$out/server-$2.log"
   "$build/server/attnserve" --model "$model" --config "$config" --grpc_address 127.0.0.1:0 \
-    --metrics_address none --http_address "" > "$log" 2>&1 &
+    --metrics_address none --http_address 127.0.0.1:0 > "$log" 2>&1 &
   server_pid=$!
   port=""
   for _ in $(seq 1 600); do
     if grep -q "serving:" "$log"; then
       port=$(grep -o '(port [0-9]*' "$log" | head -1 | grep -o '[0-9]*$')
+      http="http://127.0.0.1:$(grep -o '(http port [0-9]*' "$log" | grep -o '[0-9]*$')"
       break
     fi
     kill -0 "$server_pid" 2>/dev/null || break
@@ -78,6 +81,8 @@ printf 'admission { workers: 1 queue_capacity: 16 threads_per_request: 1 }\n' > 
 start_server "$out/one_thread.textproto" one_thread
 for case in tok16 tok128; do
   bench "overhead-$case" --concurrency 1 --duration "$secs" --input "$out/$case.jsonl"
+  bench "http-overhead-$case" --http "$http" --concurrency 1 --duration "$secs" \
+    --input "$out/$case.jsonl"
 done
 stop_server
 
@@ -89,6 +94,8 @@ grep -o 'serving: .*' "$out/server-default.log" > "$out/admission.txt"
 for case in tok16 tok128; do
   for c in 1 4 16; do
     bench "load-$case-c$c" --concurrency "$c" --duration "$secs" --input "$out/$case.jsonl"
+    bench "http-load-$case-c$c" --http "$http" --concurrency "$c" --duration "$secs" \
+      --input "$out/$case.jsonl"
   done
 done
 stop_server
@@ -109,28 +116,34 @@ def load(name):
     return json.load(open(os.path.join(out, name + ".json")))
 machine = open(os.path.join(out, "machine.txt")).read().strip().splitlines()
 admission = open(os.path.join(out, "admission.txt")).read().strip()
-print("gRPC overhead, concurrency 1, 1 worker x 1 thread (ms per request; in-process ="
-      " engine_bench tokenize + encoder at 1 thread):\n")
-print("| input | tokens | in-process | gRPC p50 | gRPC mean | gRPC p99 | overhead (p50) |"
-      " server queue + compute (mean) |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
+print("Transport overhead, concurrency 1, 1 worker x 1 thread (ms per request; in-process ="
+      " engine_bench tokenize + encoder at 1 thread; HTTP = POST /v1/embeddings, float JSON,"
+      " keep-alive, the client parses the answer):\n")
+print("| input | tokens | transport | in-process | p50 | mean | p99 | overhead (p50) |"
+      " HTTP - gRPC (p50) | server queue + compute (mean) |")
+print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
 for case in ("tok16", "tok128"):
     e = engine[f"embed/{case}/threads:1"]
     inproc = ms(e) + ms(engine[f"tokenize/{case}"])
-    s = load(f"overhead-{case}")
-    lat, srv = s["latency_ms"], s["server_ms"]
-    print(f"| {case} | {int(e.get('tokens', 0))} | {inproc:.2f} | {lat['p50']:.2f} | {lat['mean']:.2f} |"
-          f" {lat['p99']:.2f} | {lat['p50'] - inproc:+.2f} ({(lat['p50'] / inproc - 1) * 100:+.0f}%) |"
-          f" {srv['queue_mean'] + srv['compute_mean']:.2f} |")
+    grpc_p50 = load(f"overhead-{case}")["latency_ms"]["p50"]
+    for transport, name in (("gRPC", f"overhead-{case}"), ("HTTP", f"http-overhead-{case}")):
+        s = load(name)
+        lat, srv = s["latency_ms"], s["server_ms"]
+        delta = f"{(lat['p50'] - grpc_p50) * 1e3:+.0f} us" if transport == "HTTP" else ""
+        print(f"| {case} | {int(e.get('tokens', 0))} | {transport} | {inproc:.2f} | {lat['p50']:.2f} |"
+              f" {lat['mean']:.2f} | {lat['p99']:.2f} |"
+              f" {lat['p50'] - inproc:+.2f} ({(lat['p50'] / inproc - 1) * 100:+.0f}%) | {delta} |"
+              f" {srv['queue_mean'] + srv['compute_mean']:.2f} |")
 print(f"\nThroughput and latency by concurrency (closed loop, {admission}):\n")
-print("| input | concurrency | requests/s | p50 ms | p99 ms | errors |")
-print("|---|---:|---:|---:|---:|---:|")
+print("| input | concurrency | transport | requests/s | p50 ms | p99 ms | errors |")
+print("|---|---:|---|---:|---:|---:|---:|")
 for case in ("tok16", "tok128"):
     for c in (1, 4, 16):
-        s = load(f"load-{case}-c{c}")
-        lat = s["latency_ms"]
-        print(f"| {case} | {c} | {s['throughput']['requests_per_s']:.1f} | {lat['p50']:.2f} |"
-              f" {lat['p99']:.2f} | {s['errors']} |")
+        for transport, name in (("gRPC", f"load-{case}-c{c}"), ("HTTP", f"http-load-{case}-c{c}")):
+            s = load(name)
+            lat = s["latency_ms"]
+            print(f"| {case} | {c} | {transport} | {s['throughput']['requests_per_s']:.1f} |"
+                  f" {lat['p50']:.2f} | {lat['p99']:.2f} | {s['errors']} |")
 print()
 for line in machine:
     print(f"{line}  ")

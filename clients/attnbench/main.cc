@@ -34,6 +34,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "clients/attnbench/http_embed.h"
 #include "clients/attnbench/recorder.h"
 #include "clients/attnbench/workload.h"
 #include "clients/cpp/attnserve_client.h"
@@ -47,6 +48,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Flags {
   std::string address = "127.0.0.1:50051";
+  std::string http;  // base URL of the HTTP API; "" = measure gRPC
   int concurrency = 1;
   double rate = 0;
   std::string arrival = "poisson";
@@ -106,11 +108,16 @@ void SetDeadline(grpc::ClientContext* context, double timeout_seconds) {
                             std::chrono::duration<double>(timeout_seconds)));
 }
 
+// Closed loop: each worker sends its next request when the last one is
+// answered, over gRPC or, with --http, over the HTTP API (one keep-alive
+// connection per worker).
 void ClosedLoop(const Flags& f, v1::Inference::Stub* stub, const Workload& workload, StopRule* stop,
                 Recorder* recorder) {
   std::vector<std::thread> workers;
   for (int w = 0; w < f.concurrency; ++w) {
     workers.emplace_back([&] {
+      std::unique_ptr<HttpEmbedClient> http;
+      if (!f.http.empty()) http = std::make_unique<HttpEmbedClient>(f.http, f.timeout);
       while (std::optional<uint64_t> seq = stop->Next()) {
         const Workload::Pick pick = workload.Choose(*seq);
         v1::EmbedRequest request;
@@ -120,7 +127,8 @@ void ClosedLoop(const Flags& f, v1::Inference::Stub* stub, const Workload& workl
         SetDeadline(&context, f.timeout);
         recorder->Sent();
         const Clock::time_point t0 = Clock::now();
-        const grpc::Status status = stub->Embed(&context, request, &response);
+        const grpc::Status status = http != nullptr ? http->Embed(request, &response)
+                                                    : stub->Embed(&context, request, &response);
         recorder->Done(pick.kernel, pick.length, status, Ms(Clock::now() - t0),
                        request.texts_size(), &response);
       }
@@ -342,6 +350,7 @@ int Run(const Flags& f) {
   std::atomic<bool> done{false};
   std::thread progress;
   if (!f.quiet) progress = std::thread(ProgressLoop, std::cref(recorder), start, &done);
+  if (f.rate > 0 && !f.http.empty()) return fail("--http measures the closed loop only", 2);
   if (f.rate > 0) {
     OpenLoop(f, stub.get(), workload, &stop, &recorder);
   } else {
@@ -353,6 +362,8 @@ int Run(const Flags& f) {
 
   nlohmann::ordered_json settings = workload.Describe();
   settings["address"] = f.address;
+  settings["transport"] = f.http.empty() ? "grpc" : "http";
+  if (!f.http.empty()) settings["http"] = f.http;
   settings["mode"] = f.rate > 0 ? "open" : "closed";
   if (f.rate > 0) {
     settings["rate"] = f.rate;
@@ -381,6 +392,9 @@ int main(int argc, char** argv) {
   attnserve::bench::Flags f;
   CLI::App app{"attnbench: load generator for attnserve over gRPC (JSON summary on stdout)"};
   app.add_option("--address", f.address, "attnserve address HOST:PORT")->capture_default_str();
+  app.add_option("--http", f.http,
+                 "Send the measured requests to this HTTP API base URL (POST /v1/embeddings, "
+                 "closed loop); --address still serves calibration and probes");
   auto* concurrency =
       app.add_option("--concurrency", f.concurrency, "Closed loop: workers sending back-to-back")
           ->check(CLI::Range(1, 4096))

@@ -46,6 +46,8 @@ int main(int argc, char** argv) {
   app.add_option("--server", remote.server, "attnserve address HOST:PORT (gRPC)");
   app.add_option("--admin_token_file", remote.admin_token_file,
                  "File with the bearer token for admin calls (policy, kernels, reload)");
+  app.add_option("--api_key_file", remote.api_key_file,
+                 "File with the API key for inference calls (its first key)");
   app.add_option("--ca_file", remote.ca_file, "CA of the server certificate (enables TLS)");
   app.add_option("--cert_file", remote.cert_file, "Client certificate (mTLS)");
   app.add_option("--key_file", remote.key_file, "Client private key (mTLS)");

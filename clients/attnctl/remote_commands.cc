@@ -9,6 +9,7 @@
 #include "clients/attnctl/json_lines.h"
 #include "engine/util/file_io.h"
 #include "google/protobuf/util/json_util.h"
+#include "server/bearer_token.h"
 
 namespace attnserve {
 namespace {
@@ -20,6 +21,16 @@ std::unique_ptr<AttnClient> ConnectOrDie(const RemoteOptions& remote, bool admin
   options.cert_file = remote.cert_file;
   options.key_file = remote.key_file;
   options.timeout = absl::Seconds(remote.timeout_seconds);
+  if (!remote.api_key_file.empty()) {
+    absl::StatusOr<std::vector<std::string>> keys =
+        ReadTokenFile("--api_key_file", remote.api_key_file);
+    if (!keys.ok()) {
+      std::cerr << "attnctl: " << keys.status().message() << "\n";
+      *exit_code = 2;
+      return nullptr;
+    }
+    options.api_key = keys->front();
+  }
   if (admin && !remote.admin_token_file.empty()) {
     absl::StatusOr<std::string> token = ReadFileToString(remote.admin_token_file, 64 << 10);
     if (!token.ok()) {

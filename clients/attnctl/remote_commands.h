@@ -14,6 +14,7 @@ namespace attnserve {
 struct RemoteOptions {
   std::string server;  // HOST:PORT; empty = run the engine in-process
   std::string admin_token_file;
+  std::string api_key_file;  // first key of the file, for inference calls
   std::string ca_file, cert_file, key_file;
   double timeout_seconds = 60;
 };

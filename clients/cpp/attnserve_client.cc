@@ -48,9 +48,8 @@ AttnClient::AttnClient(ClientOptions options, std::shared_ptr<grpc::Channel> cha
 
 void AttnClient::Prepare(grpc::ClientContext* context, bool admin) const {
   context->set_deadline(absl::ToChronoTime(absl::Now() + options_.timeout));
-  if (admin && !options_.admin_token.empty()) {
-    context->AddMetadata("authorization", "Bearer " + options_.admin_token);
-  }
+  const std::string& token = admin ? options_.admin_token : options_.api_key;
+  if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
 }
 
 // One blocking unary call: context, deadline, auth, status mapping.

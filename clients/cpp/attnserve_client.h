@@ -19,6 +19,8 @@ struct ClientOptions {
   std::string address = "127.0.0.1:50051";
   // Admin bearer token (read from --admin_token_file by attnctl).
   std::string admin_token;
+  // API key for inference calls, when the server has --api_key_file.
+  std::string api_key;
   // TLS: the server's CA enables TLS; a client cert/key pair enables mTLS.
   std::string ca_file;
   std::string cert_file;
