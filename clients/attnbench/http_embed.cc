@@ -61,8 +61,7 @@ HttpEmbedClient::~HttpEmbedClient() {
   if (curl_ != nullptr) curl_easy_cleanup(curl_);
 }
 
-grpc::Status HttpEmbedClient::Embed(const v1::EmbedRequest& request,
-                                    v1::EmbedResponse* response) {
+grpc::Status HttpEmbedClient::Embed(const v1::EmbedRequest& request, v1::EmbedResponse* response) {
   if (curl_ == nullptr) return grpc::Status(grpc::StatusCode::INTERNAL, "curl_easy_init failed");
   body_ = RequestJson(request);
   answer_.clear();
