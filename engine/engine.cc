@@ -10,8 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/kernels/gemm.h"
 #include "engine/kernels/linear_precision.h"
-#include "engine/model/bert_model.h"
-#include "engine/model/use_lite_model.h"
+#include "engine/model/model_families.h"
 #include "engine/policy/adaptive_run.h"
 #include "engine/policy/early_exit.h"
 #include "engine/policy/token_pruning.h"
@@ -47,17 +46,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineConfig& config)
   if (!std::filesystem::is_directory(dir, ec)) {
     return absl::NotFoundError(absl::StrCat("model directory '", dir, "' does not exist"));
   }
-  std::unique_ptr<EncoderModel> model;
-  if (std::filesystem::exists(JoinPath(dir, "model.json"), ec)) {
-    ASSIGN_OR_RETURN(model, UseLiteModel::Load(dir));
-  } else if (std::filesystem::exists(JoinPath(dir, "config.json"), ec)) {
-    ASSIGN_OR_RETURN(model, BertModel::Load(dir));  // Hugging Face BERT family
-  } else {
-    return absl::NotFoundError(absl::StrCat(
-        "no supported model in '", dir,
-        "': expected model.json + vocab.json (USE-lite, TensorFlow.js) or config.json + "
-        "model.safetensors + vocab.txt (BERT family, Hugging Face)"));
-  }
+  ASSIGN_OR_RETURN(std::unique_ptr<EncoderModel> model, LoadModel(dir));  // model_families.cc
   std::unique_ptr<Engine> engine(new Engine(config, std::move(model)));
   const ModelInfo& info = engine->model_->info();
   ASSIGN_OR_RETURN(
@@ -179,11 +168,6 @@ absl::StatusOr<Engine::ResolvedRun> Engine::Resolve(const RunOptions& options) c
   if (options.pruning.active() || options.early_exit.active()) {
     RETURN_IF_ERROR(ValidatePruning(options.pruning, info.num_layers));
     RETURN_IF_ERROR(ValidateEarlyExit(options.early_exit, info.num_layers, !heads_.empty()));
-    if (model_->stepwise() == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(options.pruning.active() ? "pruning" : "early_exit", ": model '", info.name,
-                       "' cannot run layer by layer"));
-    }
   }
   run.plan.deadline = options.deadline;
   run.plan.is_cancelled = options.is_cancelled;
@@ -306,8 +290,8 @@ absl::StatusOr<EmbedResult> Engine::EmbedChosen(std::vector<std::vector<int32_t>
   if (options.pruning.active() || options.early_exit.active()) {
     AdaptiveRunOutputs outputs;
     outputs.embeddings = result.embeddings.data();
-    RETURN_IF_ERROR(RunAdaptive(*model_->stepwise(), info.num_layers, info.embedding_dim, clipped,
-                                plan, options.pruning, options.early_exit, outputs, &stats));
+    RETURN_IF_ERROR(RunAdaptive(*model_, info.num_layers, info.embedding_dim, clipped, plan,
+                                options.pruning, options.early_exit, outputs, &stats));
   } else {
     RETURN_IF_ERROR(model_->Embed(clipped, plan, result.embeddings.data(), &stats));
     stats.exit_layer = stats.layers_run;

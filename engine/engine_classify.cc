@@ -71,10 +71,6 @@ absl::StatusOr<ClassifyResult> Engine::ClassifyChosen(std::vector<std::vector<in
     return absl::InvalidArgumentError(absl::StrCat(
         "texts: ", token_ids.size(), " texts exceed the limit of ", config_.max_batch_texts));
   }
-  if (model_->stepwise() == nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("model '", info.name, "' cannot run layer by layer"));
-  }
   ASSIGN_OR_RETURN(const ResolvedRun run, Resolve(options));
 
   ClassifyResult result;
@@ -90,8 +86,8 @@ absl::StatusOr<ClassifyResult> Engine::ClassifyChosen(std::vector<std::vector<in
   PrepareComputeThreads(run.threads);
   const double cpu_start = TeamCpuSeconds(run.threads);
   const auto start = std::chrono::steady_clock::now();
-  RETURN_IF_ERROR(RunAdaptive(*model_->stepwise(), info.num_layers, info.embedding_dim, clipped,
-                              run.plan, options.pruning, options.early_exit, outputs, &stats));
+  RETURN_IF_ERROR(RunAdaptive(*model_, info.num_layers, info.embedding_dim, clipped, run.plan,
+                              options.pruning, options.early_exit, outputs, &stats));
   stats.compute_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   stats.cpu_seconds = TeamCpuSeconds(run.threads) - cpu_start;

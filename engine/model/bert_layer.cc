@@ -1,7 +1,6 @@
 #include "engine/model/bert_layer.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -87,31 +86,6 @@ int BertLayerWeights::max_width() const {
 
 namespace {
 
-// Adds each sequence's first row to `keep` when the policy dropped it: the
-// [CLS] row carries the pooled state of CLS pooling and classifier heads.
-void KeepFirstRows(const std::vector<int64_t>& offsets, std::vector<int64_t>* keep,
-                   std::vector<int64_t>* new_offsets) {
-  std::vector<int64_t> fixed;
-  fixed.reserve(keep->size() + offsets.size());
-  new_offsets->assign(1, 0);
-  size_t i = 0;
-  for (size_t b = 0; b + 1 < offsets.size(); ++b) {
-    const int64_t begin = offsets[b], end = offsets[b + 1];
-    if (end > begin && (i >= keep->size() || (*keep)[i] != begin)) fixed.push_back(begin);
-    while (i < keep->size() && (*keep)[i] < end) fixed.push_back((*keep)[i++]);
-    new_offsets->push_back(static_cast<int64_t>(fixed.size()));
-  }
-  *keep = std::move(fixed);
-}
-
-void GatherRows(const std::vector<int64_t>& keep, int width, float* rows) {
-  for (size_t i = 0; i < keep.size(); ++i) {
-    if (keep[i] != static_cast<int64_t>(i)) {
-      std::memmove(rows + i * width, rows + keep[i] * width, sizeof(float) * width);
-    }
-  }
-}
-
 void RunFfn(const BertFfn& f, HfActivation act, LinearPrecision linear, int64_t rows, float* a,
             std::vector<float>* tmp) {
   tmp->resize(rows * f.up.out());
@@ -125,16 +99,12 @@ void RunFfn(const BertFfn& f, HfActivation act, LinearPrecision linear, int64_t 
 
 absl::Status RunBertLayer(const BertLayerWeights& w, const float* x,
                           std::vector<int64_t>* offsets_inout, const ExecutionPlan& plan,
-                          const SublayerPruner* pruner, BertScratch* s, std::vector<float>* y,
+                          const SublayerPruner* pruner, LayerScratch* s, std::vector<float>* y,
                           RunStats* stats) {
   const std::vector<int64_t> offsets = *offsets_inout;
   const int64_t rows = offsets.back();
   const int H = w.hidden, I = w.inner;
-  const ResolvedAttention& attention = plan.attention;
   const LinearPrecision linear = plan.linear;
-  const bool want_mass =
-      pruner != nullptr && pruner->want_key_mass && attention.kernel->info().reports_key_mass;
-  if (want_mass) s->key_mass.assign(rows, 0.0f);
 
   // Inputs of the attention block: the layer input, or MobileBERT's
   // bottlenecked versions of it.
@@ -160,30 +130,11 @@ absl::Status RunBertLayer(const BertLayerWeights& w, const float* x,
   w.v.Apply(v_in, rows, s->qkv.data() + 2 * I, false, linear, qkv_width);
 
   s->context.resize(rows * I);
-  const auto attention_start = std::chrono::steady_clock::now();
-  AttentionStats attention_stats;
-  for (size_t b = 0; b + 1 < offsets.size(); ++b) {
-    const int64_t begin = offsets[b], n = offsets[b + 1] - offsets[b];
-    if (n == 0) continue;
-    const float* qkv = s->qkv.data() + begin * qkv_width;
-    AttentionInputs in;
-    in.n_q = in.n_kv = n;
-    in.num_heads = w.num_heads;
-    in.head_dim = w.head_dim;
-    in.scale = 1.0f / std::sqrt(static_cast<float>(w.head_dim));
-    in.q = qkv;
-    in.k = qkv + I;
-    in.v = qkv + 2 * I;
-    in.q_stride = in.k_stride = in.v_stride = qkv_width;
-    in.out = s->context.data() + begin * I;
-    in.out_stride = I;
-    if (want_mass) in.key_mass = s->key_mass.data() + begin;
-    RETURN_IF_ERROR(attention.kernel->Run(in, attention.params, &attention_stats));
-  }
-  stats->attention_seconds +=
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - attention_start).count();
-  stats->attention_pairs_scored += attention_stats.pairs_scored;
-  stats->attention_pairs_total += attention_stats.pairs_total;
+  const FusedQkvHeads heads{w.num_heads, w.head_dim,
+                            1.0f / std::sqrt(static_cast<float>(w.head_dim))};
+  ASSIGN_OR_RETURN(const float* key_mass,
+                   AttendEachSequence(plan, heads, s->qkv.data(), offsets, pruner, &s->key_mass,
+                                      s->context.data(), stats));
 
   // a = norm(attn_out(context) + residual)
   s->a.assign(residual, residual + rows * I);
@@ -193,11 +144,9 @@ absl::Status RunBertLayer(const BertLayerWeights& w, const float* x,
   int64_t kept = rows;
   const float* x_kept = x;  // the layer input rows that remain (MobileBERT's last residual)
   if (pruner != nullptr) {
-    std::vector<int64_t> keep, new_offsets;
-    RETURN_IF_ERROR(pruner->select(want_mass ? s->key_mass.data() : nullptr, s->a.data(), I,
-                                   offsets, &keep, &new_offsets));
-    KeepFirstRows(offsets, &keep, &new_offsets);
-    GatherRows(keep, I, s->a.data());
+    std::vector<int64_t> keep;
+    RETURN_IF_ERROR(PruneRows(*pruner, key_mass, s->a.data(), I, /*keep_first_rows=*/true,
+                              offsets_inout, &keep));
     if (w.bottleneck) {
       s->tmp.resize(keep.size() * H);
       for (size_t i = 0; i < keep.size(); ++i) {
@@ -208,10 +157,8 @@ absl::Status RunBertLayer(const BertLayerWeights& w, const float* x,
       x_kept = s->layer_input.data();
     }
     kept = static_cast<int64_t>(keep.size());
-    *offsets_inout = std::move(new_offsets);
   }
-  stats->flops += attention_stats.flops + rows * w.AttentionSublayerFlopsPerToken() +
-                  kept * w.FfnSublayerFlopsPerToken();
+  stats->flops += rows * w.AttentionSublayerFlopsPerToken() + kept * w.FfnSublayerFlopsPerToken();
 
   for (const BertFfn& f : w.extra_ffn) RunFfn(f, w.activation, linear, kept, s->a.data(), &s->ffn);
   RunFfn(w.ffn, w.activation, linear, kept, s->a.data(), &s->ffn);

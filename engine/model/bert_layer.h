@@ -11,9 +11,10 @@
 
 #include "absl/status/status.h"
 #include "engine/kernels/packed_linear.h"
-#include "engine/model/encoder_model.h"
+#include "engine/model/attention_sublayer.h"
+#include "engine/model/execution_plan.h"
 #include "engine/model/hf_config.h"
-#include "engine/model/transformer_layer.h"
+#include "engine/run_options.h"
 
 namespace attnserve {
 
@@ -55,17 +56,13 @@ struct BertLayerWeights {
 
 void ActivateInPlace(HfActivation act, float* x, int64_t n);
 
-struct BertScratch {
-  std::vector<float> layer_input, kq, qkv, context, a, ffn, tmp, key_mass;
-};
-
 // Runs one layer on x [rows, hidden] (sequence b = rows [offsets[b],
 // offsets[b+1])), writing y [rows', hidden], with the plan's attention kernel
 // and linear precision. `pruner` (may be null) drops rows
 // after the attention sublayer; *offsets then describes y's rows. Each
 // sequence's first row ([CLS]) is always kept.
 absl::Status RunBertLayer(const BertLayerWeights& w, const float* x, std::vector<int64_t>* offsets,
-                          const ExecutionPlan& plan, const SublayerPruner* pruner, BertScratch* s,
+                          const ExecutionPlan& plan, const SublayerPruner* pruner, LayerScratch* s,
                           std::vector<float>* y, RunStats* stats);
 
 }  // namespace attnserve

@@ -271,27 +271,4 @@ absl::StatusOr<std::vector<int32_t>> BertModel::Tokenize(std::string_view text) 
 
 std::string BertModel::Piece(int32_t id) const { return tokenizer_->Piece(id); }
 
-absl::Status BertModel::Embed(const std::vector<std::vector<int32_t>>& ids,
-                              const ExecutionPlan& plan, float* out, RunStats* stats) const {
-  ASSIGN_OR_RETURN(EncoderState state, Start(ids));
-  const int n = static_cast<int>(layers_.size());
-  BertScratch scratch;
-  for (int k = 0; k < n; ++k) {
-    if (plan.is_cancelled && plan.is_cancelled()) {
-      return absl::CancelledError(absl::StrCat("run cancelled before layer ", k, " of ", n));
-    }
-    if (absl::Now() > plan.deadline) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("deadline expired before layer ", k, " of ", n));
-    }
-    stats->tokens_per_layer.push_back(state.rows());
-    RETURN_IF_ERROR(RunLayerWith(k, plan, nullptr, &state, &scratch, stats));
-    ++stats->layers_run;
-  }
-  stats->tokens_per_layer.push_back(state.rows());
-  const std::vector<float> pooled = PoolState(state);
-  EmbedPooled(pooled.data(), state.batch(), out, stats);
-  return absl::OkStatus();
-}
-
 }  // namespace attnserve

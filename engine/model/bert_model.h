@@ -15,13 +15,12 @@
 #include "engine/model/encoder_model.h"
 #include "engine/model/hf_config.h"
 #include "engine/model/safetensors.h"
-#include "engine/model/stepwise_encoder.h"
 #include "engine/policy/classifier_head.h"
 #include "engine/tokenizer/wordpiece_tokenizer.h"
 
 namespace attnserve {
 
-class BertModel final : public EncoderModel, public StepwiseEncoder {
+class BertModel final : public EncoderModel {
  public:
   static absl::StatusOr<std::unique_ptr<BertModel>> Load(const std::string& model_dir);
 
@@ -30,12 +29,10 @@ class BertModel final : public EncoderModel, public StepwiseEncoder {
   absl::StatusOr<std::vector<int32_t>> Tokenize(std::string_view text) const override;
   std::string Piece(int32_t id) const override;
   SpecialTokens special_tokens() const override { return {{cls_id_}, {sep_id_}}; }
-  absl::Status Embed(const std::vector<std::vector<int32_t>>& ids, const ExecutionPlan& plan,
-                     float* out, RunStats* stats) const override;
-  const StepwiseEncoder* stepwise() const override { return this; }
   const ClassifierHead* builtin_head() const override { return head_ ? &*head_ : nullptr; }
 
-  // StepwiseEncoder (bert_stepwise.cc). States hold [CLS] ids [SEP] rows.
+  // The computation, layer by layer (bert_stepwise.cc). States hold
+  // [CLS] ids [SEP] rows.
   absl::StatusOr<EncoderState> Start(const std::vector<std::vector<int32_t>>& ids) const override;
   absl::Status RunLayer(int layer, const ExecutionPlan& plan, const SublayerPruner* pruner,
                         EncoderState* state, RunStats* stats) const override;
@@ -59,10 +56,6 @@ class BertModel final : public EncoderModel, public StepwiseEncoder {
   absl::Status BindHead(const std::string& prefix);
   // Embedded rows of [CLS] ids [SEP] into x [n + 2, hidden].
   void EmbedTokens(const std::vector<int32_t>& ids, float* x) const;
-  // RunLayer with the caller's scratch: Embed keeps one across layers, so
-  // its buffers are allocated (and faulted in) once per run, not per layer.
-  absl::Status RunLayerWith(int layer, const ExecutionPlan& plan, const SublayerPruner* pruner,
-                            EncoderState* state, BertScratch* scratch, RunStats* stats) const;
 
   HfConfig config_;
   SafetensorsFile weights_;

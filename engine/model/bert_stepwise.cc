@@ -1,5 +1,5 @@
-// BertModel's layer-by-layer form: embeddings, one layer at a time, pooling
-// and the feature transform. BertModel::Embed runs the same code end to end.
+// BertModel's computation, layer by layer (StepwiseEncoder): embeddings, one
+// layer at a time, pooling and the feature transform.
 #include <algorithm>
 #include <cstring>
 
@@ -79,13 +79,6 @@ absl::StatusOr<EncoderState> BertModel::Start(const std::vector<std::vector<int3
 
 absl::Status BertModel::RunLayer(int layer, const ExecutionPlan& plan, const SublayerPruner* pruner,
                                  EncoderState* state, RunStats* stats) const {
-  BertScratch scratch;
-  return RunLayerWith(layer, plan, pruner, state, &scratch, stats);
-}
-
-absl::Status BertModel::RunLayerWith(int layer, const ExecutionPlan& plan,
-                                     const SublayerPruner* pruner, EncoderState* state,
-                                     BertScratch* scratch, RunStats* stats) const {
   if (layer < 0 || layer >= static_cast<int>(layers_.size())) {
     return absl::InvalidArgumentError(absl::StrCat("layer ", layer, " does not exist"));
   }
@@ -94,8 +87,10 @@ absl::Status BertModel::RunLayerWith(int layer, const ExecutionPlan& plan,
     return absl::InternalError(
         absl::StrCat("layer ", layer, ": input width ", state->width, " != ", w.hidden));
   }
-  RETURN_IF_ERROR(RunBertLayer(w, state->hidden.data(), &state->offsets, plan, pruner, scratch,
-                               &state->next, stats));
+  // The state's scratch lives for the run: its buffers are allocated (and
+  // faulted in) once, not per layer.
+  RETURN_IF_ERROR(RunBertLayer(w, state->hidden.data(), &state->offsets, plan, pruner,
+                               &state->scratch, &state->next, stats));
   std::swap(state->hidden, state->next);
   return absl::OkStatus();
 }

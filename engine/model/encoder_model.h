@@ -1,23 +1,21 @@
-// The interface every model family implements (USE-lite now, BERT family next):
-// tokenize text, and run the encoder on a ragged batch of token-id sequences.
+// The interface every model family implements (USE-lite, the BERT family):
+// tokenize text, and run the encoder layer by layer (StepwiseEncoder), on
+// which the plain Embed is written once.
 #ifndef ATTNSERVE_ENGINE_MODEL_ENCODER_MODEL_H_
 #define ATTNSERVE_ENGINE_MODEL_ENCODER_MODEL_H_
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
-#include "engine/attention/registry.h"
-#include "engine/kernels/linear_precision.h"
+#include "engine/model/execution_plan.h"
+#include "engine/model/stepwise_encoder.h"
 #include "engine/run_options.h"
 
 namespace attnserve {
 
-class StepwiseEncoder;  // engine/model/stepwise_encoder.h
 struct ClassifierHead;  // engine/policy/classifier_head.h
 
 struct ModelInfo {
@@ -38,23 +36,16 @@ struct ModelInfo {
   int max_heads = 0;
 };
 
-// A request's options after validation: what the forward pass runs with.
-struct ExecutionPlan {
-  ResolvedAttention attention;
-  LinearPrecision linear = LinearPrecision::kF32;  // the dense layers' arithmetic
-  absl::Time deadline = absl::InfiniteFuture();
-  std::function<bool()> is_cancelled;
-};
-
 // Token ids the model adds around a text's own ids before it runs them.
 struct SpecialTokens {
   std::vector<int32_t> prefix;  // e.g. BERT's [CLS]
   std::vector<int32_t> suffix;  // e.g. BERT's [SEP]
 };
 
-class EncoderModel {
+// A family implements the StepwiseEncoder methods (its computation, layer by
+// layer) and the ones below (what it is, how it tokenizes).
+class EncoderModel : public StepwiseEncoder {
  public:
-  virtual ~EncoderModel() = default;
   virtual const ModelInfo& info() const = 0;
 
   // Token ids of valid UTF-8 text, never truncated.
@@ -67,12 +58,12 @@ class EncoderModel {
   virtual SpecialTokens special_tokens() const { return {}; }
 
   // Embeds each non-empty, already clipped id sequence into one row of `out`
-  // ([ids.size(), embedding_dim]). Adds layer-level figures to `stats`.
-  virtual absl::Status Embed(const std::vector<std::vector<int32_t>>& ids,
-                             const ExecutionPlan& plan, float* out, RunStats* stats) const = 0;
-
-  // The layer-by-layer form (token pruning, early exit); null if unsupported.
-  virtual const StepwiseEncoder* stepwise() const { return nullptr; }
+  // ([ids.size(), embedding_dim]): every layer, no pruning or early exit
+  // (EmbedStepwise). Adds layer-level figures to `stats`.
+  absl::Status Embed(const std::vector<std::vector<int32_t>>& ids, const ExecutionPlan& plan,
+                     float* out, RunStats* stats) const {
+    return EmbedStepwise(*this, info().num_layers, ids, plan, out, stats);
+  }
 
   // A classification head that ships inside the checkpoint (e.g. a Hugging
   // Face sequence classifier), on this model's embedding; null if none.

@@ -1,9 +1,12 @@
 #include "engine/model/stepwise_encoder.h"
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "engine/util/status_macros.h"
+
 namespace attnserve {
 
 std::vector<float> MeanPool(const EncoderState& state) {
-  // Same order of operations as UseLiteModel::Embed, so results match bit for bit.
   const int d = state.width;
   std::vector<float> pooled(state.batch() * d, 0.0f);
   for (int64_t b = 0; b < state.batch(); ++b) {
@@ -16,6 +19,33 @@ std::vector<float> MeanPool(const EncoderState& state) {
     for (int i = 0; i < d; ++i) m[i] *= inv_n;
   }
   return pooled;
+}
+
+absl::Status CheckStillWanted(const ExecutionPlan& plan, int layer, int layers) {
+  if (plan.is_cancelled && plan.is_cancelled()) {
+    return absl::CancelledError(absl::StrCat("run cancelled before layer ", layer, " of ", layers));
+  }
+  if (absl::Now() > plan.deadline) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("deadline expired before layer ", layer, " of ", layers));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EmbedStepwise(const StepwiseEncoder& model, int num_layers,
+                           const std::vector<std::vector<int32_t>>& ids, const ExecutionPlan& plan,
+                           float* out, RunStats* stats) {
+  ASSIGN_OR_RETURN(EncoderState state, model.Start(ids));
+  for (int k = 0; k < num_layers; ++k) {
+    RETURN_IF_ERROR(CheckStillWanted(plan, k, num_layers));
+    stats->tokens_per_layer.push_back(state.rows());
+    RETURN_IF_ERROR(model.RunLayer(k, plan, /*pruner=*/nullptr, &state, stats));
+    ++stats->layers_run;
+  }
+  stats->tokens_per_layer.push_back(state.rows());
+  const std::vector<float> pooled = model.PoolState(state);
+  model.EmbedPooled(pooled.data(), state.batch(), out, stats);
+  return absl::OkStatus();
 }
 
 }  // namespace attnserve

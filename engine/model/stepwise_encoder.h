@@ -1,14 +1,18 @@
-// The layer-by-layer form of an encoder, for runs whose work depends on what
-// the layers compute (token pruning, early exit: engine/policy/adaptive_run).
+// The layer-by-layer form of an encoder: the one way a model computes.
+// EncoderModel (encoder_model.h) derives from it, and both the plain run
+// (EncoderModel::Embed) and the runs whose work depends on what the layers
+// compute (token pruning, early exit: engine/policy/adaptive_run) drive it.
 #ifndef ATTNSERVE_ENGINE_MODEL_STEPWISE_ENCODER_H_
 #define ATTNSERVE_ENGINE_MODEL_STEPWISE_ENCODER_H_
 
 #include <cstdint>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "engine/model/encoder_model.h"
-#include "engine/model/transformer_layer.h"
+#include "engine/model/attention_sublayer.h"
+#include "engine/model/execution_plan.h"
+#include "engine/run_options.h"
 
 namespace attnserve {
 
@@ -18,7 +22,7 @@ struct EncoderState {
   std::vector<float> next;    // the layer's output buffer
   int width = 0;
   std::vector<int64_t> offsets{0};
-  LayerScratch scratch;
+  LayerScratch scratch;  // reused by every layer of the run
 
   int64_t rows() const { return offsets.back(); }
   int64_t batch() const { return static_cast<int64_t>(offsets.size()) - 1; }
@@ -26,6 +30,11 @@ struct EncoderState {
 
 // Each sequence's mean row: [batch, width].
 std::vector<float> MeanPool(const EncoderState& state);
+
+// The check every layer loop makes before layer `layer` of `layers`:
+// Cancelled when plan.is_cancelled says so, DeadlineExceeded past
+// plan.deadline ("run cancelled / deadline expired before layer k of n").
+absl::Status CheckStillWanted(const ExecutionPlan& plan, int layer, int layers);
 
 class StepwiseEncoder {
  public:
@@ -51,6 +60,14 @@ class StepwiseEncoder {
   virtual void EmbedPooled(const float* pooled, int64_t batch, float* out,
                            RunStats* stats) const = 0;
 };
+
+// The plain run of `model` (no pruning, no early exit): Start, then each of
+// `num_layers` layers after CheckStillWanted, then PoolState and EmbedPooled
+// into `out` [ids.size(), embedding_dim]. Pushes stats->tokens_per_layer
+// (entering each layer and after the last) and counts layers_run.
+absl::Status EmbedStepwise(const StepwiseEncoder& model, int num_layers,
+                           const std::vector<std::vector<int32_t>>& ids, const ExecutionPlan& plan,
+                           float* out, RunStats* stats);
 
 }  // namespace attnserve
 

@@ -4,12 +4,12 @@
 #define ATTNSERVE_ENGINE_MODEL_TRANSFORMER_LAYER_H_
 
 #include <cstdint>
-#include <functional>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "engine/kernels/packed_linear.h"
-#include "engine/model/encoder_model.h"
+#include "engine/model/attention_sublayer.h"
+#include "engine/model/execution_plan.h"
 #include "engine/run_options.h"
 
 namespace attnserve {
@@ -35,25 +35,6 @@ struct PreNormLayerWeights {
   int64_t LinearFlopsPerToken() const;
   // The feed-forward sublayer's share of LinearFlopsPerToken.
   int64_t FfnFlopsPerToken() const;
-};
-
-// Scratch activations reused across layers of one run.
-struct LayerScratch {
-  std::vector<float> normed, qkv, context, ffn, key_mass;
-};
-
-// Token pruning between the attention and feed-forward sublayers. `select`
-// gets the attention each row received (summed over queries and heads; null
-// when not asked for or the kernel does not report it), the post-attention
-// rows [rows, width] and the offsets; it writes the kept rows (ascending) and
-// the new offsets. Kept rows leave the layer exactly as without pruning: the
-// feed-forward sublayer is per token.
-struct SublayerPruner {
-  bool want_key_mass = false;
-  std::function<absl::Status(const float* key_mass, const float* hidden, int width,
-                             const std::vector<int64_t>& offsets, std::vector<int64_t>* keep_rows,
-                             std::vector<int64_t>* new_offsets)>
-      select;
 };
 
 // Rows [offsets[b], offsets[b+1]) of x [T, d_in] are sequence b. Writes y

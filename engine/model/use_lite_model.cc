@@ -5,8 +5,6 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "engine/kernels/elementwise.h"
-#include "engine/kernels/gemm.h"
 #include "engine/util/file_io.h"
 #include "engine/util/status_macros.h"
 
@@ -195,69 +193,6 @@ void UseLiteModel::EmbedTokens(const std::vector<int32_t>& ids, float* x) const 
       row[half + i] = 2.0f * e[half + i] + static_cast<float>(std::cos(double{angle}));
     }
   }
-}
-
-absl::Status UseLiteModel::Embed(const std::vector<std::vector<int32_t>>& ids,
-                                 const ExecutionPlan& plan, float* out, RunStats* stats) const {
-  std::vector<int64_t> offsets{0};
-  for (size_t b = 0; b < ids.size(); ++b) {
-    if (ids[b].empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("texts[", b, "]: no tokens"));
-    }
-    for (int32_t id : ids[b]) {
-      if (id < 0 || id >= table_rows_) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("texts[", b, "]: token id ", id, " outside [0, ", table_rows_, ")"));
-      }
-    }
-    offsets.push_back(offsets.back() + static_cast<int64_t>(ids[b].size()));
-  }
-  const int64_t rows = offsets.back();
-  int max_width = embed_dim_;
-  for (const PreNormLayerWeights& l : layers_) max_width = std::max(max_width, l.d_out);
-  std::vector<float> current(rows * max_width), next(rows * max_width);
-  for (size_t b = 0; b < ids.size(); ++b) {
-    EmbedTokens(ids[b], current.data() + offsets[b] * embed_dim_);
-  }
-
-  LayerScratch scratch;
-  for (size_t k = 0; k < layers_.size(); ++k) {
-    if (plan.is_cancelled && plan.is_cancelled()) {
-      return absl::CancelledError(
-          absl::StrCat("run cancelled before layer ", k, " of ", layers_.size()));
-    }
-    if (absl::Now() > plan.deadline) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("deadline expired before layer ", k, " of ", layers_.size()));
-    }
-    stats->tokens_per_layer.push_back(rows);
-    RETURN_IF_ERROR(
-        RunPreNormLayer(layers_[k], current.data(), offsets, plan, &scratch, next.data(), stats));
-    std::swap(current, next);
-    ++stats->layers_run;
-  }
-  stats->tokens_per_layer.push_back(rows);
-
-  // Mean over each sequence's tokens, then tanh(dense), then L2 normalise.
-  const int d = info_.embedding_dim;
-  std::vector<float> pooled(ids.size() * d, 0.0f);
-  for (size_t b = 0; b < ids.size(); ++b) {
-    float* m = pooled.data() + b * d;
-    for (int64_t r = offsets[b]; r < offsets[b + 1]; ++r) {
-      const float* row = current.data() + r * d;
-      for (int i = 0; i < d; ++i) m[i] += row[i];
-    }
-    const float inv_n = 1.0f / static_cast<float>(offsets[b + 1] - offsets[b]);
-    for (int i = 0; i < d; ++i) m[i] *= inv_n;
-  }
-  const int64_t batch = static_cast<int64_t>(ids.size());
-  Linear(pooled.data(), batch, d, pool_kernel_, d, pool_bias_, out, false);
-  for (int64_t b = 0; b < batch; ++b) {
-    TanhInPlace(out + b * d, d);
-    L2NormalizeInPlace(out + b * d, d, l2_floor_);
-  }
-  stats->flops += batch * 2 * int64_t{d} * d;
-  return absl::OkStatus();
 }
 
 }  // namespace attnserve

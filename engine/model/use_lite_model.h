@@ -10,14 +10,13 @@
 
 #include "absl/status/statusor.h"
 #include "engine/model/encoder_model.h"
-#include "engine/model/stepwise_encoder.h"
 #include "engine/model/tfjs_weights.h"
 #include "engine/model/transformer_layer.h"
 #include "engine/tokenizer/unigram_tokenizer.h"
 
 namespace attnserve {
 
-class UseLiteModel final : public EncoderModel, public StepwiseEncoder {
+class UseLiteModel final : public EncoderModel {
  public:
   // Loads model.json, its shards and vocab.json from `model_dir`. Every tensor
   // the encoder uses is checked by name, dtype and shape.
@@ -26,11 +25,8 @@ class UseLiteModel final : public EncoderModel, public StepwiseEncoder {
   const ModelInfo& info() const override { return info_; }
   absl::StatusOr<std::vector<int32_t>> Tokenize(std::string_view text) const override;
   std::string Piece(int32_t id) const override { return std::string(tokenizer_->piece(id)); }
-  absl::Status Embed(const std::vector<std::vector<int32_t>>& ids, const ExecutionPlan& plan,
-                     float* out, RunStats* stats) const override;
-  const StepwiseEncoder* stepwise() const override { return this; }
 
-  // StepwiseEncoder (use_lite_stepwise.cc).
+  // The computation, layer by layer (use_lite_stepwise.cc).
   absl::StatusOr<EncoderState> Start(const std::vector<std::vector<int32_t>>& ids) const override;
   absl::Status RunLayer(int layer, const ExecutionPlan& plan, const SublayerPruner* pruner,
                         EncoderState* state, RunStats* stats) const override;

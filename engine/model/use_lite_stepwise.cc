@@ -1,5 +1,5 @@
-// UseLiteModel's layer-by-layer form (StepwiseEncoder): the same arithmetic
-// as UseLiteModel::Embed, split at layer boundaries.
+// UseLiteModel's computation, layer by layer (StepwiseEncoder): the token
+// embedding, the pre-norm layers, mean pooling, tanh dense and L2.
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"

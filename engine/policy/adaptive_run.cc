@@ -2,25 +2,12 @@
 
 #include <cstring>
 
-#include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "engine/policy/early_exit.h"
 #include "engine/policy/token_pruning.h"
 #include "engine/util/status_macros.h"
 
 namespace attnserve {
 namespace {
-
-absl::Status CheckStop(const ExecutionPlan& plan, int layer, int limit) {
-  if (plan.is_cancelled && plan.is_cancelled()) {
-    return absl::CancelledError(absl::StrCat("run cancelled before layer ", layer, " of ", limit));
-  }
-  if (absl::Now() > plan.deadline) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("deadline expired before layer ", layer, " of ", limit));
-  }
-  return absl::OkStatus();
-}
 
 // Keeps the sequences with keep[b] true, in order.
 void KeepSequences(const std::vector<bool>& keep, EncoderState* state) {
@@ -59,7 +46,7 @@ absl::Status RunAdaptive(const StepwiseEncoder& model, int num_layers, int embed
   stats->tokens_per_layer.push_back(state.rows());
 
   for (int k = 0; k < limit && !alive.empty(); ++k) {
-    RETURN_IF_ERROR(CheckStop(plan, k, limit));
+    RETURN_IF_ERROR(CheckStillWanted(plan, k, limit));
     const bool last = k + 1 == limit;
     std::vector<float> pooled_in;
     if (by_cosine && !last) pooled_in = model.PoolLayerInput(k, state);
