@@ -37,40 +37,7 @@ done
   echo "Load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$out/machine.txt"
 
-server_pid=""
-stop_server() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid"; wait "$server_pid" || true
-  fi
-  server_pid=""
-}
-trap stop_server EXIT
-
-# Starts attnserve on free loopback ports with config $1; sets $port (gRPC)
-# and $http (the HTTP API's base URL).
-start_server() {
-  local config="$1" log="$out/server-$2.log"
-  "$build/server/attnserve" --model "$model" --config "$config" --grpc_address 127.0.0.1:0 \
-    --metrics_address none --http_address 127.0.0.1:0 > "$log" 2>&1 &
-  server_pid=$!
-  port=""
-  for _ in $(seq 1 600); do
-    if grep -q "serving:" "$log"; then
-      port=$(grep -o '(port [0-9]*' "$log" | head -1 | grep -o '[0-9]*$')
-      http="http://127.0.0.1:$(grep -o '(http port [0-9]*' "$log" | grep -o '[0-9]*$')"
-      break
-    fi
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  [ -n "$port" ] || { echo "grpc_overhead.sh: attnserve did not start:" >&2; cat "$log" >&2; exit 1; }
-}
-
-bench() {  # name, then attnbench flags
-  local name="$1"; shift
-  "$build/clients/attnbench/attnbench" --address "127.0.0.1:$port" --admin-free --quiet \
-    --max-tokens 128 "$@" > "$out/$name.json"
-}
+. bench/server_lib.sh
 
 # 1. In-process, then the same texts over gRPC (1 worker x 1 thread).
 "$build/bench/engine_bench" --model "$model" --inputs bench/data/inputs.json \

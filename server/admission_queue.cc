@@ -20,17 +20,32 @@ AdmissionQueue::~AdmissionQueue() {
   for (std::thread& t : threads_) t.join();
 }
 
-AdmissionQueue::Admit AdmissionQueue::TrySubmit(Job job) {
+AdmissionQueue::Admit AdmissionQueue::Push(Entry entry) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (shutting_down_) return Admit::kShuttingDown;
     // A free worker takes the job at once; otherwise it waits in the queue.
-    const int free_workers = static_cast<int>(threads_.size()) - running_;
+    const int free_workers = static_cast<int>(threads_.size()) - busy_workers_;
     if (static_cast<int>(jobs_.size()) >= capacity_ + free_workers) return Admit::kQueueFull;
-    jobs_.push_back(std::move(job));
+    jobs_.push_back(std::move(entry));
   }
-  work_ready_.notify_one();
+  // All: a worker gathering a batch waits here too, and must see new members.
+  work_ready_.notify_all();
   return Admit::kAccepted;
+}
+
+AdmissionQueue::Admit AdmissionQueue::TrySubmit(Job job) {
+  return Push(Entry{std::move(job), nullptr, nullptr});
+}
+
+AdmissionQueue::Admit AdmissionQueue::TrySubmitBatchable(std::shared_ptr<BatchMember> member,
+                                                         GroupJob run) {
+  return Push(Entry{nullptr, std::move(member), std::move(run)});
+}
+
+void AdmissionQueue::SetBatchLimits(std::function<BatchLimits()> limits) {
+  std::lock_guard<std::mutex> lock(mu_);
+  limits_ = std::move(limits);
 }
 
 void AdmissionQueue::Shutdown() {
@@ -54,6 +69,48 @@ int AdmissionQueue::running() const {
   return running_;
 }
 
+void AdmissionQueue::Gather(std::unique_lock<std::mutex>& lock,
+                            std::vector<std::shared_ptr<BatchMember>>* members) {
+  const BatchLimits limits = limits_ ? limits_() : BatchLimits{};
+  const std::string& key = members->front()->batch_key();
+  if (key.empty() || limits.max_requests <= 1) return;
+  int64_t tokens = members->front()->batch_tokens();
+  const auto give_up = std::chrono::steady_clock::now() + limits.max_delay;
+  while (true) {
+    // Oldest first; a member too large for what is left stays queued for
+    // the next group (it keeps its place).
+    for (auto it = jobs_.begin();
+         it != jobs_.end() && static_cast<int>(members->size()) < limits.max_requests;) {
+      if (it->member == nullptr || it->member->batch_key() != key ||
+          tokens + it->member->batch_tokens() > limits.max_tokens) {
+        ++it;
+        continue;
+      }
+      tokens += it->member->batch_tokens();
+      members->push_back(std::move(it->member));
+      ++running_;
+      it = jobs_.erase(it);
+    }
+    if (static_cast<int>(members->size()) >= limits.max_requests || shutting_down_ ||
+        work_ready_.wait_until(lock, give_up) == std::cv_status::timeout) {
+      break;
+    }
+  }
+  // A final pass for what arrived with the timeout.
+  for (auto it = jobs_.begin();
+       it != jobs_.end() && static_cast<int>(members->size()) < limits.max_requests;) {
+    if (it->member != nullptr && it->member->batch_key() == key &&
+        tokens + it->member->batch_tokens() <= limits.max_tokens) {
+      tokens += it->member->batch_tokens();
+      members->push_back(std::move(it->member));
+      ++running_;
+      it = jobs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 void AdmissionQueue::WorkerLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
@@ -62,19 +119,31 @@ void AdmissionQueue::WorkerLoop() {
       if (shutting_down_) return;
       continue;
     }
-    Job job = std::move(jobs_.front());
+    Entry entry = std::move(jobs_.front());
     jobs_.pop_front();
     ++running_;
+    ++busy_workers_;
+    std::vector<std::shared_ptr<BatchMember>> members;
+    if (entry.member != nullptr) {
+      members.push_back(std::move(entry.member));
+      Gather(lock, &members);
+    }
+    const int taken = entry.group ? static_cast<int>(members.size()) : 1;
     lock.unlock();
     bool released = false;
-    const Release release = [this, &released] {
+    const Release release = [this, &released, taken] {
       if (released) return;
       released = true;
       std::lock_guard<std::mutex> guard(mu_);
-      --running_;
+      running_ -= taken;
+      --busy_workers_;
       if (jobs_.empty() && running_ == 0) idle_.notify_all();
     };
-    job(release);
+    if (entry.group) {
+      entry.group(std::move(members), release);
+    } else {
+      entry.job(release);
+    }
     release();
     lock.lock();
   }

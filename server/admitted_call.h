@@ -39,6 +39,16 @@ using FinishFn = std::function<void(const absl::Status&)>;
 void RunAdmittedCall(ServingState* state, CallSite site, const CallInputs& inputs,
                      const CheckFn& check, ExecuteFn execute, FinishFn finish);
 
+// The same path for an embedding call, whose worker side is ExecuteEmbed;
+// when the policy's batching allows, it may share one engine run with other
+// queued embedding calls of the same options (server/embed_batch.h).
+void RunAdmittedEmbed(ServingState* state, CallSite site, const CallInputs& inputs,
+                      v1::EmbedResponse* response, FinishFn finish);
+
+// Reports a call a worker ran (or refused) to telemetry.
+void RecordRun(const ServingState& state, const CallSite& site, const PreparedCall& prepared,
+               const absl::Status& status, const RunOutcome& outcome);
+
 // For calls answered inline (Tokenize, model info): authentication and the
 // draining / loading refusal. Record the result with RecordCall.
 absl::Status CheckCallable(const ServingState& state, const CallSite& site);

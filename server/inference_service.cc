@@ -49,11 +49,8 @@ grpc::ServerUnaryReactor* InferenceService::Embed(grpc::CallbackServerContext* c
                                                   const v1::EmbedRequest* request,
                                                   v1::EmbedResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  RunAdmittedCall(
-      state_, GrpcSite("Embed", context), InputsOf(*request), nullptr,
-      [response](const PreparedCall& p, const CallSite& site, RunOutcome* outcome) {
-        return ExecuteEmbed(p, site.deadline, site.is_cancelled, response, outcome);
-      },
+  RunAdmittedEmbed(
+      state_, GrpcSite("Embed", context), InputsOf(*request), response,
       [reactor](const absl::Status& status) { reactor->Finish(ToGrpcStatus(status)); });
   return reactor;
 }
@@ -76,18 +73,14 @@ class EmbedStreamReactor final
       return;
     }
     response_.Clear();
-    RunAdmittedCall(
-        state_, GrpcSite("EmbedStream", context_), InputsOf(request_), nullptr,
-        [this](const PreparedCall& p, const CallSite& site, RunOutcome* outcome) {
-          return ExecuteEmbed(p, site.deadline, site.is_cancelled, &response_, outcome);
-        },
-        [this](const absl::Status& status) {
-          if (!status.ok()) {
-            Finish(ToGrpcStatus(status));  // nothing may touch `this` after Finish
-            return;
-          }
-          StartWrite(&response_);
-        });
+    RunAdmittedEmbed(state_, GrpcSite("EmbedStream", context_), InputsOf(request_), &response_,
+                     [this](const absl::Status& status) {
+                       if (!status.ok()) {
+                         Finish(ToGrpcStatus(status));  // nothing may touch `this` after Finish
+                         return;
+                       }
+                       StartWrite(&response_);
+                     });
   }
 
   void OnWriteDone(bool ok) override {

@@ -18,6 +18,23 @@ const std::vector<std::string>& PolicyStore::OverridableFields() {
   return *kFields;
 }
 
+absl::Status CheckBatching(const v1::Batching& b) {
+  const auto out_of_range = [](const char* field, int64_t value, int64_t hi) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", value, " is out of range [0, ", hi, "]"));
+  };
+  if (b.max_batch_requests() < 0 || b.max_batch_requests() > 1024) {
+    return out_of_range("max_batch_requests", b.max_batch_requests(), 1024);
+  }
+  if (b.max_batch_tokens() < 0 || b.max_batch_tokens() > (1 << 20)) {
+    return out_of_range("max_batch_tokens", b.max_batch_tokens(), 1 << 20);
+  }
+  if (b.max_queue_delay_us() < 0 || b.max_queue_delay_us() > 1000000) {
+    return out_of_range("max_queue_delay_us", b.max_queue_delay_us(), 1000000);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidatePolicyShape(const v1::Policy& policy) {
   for (const std::string& field : policy.overridable()) {
     const auto& known = PolicyStore::OverridableFields();
@@ -30,6 +47,9 @@ absl::Status ValidatePolicyShape(const v1::Policy& policy) {
       policy.over_length() != "reject") {
     return absl::InvalidArgumentError(absl::StrCat("policy.over_length: '", policy.over_length(),
                                                    "' is not 'truncate' or 'reject'"));
+  }
+  if (absl::Status s = CheckBatching(policy.batching()); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("policy.batching.", s.message()));
   }
   if (policy.defaults().max_tokens() < 0) {
     return absl::InvalidArgumentError("policy.defaults.max_tokens: must be >= 0");

@@ -53,6 +53,10 @@ class PolicyStore {
 // names, over_length value.
 absl::Status ValidatePolicyShape(const v1::Policy& policy);
 
+// Batching fields in range (0 = unset where the policy overrides the
+// config); errors name the field ("max_batch_requests: ...").
+absl::Status CheckBatching(const v1::Batching& batching);
+
 }  // namespace attnserve
 
 #endif  // ATTNSERVE_SERVER_POLICY_STORE_H_

@@ -159,12 +159,19 @@ RunEnergy::RunEnergy(const PreparedCall& prepared) : prepared_(prepared) {
   if (prepared.energy != nullptr) span_ = prepared.energy->BeginSpan();
 }
 
-void RunEnergy::End(double cpu_seconds, v1::RunStats* out, RunOutcome* outcome) {
-  if (!span_) return;
-  const double millijoules = prepared_.energy->EndSpanMillijoules(*span_, cpu_seconds);
+double RunEnergy::EndMillijoules(double cpu_seconds) {
+  return span_ ? prepared_.energy->EndSpanMillijoules(*span_, cpu_seconds) : -1;
+}
+
+void RunEnergy::Write(double millijoules, v1::RunStats* out, RunOutcome* outcome) const {
+  if (millijoules < 0) return;
   outcome->energy_joules = millijoules * 1e-3;
   out->set_energy_millijoules(millijoules);
   out->set_energy_source(prepared_.meter->source_name());
+}
+
+void RunEnergy::End(double cpu_seconds, v1::RunStats* out, RunOutcome* outcome) {
+  Write(EndMillijoules(cpu_seconds), out, outcome);
 }
 
 RunOptions OptionsFor(const PreparedCall& prepared, absl::Time deadline,
@@ -199,6 +206,8 @@ void ToProto(const RunStats& stats, double queue_seconds, int64_t policy_version
   out->set_num_threads(stats.num_threads);
   out->set_max_tokens(stats.max_tokens);
   out->set_policy_version(policy_version);
+  out->set_batch_requests(1);
+  out->set_batch_texts(static_cast<int32_t>(stats.texts.size()));
   if (!stats.auto_config.empty()) {
     v1::AutoSelection* a = out->mutable_auto_selection();
     a->set_config(stats.auto_config);

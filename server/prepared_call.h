@@ -66,6 +66,7 @@ struct RunOutcome {
   bool ran = false;  // the engine ran; `stats` holds its figures
   RunStats stats;
   double energy_joules = -1;  // attributed energy; < 0 when unknown
+  int batch_requests = 1;     // requests that shared the engine run
 };
 
 // The worker's first steps for any call: refuse one cancelled or expired
@@ -84,6 +85,10 @@ class RunEnergy {
   explicit RunEnergy(const PreparedCall& prepared);
   // Writes the energy into `out` and `outcome` (nothing when power is off).
   void End(double cpu_seconds, v1::RunStats* out, RunOutcome* outcome);
+  // The energy of the run in millijoules; < 0 when power is off.
+  double EndMillijoules(double cpu_seconds);
+  // Writes `millijoules` (a share of a run's) into `out` and `outcome`.
+  void Write(double millijoules, v1::RunStats* out, RunOutcome* outcome) const;
 
  private:
   const PreparedCall& prepared_;

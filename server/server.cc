@@ -8,6 +8,7 @@
 #include "grpcpp/server_builder.h"
 #include "server/admin_service.h"
 #include "server/bearer_token.h"
+#include "server/embed_batch.h"
 #include "server/http/http_server.h"
 #include "server/http/inference_routes.h"
 #include "server/inference_service.h"
@@ -166,6 +167,10 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
   }
   s->policy_ = *std::move(policy);
   s->state_.policy = s->policy_.get();
+  PolicyStore* policies = s->policy_.get();
+  s->queue_->SetBatchLimits([batching = config.batching(), policies] {
+    return ResolveBatchLimits(batching, *policies->Current());
+  });
   LogEvent(absl::StrCat("policy version ", s->policy_->Current()->version(), ", attention '",
                         PolicyRunOptions(*s->policy_->Current()).attention, "'",
                         config.policy_file().empty() ? " (not persisted)"

@@ -80,6 +80,10 @@ absl::Status FinalizeConfig(v1::Config* c) {
   if (l->max_json_depth() == 0) l->set_max_json_depth(16);
   if (c->http_address().empty()) c->set_http_address("127.0.0.1:8080");
   if (c->http_threads() == 0) c->set_http_threads(64);
+  v1::Batching* b = c->mutable_batching();
+  if (b->max_batch_requests() == 0) b->set_max_batch_requests(32);
+  if (b->max_batch_tokens() == 0) b->set_max_batch_tokens(8192);
+  if (!b->has_max_queue_delay_us()) b->set_max_queue_delay_us(0);
 
   v1::AdmissionConfig* a = c->mutable_admission();
   if (a->workers() == 0) a->set_workers(std::max(1, cores / 2));
@@ -101,6 +105,9 @@ absl::Status FinalizeConfig(v1::Config* c) {
     if (absl::Status s = CheckAddress("http_address", c->http_address()); !s.ok()) return s;
   }
   if (absl::Status s = CheckRange("http_threads", c->http_threads(), 1, 4096); !s.ok()) return s;
+  if (absl::Status s = CheckBatching(*b); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("batching.", s.message()));
+  }
   if (absl::Status s = CheckRange("limits.max_http_body_bytes", l->max_http_body_bytes(), 1024,
                                   int64_t{1} << 30);
       !s.ok()) {

@@ -41,6 +41,12 @@ class RequestObserver {
     (void)reason;
   }
   virtual void OnPolicyChange(int64_t version) { (void)version; }
+  // One engine run of dynamically batched requests (1 when it ran alone).
+  virtual void OnBatchRun(const std::string& model, int requests, int64_t tokens) {
+    (void)model;
+    (void)requests;
+    (void)tokens;
+  }
   virtual void OnModelReload(bool ok) { (void)ok; }
 };
 

@@ -48,18 +48,17 @@ CallSite HttpSite(const std::string& route, const HttpRequest& request) {
 }
 
 // Blocks this HTTP thread until the admitted call has finished in a worker.
-absl::Status RunBlocking(ServingState* state, const CallSite& site, const CallInputs& inputs,
-                         const CheckFn& check, ExecuteFn execute) {
+// `start` is handed the finish callback and starts the admitted call.
+absl::Status RunBlocking(const std::function<void(FinishFn)>& start) {
   struct Waiter {
     absl::Notification done;
     absl::Status status;
   };
   auto waiter = std::make_shared<Waiter>();
-  RunAdmittedCall(state, site, inputs, check, std::move(execute),
-                  [waiter](const absl::Status& status) {
-                    waiter->status = status;
-                    waiter->done.Notify();
-                  });
+  start([waiter](const absl::Status& status) {
+    waiter->status = status;
+    waiter->done.Notify();
+  });
   waiter->done.WaitForNotification();
   return waiter->status;
 }
@@ -109,20 +108,22 @@ int64_t TokensUsed(const v1::RunStats& stats) {
 // Runs an embedding request read from an HTTP body.
 absl::Status Embed(ServingState* state, const CallSite& site, const v1::EmbedRequest& request,
                    v1::EmbedResponse* response) {
-  return RunBlocking(state, site, InputsOf(request), nullptr,
-                     [response](const PreparedCall& p, const CallSite& s, RunOutcome* outcome) {
-                       return ExecuteEmbed(p, s.deadline, s.is_cancelled, response, outcome);
-                     });
+  return RunBlocking([&](FinishFn finish) {
+    RunAdmittedEmbed(state, site, InputsOf(request), response, std::move(finish));
+  });
 }
 
 absl::Status Classify(ServingState* state, const CallSite& site, const v1::ClassifyRequest& request,
                       v1::ClassifyResponse* response) {
-  return RunBlocking(
-      state, site, InputsOf(request),
-      [&request](const PreparedCall& p) { return CheckHead(*p.engine, request.head()); },
-      [&request, response](const PreparedCall& p, const CallSite& s, RunOutcome* outcome) {
-        return ExecuteClassify(p, request.head(), s.deadline, s.is_cancelled, response, outcome);
-      });
+  return RunBlocking([&](FinishFn finish) {
+    RunAdmittedCall(
+        state, site, InputsOf(request),
+        [&request](const PreparedCall& p) { return CheckHead(*p.engine, request.head()); },
+        [&request, response](const PreparedCall& p, const CallSite& s, RunOutcome* outcome) {
+          return ExecuteClassify(p, request.head(), s.deadline, s.is_cancelled, response, outcome);
+        },
+        std::move(finish));
+  });
 }
 
 // The body fields every inference route shares: options and return_stats.

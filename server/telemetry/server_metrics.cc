@@ -218,6 +218,18 @@ ServerMetrics::ServerMetrics(const ServingState* state)
                   .Name("attnserve_model_reloads_total")
                   .Help("Model reloads by result.")
                   .Register(r);
+  executions_ = &BuildCounter()
+                     .Name("attnserve_batch_executions_total")
+                     .Help("Engine runs of embedding calls (one per dynamic batch).")
+                     .Register(r);
+  batch_requests_ = &BuildHistogram()
+                         .Name("attnserve_batch_requests")
+                         .Help("Requests sharing one engine run (dynamic batching).")
+                         .Register(r);
+  batch_tokens_ = &BuildHistogram()
+                       .Name("attnserve_batch_tokens")
+                       .Help("Tokens of one engine run of batched embedding calls.")
+                       .Register(r);
   scrape_ = std::make_shared<ScrapeCollector>(state);
   // Series that should read 0 before anything happens.
   policy_changes_->Add({});
@@ -312,6 +324,16 @@ void ServerMetrics::OnRequest(const RequestRecord& r) {
 void ServerMetrics::OnRejected(const std::string& rpc, const std::string& transport,
                                const std::string& reason) {
   rejections_->Add({{"rpc", rpc}, {"transport", transport}, {"reason", reason}}).Increment();
+}
+
+void ServerMetrics::OnBatchRun(const std::string& model, int requests, int64_t tokens) {
+  const prometheus::Labels labels = {{"model", model}};
+  executions_->Add(labels).Increment();
+  batch_requests_->Add(labels, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128})
+      .Observe(requests);
+  batch_tokens_
+      ->Add(labels, prometheus::Histogram::BucketBoundaries{16, 64, 256, 1024, 4096, 16384, 65536})
+      .Observe(static_cast<double>(tokens));
 }
 
 void ServerMetrics::OnPolicyChange(int64_t /*version*/) { policy_changes_->Add({}).Increment(); }

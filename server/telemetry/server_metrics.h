@@ -39,6 +39,7 @@ class ServerMetrics final : public RequestObserver {
   void OnRejected(const std::string& rpc, const std::string& transport,
                   const std::string& reason) override;
   void OnPolicyChange(int64_t version) override;
+  void OnBatchRun(const std::string& model, int requests, int64_t tokens) override;
   void OnModelReload(bool ok) override;
 
   // Where power figures come from; unset = no power metrics.
@@ -78,6 +79,9 @@ class ServerMetrics final : public RequestObserver {
   prometheus::Family<prometheus::Counter>* rejections_;
   prometheus::Family<prometheus::Counter>* policy_changes_;
   prometheus::Family<prometheus::Counter>* reloads_;
+  prometheus::Family<prometheus::Counter>* executions_;
+  prometheus::Family<prometheus::Histogram>* batch_requests_;
+  prometheus::Family<prometheus::Histogram>* batch_tokens_;
 };
 
 }  // namespace attnserve

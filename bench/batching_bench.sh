@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Dynamic batching on and off, one run, same box (docs/BATCHING.md): Embed
+# requests of one 16-token text (and 128-token texts) from attnbench at
+# concurrency 1 and 16 against a local attnserve with its default admission
+# for this machine, under three batching settings:
+#   off      max_batch_requests 1
+#   on       max_batch_requests 32, max_batch_tokens 8192, no waiting (the default)
+#   delay    the same, waiting up to 2 ms for more requests
+# Prints requests/s, p50 and p99 per point and the ratios the goals name.
+# Only 127.0.0.1 is used. Not part of the tests (machines here are shared).
+#   bash bench/batching_bench.sh            # BUILD_DIR=build, 5 s per point
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+build="${BUILD_DIR:-build}"
+secs="${SECONDS_PER_POINT:-5}"
+model="${ATTNSERVE_MODEL_DIR:-models/use-lite}"
+py=/usr/bin/python3
+out="$build/bench-results/batching"
+mkdir -p "$out"
+for bin in "$build/server/attnserve" "$build/clients/attnbench/attnbench"; do
+  [ -x "$bin" ] || { echo "batching_bench.sh: $bin not built" >&2; exit 2; }
+done
+for case in tok16 tok128; do
+  "$py" -c 'import json,sys
+d = json.load(open("bench/data/inputs.json"))
+c = next(c for c in d["cases"] if c["name"] == sys.argv[1])
+for t in c["texts"]: print(json.dumps({"text": t}))' "$case" > "$out/$case.jsonl"
+done
+{
+  echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
+  echo "Load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+} > "$out/machine.txt"
+
+. bench/server_lib.sh
+
+for setting in off on delay; do
+  case "$setting" in
+    off) batching="max_batch_requests: 1" ;;
+    on) batching="max_batch_requests: 32 max_batch_tokens: 8192 max_queue_delay_us: 0" ;;
+    delay) batching="max_batch_requests: 32 max_batch_tokens: 8192 max_queue_delay_us: 2000" ;;
+  esac
+  printf 'admission { queue_capacity: 64 }\nbatching { %s }\n' "$batching" > "$out/$setting.textproto"
+  start_server "$out/$setting.textproto" "$setting"
+  grep -o 'serving: .*' "$out/server-$setting.log" > "$out/admission.txt"
+  for case in tok16 tok128; do
+    for c in 1 16; do
+      bench "$setting-$case-c$c" --concurrency "$c" --duration "$secs" --input "$out/$case.jsonl"
+    done
+  done
+  stop_server
+done
+echo "Load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
+
+"$py" - "$out" <<'PY' | tee "$out/report.md"
+import json, os, sys
+out = sys.argv[1]
+def load(name):
+    return json.load(open(os.path.join(out, name + ".json")))
+admission = open(os.path.join(out, "admission.txt")).read().strip()
+print(f"Dynamic batching, closed loop, one text per request ({admission}):\n")
+print("| input | concurrency | batching | requests/s | p50 ms | p99 ms | errors |")
+print("|---|---:|---|---:|---:|---:|---:|")
+for case in ("tok16", "tok128"):
+    for c in (1, 16):
+        for setting in ("off", "on", "delay"):
+            s = load(f"{setting}-{case}-c{c}")
+            lat = s["latency_ms"]
+            print(f"| {case} | {c} | {setting} | {s['throughput']['requests_per_s']:.1f} |"
+                  f" {lat['p50']:.2f} | {lat['p99']:.2f} | {s['errors']} |")
+print("\nGoals (tok16):\n")
+off1, off16 = load("off-tok16-c1"), load("off-tok16-c16")
+for setting, delay_ms in (("on", 0.0), ("delay", 2.0)):
+    on1, on16 = load(f"{setting}-tok16-c1"), load(f"{setting}-tok16-c16")
+    gain = on16["throughput"]["requests_per_s"] / off16["throughput"]["requests_per_s"]
+    p99 = on16["latency_ms"]["p99"] / off1["latency_ms"]["p99"]
+    p50 = on1["latency_ms"]["p50"] / (off1["latency_ms"]["p50"] + delay_ms)
+    print(f"- {setting}: concurrency 16 serves {gain:.2f}x the requests/s of batching off"
+          f" (goal >= 2.5x); its p99 is {p99:.2f}x batching off's p99 at concurrency 1"
+          f" (goal <= 1.5x); at concurrency 1 p50 is {p50:.2f}x of off's p50 + the delay"
+          f" (goal <= 1.05x)")
+print()
+for line in open(os.path.join(out, "machine.txt")).read().strip().splitlines():
+    print(f"{line}  ")
+PY

@@ -1,0 +1,155 @@
+// AdmissionQueue: capacity, and how a worker gathers queued batch members
+// (same key, within the request and token limits, oldest first).
+#include "server/admission_queue.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace attnserve {
+namespace {
+
+using ::testing::ElementsAre;
+
+struct FakeMember : BatchMember {
+  FakeMember(std::string key, int64_t tokens, int id)
+      : key(std::move(key)), tokens(tokens), id(id) {}
+  const std::string& batch_key() const override { return key; }
+  int64_t batch_tokens() const override { return tokens; }
+  std::string key;
+  int64_t tokens;
+  int id;
+};
+
+// One worker held busy by a job until Open(), so members pile up in the queue.
+class GatherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(queue_.TrySubmit([this](const AdmissionQueue::Release&) {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return open_; });
+    }),
+              AdmissionQueue::Admit::kAccepted);
+  }
+  void Open() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+  void Submit(const std::string& key, int64_t tokens, int id) {
+    ASSERT_EQ(queue_.TrySubmitBatchable(std::make_shared<FakeMember>(key, tokens, id),
+                                        [this](std::vector<std::shared_ptr<BatchMember>> members,
+                                               const AdmissionQueue::Release&) {
+                                          std::vector<int> ids;
+                                          for (const auto& m : members)
+                                            ids.push_back(static_cast<FakeMember*>(m.get())->id);
+                                          std::lock_guard<std::mutex> lock(mu_);
+                                          groups_.push_back(ids);
+                                        }),
+              AdmissionQueue::Admit::kAccepted);
+  }
+  std::vector<std::vector<int>> Groups() {
+    EXPECT_TRUE(queue_.WaitIdle(std::chrono::seconds(10)));
+    std::lock_guard<std::mutex> lock(mu_);
+    return groups_;
+  }
+
+  AdmissionQueue queue_{1, 16};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+  std::vector<std::vector<int>> groups_;
+};
+
+TEST_F(GatherTest, SameKeyMembersShareAGroupOthersWait) {
+  queue_.SetBatchLimits([] { return BatchLimits{8, 1000, std::chrono::microseconds(0)}; });
+  Submit("a", 10, 1);
+  Submit("a", 10, 2);
+  Submit("b", 10, 3);
+  Submit("a", 10, 4);
+  Submit("", 10, 5);  // never batched
+  Submit("", 10, 6);
+  Open();
+  EXPECT_THAT(Groups(),
+              ElementsAre(ElementsAre(1, 2, 4), ElementsAre(3), ElementsAre(5), ElementsAre(6)));
+}
+
+TEST_F(GatherTest, RequestAndTokenLimitsSplitGroups) {
+  queue_.SetBatchLimits([] { return BatchLimits{2, 100, std::chrono::microseconds(0)}; });
+  Submit("a", 10, 1);
+  Submit("a", 10, 2);
+  Submit("a", 10, 3);  // over 2 requests: the next group
+  Submit("a", 95, 4);  // 10 + 95 > 100 tokens: waits for a group of its own
+  Submit("a", 10, 5);
+  Open();
+  EXPECT_THAT(Groups(), ElementsAre(ElementsAre(1, 2), ElementsAre(3, 5), ElementsAre(4)));
+}
+
+TEST_F(GatherTest, WithoutLimitsEveryMemberRunsAlone) {
+  Submit("a", 1, 1);
+  Submit("a", 1, 2);
+  Open();
+  EXPECT_THAT(Groups(), ElementsAre(ElementsAre(1), ElementsAre(2)));
+}
+
+TEST(AdmissionQueueTest, BatchMembersCountAgainstTheCapacityAndTheRunningGauge) {
+  AdmissionQueue queue(1, 2);
+  queue.SetBatchLimits([] { return BatchLimits{8, 1000, std::chrono::microseconds(0)}; });
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  std::atomic<int> seen_running{0};
+  auto blocker = [&](const AdmissionQueue::Release&) {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return open; });
+  };
+  ASSERT_EQ(queue.TrySubmit(blocker), AdmissionQueue::Admit::kAccepted);
+  auto group = [&](std::vector<std::shared_ptr<BatchMember>>, const AdmissionQueue::Release&) {
+    seen_running = queue.running();
+  };
+  ASSERT_EQ(queue.TrySubmitBatchable(std::make_shared<FakeMember>("a", 1, 1), group),
+            AdmissionQueue::Admit::kAccepted);
+  ASSERT_EQ(queue.TrySubmitBatchable(std::make_shared<FakeMember>("a", 1, 2), group),
+            AdmissionQueue::Admit::kAccepted);
+  EXPECT_EQ(queue.TrySubmitBatchable(std::make_shared<FakeMember>("a", 1, 3), group),
+            AdmissionQueue::Admit::kQueueFull);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    open = true;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(queue.WaitIdle(std::chrono::seconds(10)));
+  EXPECT_EQ(seen_running.load(), 2);  // both members of the group were running
+  EXPECT_EQ(queue.running(), 0);
+}
+
+TEST(AdmissionQueueTest, DelayWaitsForMoreMembers) {
+  AdmissionQueue queue(1, 16);
+  queue.SetBatchLimits([] { return BatchLimits{4, 1000, std::chrono::milliseconds(500)}; });
+  std::mutex mu;
+  std::vector<int> sizes;
+  auto group = [&](std::vector<std::shared_ptr<BatchMember>> members,
+                   const AdmissionQueue::Release&) {
+    std::lock_guard<std::mutex> lock(mu);
+    sizes.push_back(static_cast<int>(members.size()));
+  };
+  // The first member starts a group at once; the worker waits for up to
+  // 500 ms, and the group closes as soon as it holds 4.
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(queue.TrySubmitBatchable(std::make_shared<FakeMember>("a", 1, i), group),
+              AdmissionQueue::Admit::kAccepted);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(queue.WaitIdle(std::chrono::seconds(10)));
+  EXPECT_THAT(sizes, ElementsAre(4));
+}
+
+}  // namespace
+}  // namespace attnserve
