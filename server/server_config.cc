@@ -82,7 +82,7 @@ absl::Status FinalizeConfig(v1::Config* c) {
   if (c->http_threads() == 0) c->set_http_threads(64);
   v1::Batching* b = c->mutable_batching();
   if (b->max_batch_requests() == 0) b->set_max_batch_requests(32);
-  if (b->max_batch_tokens() == 0) b->set_max_batch_tokens(8192);
+  if (b->max_batch_tokens() == 0) b->set_max_batch_tokens(1024);
   if (!b->has_max_queue_delay_us()) b->set_max_queue_delay_us(0);
 
   v1::AdmissionConfig* a = c->mutable_admission();
