@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Dynamic batching on and off, one run, same box (docs/BATCHING.md): Embed
-# requests of one 16-token text (and 128-token texts) from attnbench at
+# requests of one 16-token text (f32 and int8 dense layers) and of one
+# 128-token text from attnbench at
 # concurrency 1 and 16 against a local attnserve with its default admission
 # for this machine, under three batching settings:
 #   off      max_batch_requests 1
@@ -43,9 +44,10 @@ for setting in off on delay; do
   printf 'admission { queue_capacity: 64 }\nbatching { %s }\n' "$batching" > "$out/$setting.textproto"
   start_server "$out/$setting.textproto" "$setting"
   grep -o 'serving: .*' "$out/server-$setting.log" > "$out/admission.txt"
-  for case in tok16 tok128; do
+  for case in tok16 tok128 tok16-int8; do
     for c in 1 16; do
-      bench "$setting-$case-c$c" --concurrency "$c" --duration "$secs" --input "$out/$case.jsonl"
+      bench "$setting-$case-c$c" --concurrency "$c" --duration "$secs" \
+        --input "$out/${case%-int8}.jsonl" $([ "$case" = tok16-int8 ] && echo --linear-precision int8)
     done
   done
   stop_server
@@ -61,21 +63,22 @@ admission = open(os.path.join(out, "admission.txt")).read().strip()
 print(f"Dynamic batching, closed loop, one text per request ({admission}):\n")
 print("| input | concurrency | batching | requests/s | p50 ms | p99 ms | errors |")
 print("|---|---:|---|---:|---:|---:|---:|")
-for case in ("tok16", "tok128"):
+for case in ("tok16", "tok128", "tok16-int8"):
     for c in (1, 16):
         for setting in ("off", "on", "delay"):
             s = load(f"{setting}-{case}-c{c}")
             lat = s["latency_ms"]
             print(f"| {case} | {c} | {setting} | {s['throughput']['requests_per_s']:.1f} |"
                   f" {lat['p50']:.2f} | {lat['p99']:.2f} | {s['errors']} |")
-print("\nGoals (tok16):\n")
-off1, off16 = load("off-tok16-c1"), load("off-tok16-c16")
-for setting, delay_ms in (("on", 0.0), ("delay", 2.0)):
-    on1, on16 = load(f"{setting}-tok16-c1"), load(f"{setting}-tok16-c16")
+print("\nGoals (16-token texts, f32 then int8 dense layers):\n")
+for case, setting, delay_ms in (("tok16", "on", 0.0), ("tok16", "delay", 2.0),
+                                ("tok16-int8", "on", 0.0), ("tok16-int8", "delay", 2.0)):
+    off1, off16 = load(f"off-{case}-c1"), load(f"off-{case}-c16")
+    on1, on16 = load(f"{setting}-{case}-c1"), load(f"{setting}-{case}-c16")
     gain = on16["throughput"]["requests_per_s"] / off16["throughput"]["requests_per_s"]
     p99 = on16["latency_ms"]["p99"] / off1["latency_ms"]["p99"]
     p50 = on1["latency_ms"]["p50"] / (off1["latency_ms"]["p50"] + delay_ms)
-    print(f"- {setting}: concurrency 16 serves {gain:.2f}x the requests/s of batching off"
+    print(f"- {case} {setting}: concurrency 16 serves {gain:.2f}x the requests/s of batching off"
           f" (goal >= 2.5x); its p99 is {p99:.2f}x batching off's p99 at concurrency 1"
           f" (goal <= 1.5x); at concurrency 1 p50 is {p50:.2f}x of off's p50 + the delay"
           f" (goal <= 1.05x)")

@@ -16,6 +16,7 @@
 #include "engine/policy/token_pruning.h"
 #include "engine/util/file_io.h"
 #include "engine/util/float_env.h"
+#include "engine/util/heap_policy.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/thread_cpu.h"
 
@@ -41,6 +42,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineConfig& config)
         "engine config: max_tokens_limit and max_batch_texts must be >= 1, "
         "default_threads in [0, 256], max_request_bytes >= 0");
   }
+  KeepActivationMemoryInHeap();
   const std::string& dir = config.model_dir;
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
