@@ -22,18 +22,9 @@ mkdir -p "$out"
 for bin in "$build/server/attnserve" "$build/clients/attnbench/attnbench"; do
   [ -x "$bin" ] || { echo "batching_bench.sh: $bin not built" >&2; exit 2; }
 done
-for case in tok16 tok128; do
-  "$py" -c 'import json,sys
-d = json.load(open("bench/data/inputs.json"))
-c = next(c for c in d["cases"] if c["name"] == sys.argv[1])
-for t in c["texts"]: print(json.dumps({"text": t}))' "$case" > "$out/$case.jsonl"
-done
-{
-  echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
-  echo "Load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
-} > "$out/machine.txt"
-
 . bench/server_lib.sh
+case_jsonl tok16 tok128
+record_machine
 
 for setting in off on delay; do
   case "$setting" in

@@ -24,20 +24,10 @@ for bin in "$build/server/attnserve" "$build/clients/attnbench/attnbench" "$buil
   [ -x "$bin" ] || { echo "grpc_overhead.sh: $bin not built (ninja -C $build attnserve attnbench engine_bench)" >&2; exit 2; }
 done
 
-# The two cases as JSON lines for attnbench.
-for case in tok16 tok128; do
-  "$py" -c 'import json,sys
-d = json.load(open("bench/data/inputs.json"))
-c = next(c for c in d["cases"] if c["name"] == sys.argv[1])
-for t in c["texts"]: print(json.dumps({"text": t}))' "$case" > "$out/$case.jsonl"
-done
-
-{
-  echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
-  echo "Load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
-} > "$out/machine.txt"
-
+# The two cases as JSON lines for attnbench, and the machine.
 . bench/server_lib.sh
+case_jsonl tok16 tok128
+record_machine
 
 # 1. In-process, then the same texts over gRPC (1 worker x 1 thread).
 "$build/bench/engine_bench" --model "$model" --inputs bench/data/inputs.json \

@@ -1,5 +1,27 @@
-# Shared by the service benchmarks (sourced, not run): start and stop a local
-# attnserve on free loopback ports. The caller sets $build, $model and $out.
+# Shared by the service benchmarks (sourced, not run): the input texts, the
+# machine record, and a local attnserve on free loopback ports. The caller
+# sets $build, $model, $out and $py.
+
+# case_jsonl CASE...: the texts of each case of bench/data/inputs.json as
+# JSON lines {"text": ...} in $out/CASE.jsonl, for attnbench --input.
+case_jsonl() {
+  local case
+  for case in "$@"; do
+    "$py" -c 'import json,sys
+d = json.load(open("bench/data/inputs.json"))
+c = next(c for c in d["cases"] if c["name"] == sys.argv[1])
+for t in c["texts"]: print(json.dumps({"text": t}))' "$case" > "$out/$case.jsonl"
+  done
+}
+
+# The CPU and the load before the run, in $out/machine.txt (the caller
+# appends the load after).
+record_machine() {
+  {
+    echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
+    echo "Load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+  } > "$out/machine.txt"
+}
 
 server_pid=""
 stop_server() {

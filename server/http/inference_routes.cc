@@ -84,6 +84,21 @@ absl::StatusOr<RouteStart> StartRoute(ServingState* state, const HttpApiOptions&
   return start;
 }
 
+// StartRoute, then an embedding request's inputs from `field` (texts or
+// token ids).
+absl::StatusOr<RouteStart> StartEmbedRoute(ServingState* state, const HttpApiOptions& options,
+                                           const std::string& route, const HttpRequest& http,
+                                           const char* field, v1::EmbedRequest* request) {
+  absl::StatusOr<RouteStart> start = StartRoute(state, options, route, http);
+  if (!start.ok()) return start;
+  if (absl::Status s = ReadInputs(start->body, field, true, request->mutable_texts(),
+                                  request->mutable_token_inputs());
+      !s.ok()) {
+    return s;
+  }
+  return start;
+}
+
 // An error answered for `route` and counted like the gRPC side counts it.
 HttpResponse Failed(const ServingState& state, const std::string& route, const HttpRequest& request,
                     ApiStyle style, const FieldNames& names, const absl::Status& status) {
@@ -142,16 +157,12 @@ HttpResponse OpenAiEmbeddings(ServingState* state, const HttpApiOptions& options
   auto fail = [&](const absl::Status& s) {
     return Failed(*state, route, http, ApiStyle::kOpenAi, kOpenAiNames, s);
   };
-  absl::StatusOr<RouteStart> start = StartRoute(state, options, route, http);
+  v1::EmbedRequest request;
+  absl::StatusOr<RouteStart> start =
+      StartEmbedRoute(state, options, route, http, "input", &request);
   if (!start.ok()) return fail(start.status());
   const json& body = start->body;
-  v1::EmbedRequest request;
   bool return_stats = false;
-  if (absl::Status s =
-          ReadInputs(body, "input", true, request.mutable_texts(), request.mutable_token_inputs());
-      !s.ok()) {
-    return fail(s);
-  }
   absl::StatusOr<std::optional<std::string>> model = OptionalString(body, "model");
   absl::StatusOr<std::optional<std::string>> format = OptionalString(body, "encoding_format");
   absl::StatusOr<std::optional<int64_t>> dimensions = OptionalInt(body, "dimensions");
@@ -208,16 +219,12 @@ HttpResponse TeiEmbed(ServingState* state, const HttpApiOptions& options, const 
   auto fail = [&](const absl::Status& s) {
     return Failed(*state, route, http, ApiStyle::kTei, kTeiNames, s);
   };
-  absl::StatusOr<RouteStart> start = StartRoute(state, options, route, http);
+  v1::EmbedRequest request;
+  absl::StatusOr<RouteStart> start =
+      StartEmbedRoute(state, options, route, http, "inputs", &request);
   if (!start.ok()) return fail(start.status());
   const json& body = start->body;
-  v1::EmbedRequest request;
   bool return_stats = false;
-  if (absl::Status s =
-          ReadInputs(body, "inputs", true, request.mutable_texts(), request.mutable_token_inputs());
-      !s.ok()) {
-    return fail(s);
-  }
   absl::StatusOr<std::optional<bool>> truncate = OptionalBool(body, "truncate");
   absl::StatusOr<std::optional<bool>> normalize = OptionalBool(body, "normalize");
   absl::StatusOr<std::optional<std::string>> model = OptionalString(body, "model");

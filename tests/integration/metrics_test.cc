@@ -6,7 +6,7 @@
 
 #include "gmock/gmock.h"
 #include "tests/integration/server_fixture.h"
-#include "tests/support/http_get.h"
+#include "tests/support/http_client.h"
 
 namespace attnserve::testing {
 namespace {
@@ -41,7 +41,7 @@ TEST_F(ServerTest, MetricsReflectTrafficAndPassPromtool) {
   for (int i = 0; i < 4; ++i) burst.emplace_back([&] { (void)client_->Embed(heavy); });
   for (std::thread& t : burst) t.join();
 
-  const std::string metrics = HttpGet(server_->metrics_port(), "/metrics");
+  const std::string metrics = HttpCall(server_->metrics_port(), "GET", "/metrics").body;
   ASSERT_FALSE(metrics.empty());
   EXPECT_THAT(metrics, HasSubstr("attnserve_requests_total{code=\"OK\",kernel=\"dense\",model="
                                  "\"use-lite\",rpc=\"Embed\",transport=\"grpc\"}"));

@@ -1,4 +1,4 @@
-// A minimal HTTP/1.1 client over loopback for tests of the HTTP API: one
+// A minimal HTTP/1.1 client over loopback for tests (the HTTP API, /metrics): one
 // request per connection (Connection: close), status, headers and body.
 // Tests that need a real client library use python3-requests and curl
 // (tests/e2e/http_api_test.py); this one runs inside gtest binaries, so the
