@@ -5,12 +5,23 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 namespace attnserve {
 namespace {
 
+// RFC 9110 IMF-fixdate. Sent by us because civetweb 1.15 formats its own Date
+// header with gmtime(), whose static buffer races between worker threads
+// (seen by TSan); with a Date header present it skips that call.
+std::string HttpDate() {
+  return absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT", absl::Now(), absl::UTCTimeZone());
+}
+
 void WriteResponse(mg_connection* conn, const HttpResponse& r) {
   mg_response_header_start(conn, r.status);
+  const std::string date = HttpDate();
+  mg_response_header_add(conn, "Date", date.c_str(), -1);
   mg_response_header_add(conn, "Content-Type", r.content_type.c_str(), -1);
   const std::string length = std::to_string(r.body.size());
   mg_response_header_add(conn, "Content-Length", length.c_str(), -1);
@@ -79,10 +90,9 @@ HttpServer::~HttpServer() { Stop(); }
 void HttpServer::Stop(absl::Duration grace) {
   if (context_ == nullptr) return;
   {
-    absl::MutexLock lock(&mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     stopping_ = true;
-    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return active_ == 0; };
-    mu_.AwaitWithTimeout(absl::Condition(&idle), grace);
+    idle_.wait_for(lock, absl::ToChronoMilliseconds(grace), [this] { return active_ == 0; });
   }
   mg_stop(context_);
   context_ = nullptr;
@@ -96,7 +106,7 @@ int HttpServer::OnRequest(mg_connection* conn) {
 int HttpServer::Serve(mg_connection* conn) {
   bool refuse = false;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     refuse = stopping_;
     if (!refuse) ++active_;
   }
@@ -106,8 +116,8 @@ int HttpServer::Serve(mg_connection* conn) {
     return 503;
   }
   const int status = Answer(conn);
-  absl::MutexLock lock(&mu_);
-  --active_;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (--active_ == 0) idle_.notify_all();
   return status;
 }
 

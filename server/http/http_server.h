@@ -4,16 +4,17 @@
 #ifndef ATTNSERVE_SERVER_HTTP_HTTP_SERVER_H_
 #define ATTNSERVE_SERVER_HTTP_HTTP_SERVER_H_
 
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 struct mg_context;
@@ -74,9 +75,12 @@ class HttpServer {
   ErrorHandler on_error_;
   mg_context* context_ = nullptr;
   int port_ = 0;
-  absl::Mutex mu_;
-  int active_ ABSL_GUARDED_BY(mu_) = 0;  // requests inside Serve
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // std::mutex, not absl::Mutex: Debian's Abseil is not built for TSan,
+  // which would then miss this synchronisation.
+  std::mutex mu_;
+  std::condition_variable idle_;
+  int active_ = 0;  // requests inside Serve; guarded by mu_
+  bool stopping_ = false;
 };
 
 }  // namespace attnserve

@@ -1,11 +1,12 @@
 #include "server/http/inference_routes.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "nlohmann/json.hpp"
 #include "server/admin_service.h"
 #include "server/admitted_call.h"
@@ -49,17 +50,24 @@ CallSite HttpSite(const std::string& route, const HttpRequest& request) {
 
 // Blocks this HTTP thread until the admitted call has finished in a worker.
 // `start` is handed the finish callback and starts the admitted call.
+// (std::mutex, not absl::Notification: Debian's Abseil is not built for
+// TSan, which would then miss this hand-over of the response.)
 absl::Status RunBlocking(const std::function<void(FinishFn)>& start) {
   struct Waiter {
-    absl::Notification done;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
     absl::Status status;
   };
   auto waiter = std::make_shared<Waiter>();
   start([waiter](const absl::Status& status) {
+    std::lock_guard<std::mutex> lock(waiter->mu);
     waiter->status = status;
-    waiter->done.Notify();
+    waiter->done = true;
+    waiter->cv.notify_all();
   });
-  waiter->done.WaitForNotification();
+  std::unique_lock<std::mutex> lock(waiter->mu);
+  waiter->cv.wait(lock, [&] { return waiter->done; });
   return waiter->status;
 }
 

@@ -59,6 +59,8 @@ absl::StatusOr<json> ParseJsonBody(absl::string_view body, int max_depth) {
   } catch (const json::parse_error& e) {
     // e.what() carries the byte position and what was expected.
     return absl::InvalidArgumentError(absl::StrCat("body: not valid JSON: ", e.what()));
+  } catch (const json::exception& e) {  // out_of_range: a number that overflows (1e999)
+    return absl::InvalidArgumentError(absl::StrCat("body: not valid JSON: ", e.what()));
   }
   if (too_deep) {
     return absl::InvalidArgumentError(

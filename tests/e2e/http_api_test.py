@@ -13,6 +13,8 @@ from __future__ import annotations
 # pylint: disable=wrong-import-position,missing-function-docstring
 
 import base64
+import email.utils
+import http.client
 import json
 import os
 import signal
@@ -171,6 +173,21 @@ class HttpApiTest(unittest.TestCase):
         self.assertEqual(models["object"], "list")
         self.assertEqual([m["id"] for m in models["data"]], ["use-lite"])
         self.assert_serving()
+
+    def test_one_date_header_in_imf_fixdate(self):
+        # We send Date ourselves (civetweb's own uses gmtime(), not thread safe):
+        # exactly one, RFC 9110 format, close to now.
+        host, port = self.url.removeprefix("http://").rsplit(":", 1)
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        conn.request("GET", "/health")
+        r = conn.getresponse()
+        r.read()
+        dates = r.msg.get_all("Date")
+        conn.close()
+        self.assertEqual(len(dates), 1, dates)
+        self.assertRegex(dates[0], r"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$")
+        self.assertLess(abs(email.utils.parsedate_to_datetime(dates[0]).timestamp() - time.time()),
+                        120)
 
     def test_attnserve_options_apply_and_stats_come_back(self):
         r = self.post("/v1/embeddings", {

@@ -54,6 +54,10 @@ TEST_F(HttpTest, ErrorsNameTheFieldAndTheServerStaysUp) {
   const HttpAnswer bad_json = Post("/v1/embeddings", "{\"input\": ");
   EXPECT_EQ(bad_json.status, 400);
   EXPECT_EQ(json::parse(bad_json.body)["error"]["param"], "body");
+  // A number too large for a double is nlohmann's out_of_range, not a parse_error.
+  const HttpAnswer huge = Post("/v1/embeddings", R"({"input": "x", "dimensions": 1e999})");
+  EXPECT_EQ(huge.status, 400);
+  EXPECT_THAT(huge.body, HasSubstr("number overflow"));
   const HttpAnswer bad_kernel = Post("/embed", R"({"inputs": "x", "attention": "nope"})");
   EXPECT_EQ(bad_kernel.status, 400);
   EXPECT_THAT(json::parse(bad_kernel.body)["error"].get<std::string>(),
