@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/util/file_io.h"
+#include "engine/util/status_macros.h"
 
 namespace attnserve {
 
@@ -19,17 +20,15 @@ absl::StatusOr<std::string> ModelManager::ResolveDir(const std::string& model_di
 
 absl::Status ModelManager::Load(const std::string& model_dir) {
   std::lock_guard<std::mutex> reload_lock(reload_mu_);
-  absl::StatusOr<std::string> dir = ResolveDir(model_dir);
-  if (!dir.ok()) return dir.status();
+  ASSIGN_OR_RETURN(std::string dir, ResolveDir(model_dir));
   EngineConfig config = base_;
-  config.model_dir = *dir;
+  config.model_dir = dir;
   const auto beside_model = [&](const std::string& path) {
-    return !path.empty() && path.front() == '/' ? path : JoinPath(*dir, path);
+    return !path.empty() && path.front() == '/' ? path : JoinPath(dir, path);
   };
   config.heads_dir = beside_model(heads_dir_);
   config.calibration_file = beside_model(calibration_file_);
-  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Load(config);
-  if (!engine.ok()) return engine.status();
+  ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Load(config));
   // One small run before serving: oneDNN JIT-compiles its kernels on first
   // use, which would otherwise land on the first request (~0.3 s). The same
   // for each low precision asked for, which also builds its packed weights.
@@ -38,15 +37,14 @@ absl::Status ModelManager::Load(const std::string& model_dir) {
   for (const std::string& precision : precisions) {
     RunOptions warm_options;
     warm_options.linear_precision = precision;
-    if (absl::StatusOr<EmbedResult> warm = (*engine)->Embed({"warm up"}, warm_options);
-        !warm.ok()) {
+    if (absl::StatusOr<EmbedResult> warm = engine->Embed({"warm up"}, warm_options); !warm.ok()) {
       return absl::Status(
           warm.status().code(),
           absl::StrCat("warm-up run (", precision, ") failed: ", warm.status().message()));
     }
   }
   std::lock_guard<std::mutex> lock(mu_);
-  current_ = std::shared_ptr<const Engine>(std::move(*engine));
+  current_ = std::shared_ptr<const Engine>(std::move(engine));
   current_dir_ = model_dir;
   ++generation_;
   return absl::OkStatus();

@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "engine/util/status_macros.h"
 #include "server/text_proto.h"
 
 namespace attnserve {
@@ -81,7 +82,7 @@ absl::StatusOr<std::unique_ptr<PolicyStore>> PolicyStore::Open(const std::string
   std::error_code ec;
   if (!path.empty() && std::filesystem::exists(path, ec)) {
     policy.Clear();
-    if (absl::Status s = ParseTextProtoFile(path, &policy); !s.ok()) return s;
+    RETURN_IF_ERROR(ParseTextProtoFile(path, &policy));
   }
   if (absl::Status s = ValidatePolicyShape(policy); !s.ok()) {
     return absl::InvalidArgumentError(
@@ -103,8 +104,8 @@ std::shared_ptr<const v1::Policy> PolicyStore::Current() const {
 
 absl::StatusOr<v1::Policy> PolicyStore::Set(v1::Policy policy, int64_t expected_version,
                                             const std::string& updated_by) {
-  if (absl::Status s = ValidatePolicyShape(policy); !s.ok()) return s;
-  if (absl::Status s = validator_(policy); !s.ok()) return s;
+  RETURN_IF_ERROR(ValidatePolicyShape(policy));
+  RETURN_IF_ERROR(validator_(policy));
   // Writers serialise here; readers only copy the shared_ptr.
   std::lock_guard<std::mutex> lock(mu_);
   if (expected_version != 0 && expected_version != current_->version()) {

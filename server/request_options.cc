@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/util/status_macros.h"
 
 namespace attnserve {
 namespace {
@@ -88,31 +89,31 @@ absl::StatusOr<RunOptions> MergeRunOptions(const v1::Policy& policy,
                      list.empty() ? std::string("none") : absl::StrJoin(list, ", ")));
   };
   if (request.has_attention()) {
-    if (absl::Status s = allowed("attention"); !s.ok()) return s;
+    RETURN_IF_ERROR(allowed("attention"));
     ApplyAttention(request.attention(), &options);
   }
   if (request.max_tokens() != 0) {
-    if (absl::Status s = allowed("max_tokens"); !s.ok()) return s;
+    RETURN_IF_ERROR(allowed("max_tokens"));
     options.max_tokens = request.max_tokens();
   }
   if (request.num_threads() != 0) {
-    if (absl::Status s = allowed("num_threads"); !s.ok()) return s;
+    RETURN_IF_ERROR(allowed("num_threads"));
     options.num_threads = request.num_threads();
   }
   if (!request.linear_precision().empty()) {
-    if (absl::Status s = allowed("linear_precision"); !s.ok()) return s;
+    RETURN_IF_ERROR(allowed("linear_precision"));
     options.linear_precision = request.linear_precision();
   }
   if (request.has_pruning()) {
-    if (absl::Status s = allowed("pruning"); !s.ok()) return s;
-    if (absl::Status s = ApplyPruning(request.pruning(), &options); !s.ok()) return s;
+    RETURN_IF_ERROR(allowed("pruning"));
+    RETURN_IF_ERROR(ApplyPruning(request.pruning(), &options));
   }
   if (request.has_early_exit()) {
-    if (absl::Status s = allowed("early_exit"); !s.ok()) return s;
-    if (absl::Status s = ApplyEarlyExit(request.early_exit(), &options); !s.ok()) return s;
+    RETURN_IF_ERROR(allowed("early_exit"));
+    RETURN_IF_ERROR(ApplyEarlyExit(request.early_exit(), &options));
   }
   if (request.has_budget()) {
-    if (absl::Status s = allowed("budget"); !s.ok()) return s;
+    RETURN_IF_ERROR(allowed("budget"));
     ApplyBudget(request.budget(), &options);
   }
   return options;

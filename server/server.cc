@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/util/file_io.h"
+#include "engine/util/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
@@ -63,12 +64,10 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
   std::unique_ptr<AttnServer> s(new AttnServer());
   s->config_ = config;
   const bool mtls = !config.tls().client_ca_file().empty();
-  absl::StatusOr<AdminAuth> auth = AdminAuth::Create(config.admin_token_file(), mtls);
-  if (!auth.ok()) return auth.status();
-  const std::string admin_auth = auth->Describe();
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
-      MakeCredentials(config.tls());
-  if (!credentials.ok()) return credentials.status();
+  ASSIGN_OR_RETURN(AdminAuth auth, AdminAuth::Create(config.admin_token_file(), mtls));
+  const std::string admin_auth = auth.Describe();
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                   MakeCredentials(config.tls()));
 
   EngineConfig engine_config;
   engine_config.max_tokens_limit = config.limits().max_tokens();
@@ -83,22 +82,20 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
                                                config.admission().queue_capacity());
   s->state_.limits = config.limits();
   if (!config.api_key_file().empty()) {
-    absl::StatusOr<std::vector<std::string>> keys =
-        ReadTokenFile("api_key_file", config.api_key_file());
-    if (!keys.ok()) return keys.status();
-    s->state_.api_keys = *std::move(keys);
+    ASSIGN_OR_RETURN(std::vector<std::string> keys,
+                     ReadTokenFile("api_key_file", config.api_key_file()));
+    s->state_.api_keys = std::move(keys);
   }
   s->state_.threads_per_request = config.admission().threads_per_request();
   s->state_.models = s->models_.get();
   s->state_.queue = s->queue_.get();
   if (config.metrics_address() != "none") {
-    absl::StatusOr<std::unique_ptr<ServerMetrics>> metrics =
-        ServerMetrics::Create(&s->state_, config.metrics_address());
-    if (!metrics.ok()) return metrics.status();
-    s->metrics_ = *std::move(metrics);
+    ASSIGN_OR_RETURN(std::unique_ptr<ServerMetrics> metrics,
+                     ServerMetrics::Create(&s->state_, config.metrics_address()));
+    s->metrics_ = std::move(metrics);
   }
   if (config.power().source() != "none") {
-    if (absl::Status p = s->StartPower(config.power()); !p.ok()) return p;
+    RETURN_IF_ERROR(s->StartPower(config.power()));
   }
   s->state_.observer = observer != nullptr      ? observer
                        : s->metrics_ != nullptr ? static_cast<RequestObserver*>(s->metrics_.get())
@@ -109,10 +106,10 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.grpc_address(), *credentials, &s->port_);
+  builder.AddListeningPort(config.grpc_address(), credentials, &s->port_);
   builder.SetMaxReceiveMessageSize(config.limits().max_message_bytes());
   builder.RegisterService(s->inference_.get());
-  s->admin_ = std::make_unique<AdminService>(&s->state_, *std::move(auth));
+  s->admin_ = std::make_unique<AdminService>(&s->state_, std::move(auth));
   builder.RegisterService(s->admin_.get());
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->port_ == 0) {

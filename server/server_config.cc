@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/kernels/linear_precision.h"
+#include "engine/util/status_macros.h"
 #include "server/policy_store.h"
 #include "server/text_proto.h"
 
@@ -36,7 +37,7 @@ absl::Status CheckAddress(const char* field, const std::string& address) {
 absl::StatusOr<v1::Config> LoadConfig(const ConfigFlags& flags) {
   v1::Config config;
   if (!flags.config_file.empty()) {
-    if (absl::Status s = ParseTextProtoFile(flags.config_file, &config); !s.ok()) return s;
+    RETURN_IF_ERROR(ParseTextProtoFile(flags.config_file, &config));
   }
   if (!flags.model.empty()) {
     std::filesystem::path model(flags.model);
@@ -97,14 +98,14 @@ absl::Status FinalizeConfig(v1::Config* c) {
                                                      "' is not one of ", kLinearPrecisionNames));
     }
   }
-  if (absl::Status s = CheckAddress("grpc_address", c->grpc_address()); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckAddress("grpc_address", c->grpc_address()));
   if (c->metrics_address() != "none") {
-    if (absl::Status s = CheckAddress("metrics_address", c->metrics_address()); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckAddress("metrics_address", c->metrics_address()));
   }
   if (c->http_address() != "none") {
-    if (absl::Status s = CheckAddress("http_address", c->http_address()); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckAddress("http_address", c->http_address()));
   }
-  if (absl::Status s = CheckRange("http_threads", c->http_threads(), 1, 4096); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckRange("http_threads", c->http_threads(), 1, 4096));
   if (absl::Status s = CheckBatching(*b); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("batching.", s.message()));
   }
@@ -141,7 +142,7 @@ absl::Status FinalizeConfig(v1::Config* c) {
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = CheckRange("admission.workers", a->workers(), 1, 256); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckRange("admission.workers", a->workers(), 1, 256));
   if (absl::Status s = CheckRange("admission.queue_capacity", a->queue_capacity(), 0, 100000);
       !s.ok())
     return s;

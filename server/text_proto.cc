@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/util/file_io.h"
+#include "engine/util/status_macros.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 
@@ -33,12 +34,11 @@ class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
 }  // namespace
 
 absl::Status ParseTextProtoFile(const std::string& path, google::protobuf::Message* message) {
-  absl::StatusOr<std::string> text = ReadFileToString(path, int64_t{16} << 20);
-  if (!text.ok()) return text.status();
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, int64_t{16} << 20));
   google::protobuf::TextFormat::Parser parser;
   FirstErrorCollector errors;
   parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(*text, message)) {
+  if (!parser.ParseFromString(text, message)) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", errors.error()));
   }
   return absl::OkStatus();

@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "engine/util/status_macros.h"
 #include "grpcpp/client_context.h"
 
 namespace attnserve::bench {
@@ -105,16 +106,15 @@ absl::StatusOr<TextClass> CalibratedClass(v1::Inference::Stub* stub, int target,
   int words = std::max(1, target * 3 / 4);
   int best_words = words, best_tokens = -1;
   for (int round = 0; round < 16; ++round) {
-    absl::StatusOr<int> tokens = count(words);
-    if (!tokens.ok()) return tokens.status();
-    if (best_tokens < 0 || std::abs(*tokens - target) < std::abs(best_tokens - target)) {
+    ASSIGN_OR_RETURN(int tokens, count(words));
+    if (best_tokens < 0 || std::abs(tokens - target) < std::abs(best_tokens - target)) {
       best_words = words;
-      best_tokens = *tokens;
+      best_tokens = tokens;
     }
-    if (*tokens == target) break;
+    if (tokens == target) break;
     int next =
-        static_cast<int>(std::lround(static_cast<double>(words) * target / std::max(1, *tokens)));
-    if (next == words) next += *tokens < target ? 1 : -1;
+        static_cast<int>(std::lround(static_cast<double>(words) * target / std::max(1, tokens)));
+    if (next == words) next += tokens < target ? 1 : -1;
     next = std::max(1, next);
     if (next == words) break;
     words = next;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/tokenizer/utf8.h"
+#include "engine/util/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace attnserve {
@@ -12,7 +13,7 @@ using nlohmann::json;
 
 absl::StatusOr<std::string> ParseTextLine(std::string_view line) {
   // Check the raw bytes first so the error names the byte, not a JSON token.
-  if (absl::Status utf8 = ValidateUtf8(line); !utf8.ok()) return utf8;
+  RETURN_IF_ERROR(ValidateUtf8(line));
   json value;
   try {
     value = json::parse(line);

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "clients/attnctl/json_lines.h"
 #include "engine/util/file_io.h"
+#include "engine/util/status_macros.h"
 #include "google/protobuf/util/json_util.h"
 #include "server/bearer_token.h"
 
@@ -105,9 +106,8 @@ RunStats StatsFromProto(const v1::RunStats& s) {
 absl::Status FillOptions(const EmbedCommandOptions& o, v1::ExecutionOptions* out) {
   if (o.attention_given) {
     out->mutable_attention()->set_kernel(o.attention);
-    absl::StatusOr<std::map<std::string, std::string>> params = ParseParams(o.attention_params);
-    if (!params.ok()) return params.status();
-    for (const auto& [k, v] : *params) (*out->mutable_attention()->mutable_params())[k] = v;
+    ASSIGN_OR_RETURN(auto params, ParseParams(o.attention_params));
+    for (const auto& [k, v] : params) (*out->mutable_attention()->mutable_params())[k] = v;
   }
   out->set_max_tokens(o.max_tokens);
   out->set_num_threads(o.threads);

@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "engine/util/status_macros.h"
 #include "nlohmann/json.hpp"
 #include "server/admin_service.h"
 #include "server/admitted_call.h"
@@ -82,13 +83,11 @@ struct RouteStart {
 absl::StatusOr<RouteStart> StartRoute(ServingState* state, const HttpApiOptions& options,
                                       const std::string& route, const HttpRequest& request) {
   RouteStart start{HttpSite(route, request), json()};
-  if (absl::Status s = CheckCallable(*state, start.site); !s.ok()) return s;
-  absl::StatusOr<json> body = ParseJsonBody(request.body, options.max_json_depth);
-  if (!body.ok()) return body.status();
-  start.body = *std::move(body);
-  absl::StatusOr<absl::Time> deadline = DeadlineOf(request, start.site.start);
-  if (!deadline.ok()) return deadline.status();
-  start.site.deadline = *deadline;
+  RETURN_IF_ERROR(CheckCallable(*state, start.site));
+  ASSIGN_OR_RETURN(json body, ParseJsonBody(request.body, options.max_json_depth));
+  start.body = std::move(body);
+  ASSIGN_OR_RETURN(absl::Time deadline, DeadlineOf(request, start.site.start));
+  start.site.deadline = deadline;
   return start;
 }
 
@@ -151,10 +150,9 @@ absl::Status Classify(ServingState* state, const CallSite& site, const v1::Class
 
 // The body fields every inference route shares: options and return_stats.
 absl::Status ReadCommon(const json& body, v1::ExecutionOptions* options, bool* return_stats) {
-  if (absl::Status s = ReadExecutionOptions(body, options); !s.ok()) return s;
-  absl::StatusOr<std::optional<bool>> stats = OptionalBool(body, "return_stats");
-  if (!stats.ok()) return stats.status();
-  *return_stats = stats->value_or(false);
+  RETURN_IF_ERROR(ReadExecutionOptions(body, options));
+  ASSIGN_OR_RETURN(std::optional<bool> stats, OptionalBool(body, "return_stats"));
+  *return_stats = stats.value_or(false);
   return absl::OkStatus();
 }
 

@@ -1,6 +1,7 @@
 #include "server/http/json_request.h"
 
 #include "absl/strings/str_cat.h"
+#include "engine/util/status_macros.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace attnserve {
@@ -94,7 +95,7 @@ absl::Status ReadInputs(const json& body, const char* field, bool allow_ids,
       texts->Add(e.get<std::string>());
     } else if (allow_ids && e.is_array() && texts->empty()) {
       if (e.empty()) return absl::InvalidArgumentError(absl::StrCat(where, ": no token ids"));
-      if (absl::Status s = AddIds(e, where, token_inputs->Add()); !s.ok()) return s;
+      RETURN_IF_ERROR(AddIds(e, where, token_inputs->Add()));
     } else {
       return WrongType(
           where, allow_ids ? "inputs of one kind: all strings or all token-id arrays" : "a string",

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "engine/util/file_io.h"
+#include "engine/util/status_macros.h"
 
 namespace attnserve {
 
@@ -64,11 +65,10 @@ double BootTimeSeconds(const std::string& proc_root) {
 
 absl::StatusOr<ProcessStats> ReadProcessStats(const std::string& proc_root) {
   // /proc files report size 0, so read them with a stream.
-  absl::StatusOr<std::string> stat = ReadFileToString(proc_root + "/self/stat", 1 << 20);
-  if (!stat.ok()) return stat.status();
+  ASSIGN_OR_RETURN(std::string stat, ReadFileToString(proc_root + "/self/stat", 1 << 20));
   static const double boot = BootTimeSeconds(proc_root);
   absl::StatusOr<ProcessStats> s =
-      ParseProcStat(*stat, static_cast<double>(sysconf(_SC_CLK_TCK)), boot);
+      ParseProcStat(stat, static_cast<double>(sysconf(_SC_CLK_TCK)), boot);
   if (!s.ok()) return s;
   absl::StatusOr<std::string> status = ReadFileToString(proc_root + "/self/status", 1 << 20);
   if (status.ok()) {

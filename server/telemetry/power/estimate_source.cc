@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "engine/util/status_macros.h"
 
 namespace attnserve::power {
 namespace {
@@ -22,9 +23,8 @@ absl::StatusOr<std::unique_ptr<EstimateSource>> EstimateSource::Create(const Pow
   if (config.board_profile.empty() || config.board_profile == "auto") {
     profile = DetectBoardProfile(config.proc_root);
   } else {
-    absl::StatusOr<BoardProfile> found = FindBoardProfile(config.board_profile);
-    if (!found.ok()) return found.status();
-    profile = *found;
+    ASSIGN_OR_RETURN(BoardProfile found, FindBoardProfile(config.board_profile));
+    profile = found;
   }
   if (config.idle_watts >= 0) profile.idle_watts = config.idle_watts;
   // Overridden numbers describe this machine: all of its CPUs busy.
@@ -36,10 +36,9 @@ absl::StatusOr<std::unique_ptr<EstimateSource>> EstimateSource::Create(const Pow
     return absl::InvalidArgumentError(absl::StrCat("estimate: max_watts ", profile.max_watts,
                                                    " is below idle_watts ", profile.idle_watts));
   }
-  absl::StatusOr<CpuTimes> first = ReadProcStat(config.proc_root);
-  if (!first.ok()) return first.status();
+  ASSIGN_OR_RETURN(CpuTimes first, ReadProcStat(config.proc_root));
   return std::unique_ptr<EstimateSource>(
-      new EstimateSource(config.proc_root, std::move(profile), *first));
+      new EstimateSource(config.proc_root, std::move(profile), first));
 }
 
 EstimateSource::EstimateSource(std::string proc_root, BoardProfile profile, CpuTimes first)
@@ -62,12 +61,11 @@ absl::StatusOr<PowerSample> EstimateSource::Read() {
   PowerSample sample;
   sample.time = absl::Now();
   if (sample.time - last_time_ >= min_stat_interval_) {
-    absl::StatusOr<CpuTimes> now = ReadProcStat(proc_root_);
-    if (!now.ok()) return now.status();
-    double fraction = BusyFraction(last_, *now);
+    ASSIGN_OR_RETURN(CpuTimes now, ReadProcStat(proc_root_));
+    double fraction = BusyFraction(last_, now);
     if (fraction >= 0) {  // no tick elapsed: keep the previous power
-      last_watts_ = Watts(fraction * std::max(1, now->num_cpus));
-      last_ = *now;
+      last_watts_ = Watts(fraction * std::max(1, now.num_cpus));
+      last_ = now;
       last_time_ = sample.time;
     }
   }

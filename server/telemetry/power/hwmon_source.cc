@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/util/status_macros.h"
 #include "server/telemetry/power/rapl_source.h"
 #include "server/telemetry/power/sysfs_file.h"
 
@@ -84,24 +85,20 @@ bool HasPower(const HwmonChannel& ch) {
 
 absl::StatusOr<double> ChannelWatts(const HwmonChannel& ch) {
   if (!ch.power_path.empty()) {
-    absl::StatusOr<uint64_t> uw = ReadUint64File(ch.power_path);
-    if (!uw.ok()) return uw.status();
-    return static_cast<double>(*uw) * 1e-6;
+    ASSIGN_OR_RETURN(uint64_t uw, ReadUint64File(ch.power_path));
+    return static_cast<double>(uw) * 1e-6;
   }
-  absl::StatusOr<uint64_t> mv = ReadUint64File(ch.voltage_path);
-  if (!mv.ok()) return mv.status();
-  absl::StatusOr<uint64_t> ma = ReadUint64File(ch.current_path);
-  if (!ma.ok()) return ma.status();
-  return static_cast<double>(*mv) * static_cast<double>(*ma) * 1e-6;
+  ASSIGN_OR_RETURN(uint64_t mv, ReadUint64File(ch.voltage_path));
+  ASSIGN_OR_RETURN(uint64_t ma, ReadUint64File(ch.current_path));
+  return static_cast<double>(mv) * static_cast<double>(ma) * 1e-6;
 }
 
 }  // namespace
 
 absl::StatusOr<std::vector<HwmonChannel>> ListHwmonChannels(const std::string& root) {
-  absl::StatusOr<std::vector<std::string>> entries = ListDir(root);
-  if (!entries.ok()) return entries.status();
+  ASSIGN_OR_RETURN(std::vector<std::string> entries, ListDir(root));
   std::vector<HwmonChannel> channels;
-  for (const std::string& entry : *entries) {
+  for (const std::string& entry : entries) {
     if (!absl::StartsWith(entry, "hwmon")) continue;
     std::string dir = JoinPath(root, entry);
     std::string chip = ReadLabel(JoinPath(dir, "name"));
@@ -144,20 +141,18 @@ HwmonSource::HwmonSource(std::vector<HwmonChannel> channels) : channels_(std::mo
 
 absl::StatusOr<std::unique_ptr<HwmonSource>> HwmonSource::Create(const std::string& root,
                                                                  const std::string& label) {
-  absl::StatusOr<std::vector<HwmonChannel>> all = ListHwmonChannels(root);
-  if (!all.ok()) return all.status();
-  std::vector<HwmonChannel> selected = SelectHwmonChannels(*all, label);
+  ASSIGN_OR_RETURN(std::vector<HwmonChannel> all, ListHwmonChannels(root));
+  std::vector<HwmonChannel> selected = SelectHwmonChannels(all, label);
   if (selected.empty()) {
     std::vector<std::string> labels;
-    for (const HwmonChannel& ch : *all) labels.push_back(absl::StrCat(ch.chip, "/", ch.label));
+    for (const HwmonChannel& ch : all) labels.push_back(absl::StrCat(ch.chip, "/", ch.label));
     return absl::NotFoundError(absl::StrCat(
         "no hwmon power or energy channel", label.empty() ? "" : absl::StrCat(" labelled ", label),
         " under ", root,
         labels.empty() ? "" : absl::StrCat(" (have: ", absl::StrJoin(labels, ", "), ")")));
   }
   auto source = std::unique_ptr<HwmonSource>(new HwmonSource(std::move(selected)));
-  absl::StatusOr<PowerSample> first = source->Read();
-  if (!first.ok()) return first.status();
+  RETURN_IF_ERROR(source->Read().status());
   return source;
 }
 
@@ -167,18 +162,16 @@ absl::StatusOr<PowerSample> HwmonSource::Read() {
   if (has_power_) {
     double watts = 0;
     for (const HwmonChannel& ch : channels_) {
-      absl::StatusOr<double> w = ChannelWatts(ch);
-      if (!w.ok()) return w.status();
-      watts += *w;
+      ASSIGN_OR_RETURN(double w, ChannelWatts(ch));
+      watts += w;
     }
     sample.power_watts = watts;
   }
   if (has_energy_) {
     std::vector<uint64_t> now(channels_.size());
     for (size_t i = 0; i < channels_.size(); ++i) {
-      absl::StatusOr<uint64_t> uj = ReadUint64File(channels_[i].energy_path);
-      if (!uj.ok()) return uj.status();
-      now[i] = *uj;
+      ASSIGN_OR_RETURN(uint64_t uj, ReadUint64File(channels_[i].energy_path));
+      now[i] = uj;
     }
     for (size_t i = 0; i < channels_.size(); ++i) {
       // 64-bit microjoule counters do not wrap in practice; a decrease

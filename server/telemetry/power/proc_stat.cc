@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "engine/util/status_macros.h"
 #include "server/telemetry/power/sysfs_file.h"
 
 namespace attnserve::power {
@@ -48,9 +49,8 @@ absl::StatusOr<CpuTimes> ParseProcStat(absl::string_view text) {
 
 absl::StatusOr<CpuTimes> ReadProcStat(const std::string& proc_root) {
   std::string path = JoinPath(proc_root, "stat");
-  absl::StatusOr<std::string> text = ReadSmallFile(path);
-  if (!text.ok()) return text.status();
-  absl::StatusOr<CpuTimes> times = ParseProcStat(*text);
+  ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path));
+  absl::StatusOr<CpuTimes> times = ParseProcStat(text);
   if (!times.ok()) {
     return absl::Status(times.status().code(), absl::StrCat(path, ": ", times.status().message()));
   }

@@ -3,6 +3,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "engine/util/status_macros.h"
 #include "server/telemetry/power/sysfs_file.h"
 
 namespace attnserve::power {
@@ -33,11 +34,10 @@ uint64_t CounterDelta(uint64_t last, uint64_t now, uint64_t max_range) {
 }
 
 absl::StatusOr<std::unique_ptr<RaplSource>> RaplSource::Create(const std::string& root) {
-  absl::StatusOr<std::vector<std::string>> entries = ListDir(root);
-  if (!entries.ok()) return entries.status();
+  ASSIGN_OR_RETURN(std::vector<std::string> entries, ListDir(root));
   std::vector<Domain> domains;
   std::vector<std::string> skipped;
-  for (const std::string& entry : *entries) {
+  for (const std::string& entry : entries) {
     if (!IsTopLevelDomain(entry)) continue;
     std::string dir = JoinPath(root, entry);
     std::string name = ReadLabel(JoinPath(dir, "name"));

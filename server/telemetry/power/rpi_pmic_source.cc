@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "engine/util/status_macros.h"
 #include "server/telemetry/power/pmic_parse.h"
 #include "server/telemetry/power/run_command.h"
 
@@ -14,15 +15,13 @@ absl::StatusOr<std::unique_ptr<RpiPmicSource>> RpiPmicSource::Create(const std::
   std::vector<std::string> argv = absl::StrSplit(command, ' ', absl::SkipWhitespace());
   if (argv.empty()) return absl::InvalidArgumentError("empty PMIC command");
   auto source = std::unique_ptr<RpiPmicSource>(new RpiPmicSource(std::move(argv), timeout));
-  absl::StatusOr<PowerSample> first = source->Read();
-  if (!first.ok()) return first.status();
+  RETURN_IF_ERROR(source->Read().status());
   return source;
 }
 
 absl::StatusOr<PowerSample> RpiPmicSource::Read() {
-  absl::StatusOr<std::string> output = RunCommand(argv_, timeout_);
-  if (!output.ok()) return output.status();
-  absl::StatusOr<PmicReading> reading = ParsePmicReadAdc(*output);
+  ASSIGN_OR_RETURN(std::string output, RunCommand(argv_, timeout_));
+  absl::StatusOr<PmicReading> reading = ParsePmicReadAdc(output);
   if (!reading.ok()) {
     return absl::Status(reading.status().code(), absl::StrCat("`", absl::StrJoin(argv_, " "),
                                                               "`: ", reading.status().message()));

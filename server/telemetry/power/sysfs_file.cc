@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "engine/util/status_macros.h"
 
 namespace attnserve::power {
 namespace {
@@ -48,12 +49,11 @@ absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
 }
 
 absl::StatusOr<uint64_t> ReadUint64File(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadSmallFile(path);
-  if (!text.ok()) return text.status();
+  ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path));
   uint64_t value = 0;
-  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &value)) {
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &value)) {
     return absl::DataLossError(absl::StrCat(path, ": expected an unsigned integer, got \"",
-                                            absl::StripAsciiWhitespace(text->substr(0, 40)), "\""));
+                                            absl::StripAsciiWhitespace(text.substr(0, 40)), "\""));
   }
   return value;
 }
