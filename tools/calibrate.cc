@@ -277,14 +277,16 @@ int Run(const std::string& model_dir, const std::string& heads_dir, const std::s
     std::cerr << "calibrate: " << s << "\n";
     return 1;
   }
-  table.metadata = {{"date", UtcNow()},
-                    {"tool", "tools/calibrate"},
-                    {"threads", 1},
-                    {"reps", reps},
-                    {"passages", passages_file},
-                    {"labelled_sets", sets},
-                    {"load_average_before", load_before},
-                    {"load_average_after", LoadAverage()}};
+  table.metadata_json = nlohmann::json{
+      {"date", UtcNow()},
+      {"tool", "tools/calibrate"},
+      {"threads", 1},
+      {"reps", reps},
+      {"passages", passages_file},
+      {"labelled_sets", sets},
+      {"load_average_before", load_before},
+      {"load_average_after",
+       LoadAverage()}}.dump();
   if (out.empty()) out = model_dir + "/calibration.json";
   std::ofstream(out) << CalibrationTableToJson(table) << "\n";
   std::cerr << "calibrate: wrote " << out << " (" << table.entries.size() << " configurations)\n";

@@ -19,6 +19,7 @@
 #include "engine/engine.h"
 #include "engine/policy/classifier_head.h"
 #include "engine/policy/logistic_regression.h"
+#include "nlohmann/json.hpp"
 #include "tools/labelled_data.h"
 
 namespace attnserve {
@@ -144,19 +145,21 @@ int Run(const std::string& model_dir, const std::string& data_dir, const std::st
   if (std::ifstream m(data_dir + "/meta.json"); m) {
     meta_text.assign(std::istreambuf_iterator<char>(m), {});
   }
-  head.metadata = {
-      {"training_set", std::filesystem::path(data_dir).filename().string()},
-      {"data", meta_text.empty() ? nlohmann::json() : nlohmann::json::parse(meta_text)},
-      {"train_size", y_train.size()},
-      {"test_size", y_test.size()},
-      {"model", info.name},
-      {"max_tokens", max_tokens == 0 ? info.default_max_tokens : max_tokens},
-      {"method",
-       "multinomial logistic regression, L2 (C chosen on a held-out fifth of the "
-       "training split from 0.1, 1, 10, 100), full-batch L-BFGS"},
-      {"layers", layer_meta},
-      {"date", UtcDate()},
-      {"tool", "tools/train_heads"}};
+  head.metadata_json =
+      nlohmann::json{
+          {"training_set", std::filesystem::path(data_dir).filename().string()},
+          {"data", meta_text.empty() ? nlohmann::json() : nlohmann::json::parse(meta_text)},
+          {"train_size", y_train.size()},
+          {"test_size", y_test.size()},
+          {"model", info.name},
+          {"max_tokens", max_tokens == 0 ? info.default_max_tokens : max_tokens},
+          {"method",
+           "multinomial logistic regression, L2 (C chosen on a held-out fifth of the "
+           "training split from 0.1, 1, 10, 100), full-batch L-BFGS"},
+          {"layers", layer_meta},
+          {"date", UtcDate()},
+          {"tool", "tools/train_heads"}}
+          .dump();
   if (out_path.empty()) out_path = model_dir + "/heads/" + name + ".json";
   std::filesystem::create_directories(std::filesystem::path(out_path).parent_path());
   std::ofstream(out_path) << ClassifierHeadToJson(head) << "\n";

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/util/file_io.h"
 #include "engine/util/status_macros.h"
+#include "nlohmann/json.hpp"
 
 namespace attnserve {
 namespace {
@@ -255,12 +256,14 @@ absl::Status BertModel::BindHead(const std::string& prefix) {
     l.bias.assign(bias, bias + labels);
     head.layers.push_back(std::move(l));
   }
-  head.metadata = {
-      {"source", "classifier.weight/bias of model.safetensors, labels of config.json"},
-      {"trained_layer", c.num_layers - 1},
-      {"feature", feature_ == Feature::kPreClassifierRelu
-                      ? "relu(pre_classifier([CLS]))"
-                      : (feature_ == Feature::kPoolerTanh ? "tanh(pooler([CLS]))" : "[CLS]")}};
+  head.metadata_json =
+      nlohmann::json{
+          {"source", "classifier.weight/bias of model.safetensors, labels of config.json"},
+          {"trained_layer", c.num_layers - 1},
+          {"feature", feature_ == Feature::kPreClassifierRelu
+                          ? "relu(pre_classifier([CLS]))"
+                          : (feature_ == Feature::kPoolerTanh ? "tanh(pooler([CLS]))" : "[CLS]")}}
+          .dump();
   head_ = std::move(head);
   return absl::OkStatus();
 }

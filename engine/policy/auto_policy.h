@@ -21,7 +21,6 @@
 
 #include "absl/status/statusor.h"
 #include "engine/run_options.h"
-#include "nlohmann/json.hpp"
 
 namespace attnserve {
 
@@ -46,15 +45,17 @@ struct CalibrationTable {
   std::string model;         // ModelInfo::name it was measured on
   std::vector<int> lengths;  // token counts, strictly increasing
   std::vector<CalibrationEntry> entries;
-  nlohmann::json metadata;  // machine, load, date, data sets, tool
+  // Machine, load, date, data sets, tool: a JSON object's text (or empty).
+  std::string metadata_json;
 
   // The entry named `name`, or null.
   const CalibrationEntry* Find(const std::string& name) const;
 };
 
-// Parses and checks calibration.json (lengths increasing, one latency and
-// cosine per length, known kernels are checked later by the engine). Errors
-// name `source` and the field.
+// Parses and checks calibration.json against engine/policy/calibration.proto
+// and what the schema cannot say (lengths increasing, one latency and cosine
+// per length, ranges; known kernels are checked later by the engine). Errors
+// name `source` and the field. (engine/policy/calibration_json.cc)
 absl::StatusOr<CalibrationTable> ParseCalibrationTable(const std::string& json_text,
                                                        const std::string& source);
 std::string CalibrationTableToJson(const CalibrationTable& table);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/util/file_io.h"
 #include "engine/util/status_macros.h"
+#include "nlohmann/json.hpp"
 
 namespace attnserve {
 
@@ -46,7 +47,7 @@ absl::StatusOr<ClassifierHead> ParseClassifierHead(const std::string& text,
     head.name = j.at("name").get<std::string>();
     head.labels = j.at("labels").get<std::vector<std::string>>();
     head.dim = j.at("dim").get<int>();
-    if (j.contains("metadata")) head.metadata = j.at("metadata");
+    if (j.contains("metadata")) head.metadata_json = j.at("metadata").dump();
     const int k = static_cast<int>(head.labels.size());
     if (k < 2) return bad("labels: at least two labels are needed");
     if (head.dim != dim) {
@@ -121,12 +122,14 @@ std::string ClassifierHeadToJson(const ClassifierHead& head) {
                       {"bias", h.bias},
                       {"weights", rows}});
   }
-  json j = {{"name", head.name},
-            {"labels", head.labels},
-            {"dim", head.dim},
-            {"feature", "embedding after each layer (mean pool, tanh dense, L2)"},
-            {"metadata", head.metadata},
-            {"layers", layers}};
+  json j = {
+      {"name", head.name},
+      {"labels", head.labels},
+      {"dim", head.dim},
+      {"feature", "embedding after each layer (mean pool, tanh dense, L2)"},
+      {"metadata", head.metadata_json.empty() ? json::object()
+                                              : json::parse(head.metadata_json, nullptr, false)},
+      {"layers", layers}};
   return j.dump(1);
 }
 

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "nlohmann/json.hpp"
 
 namespace attnserve {
 
@@ -26,7 +25,8 @@ struct ClassifierHead {
   std::vector<std::string> labels;
   int dim = 0;
   std::vector<LayerHead> layers;  // layers[k].layer == k, one per encoder layer
-  nlohmann::json metadata;        // training set, sizes, regularisation, date
+  // Training set, sizes, regularisation, date: a JSON object's text (or empty).
+  std::string metadata_json;
 
   // Softmax probabilities of layer `layer`'s head for feature row `x` [dim].
   void Probabilities(int layer, const float* x, float* probs) const;

@@ -44,7 +44,7 @@ ClassifierHead RandomHead(const std::string& name, int dim, int layers) {
     h.bias = {0.1f, -0.2f, 0.05f};
     head.layers.push_back(h);
   }
-  head.metadata = {{"training_set", "random (test)"}};
+  head.metadata_json = "{\"training_set\": \"random (test)\"}";
   return head;
 }
 
