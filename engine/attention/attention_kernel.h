@@ -68,6 +68,18 @@ struct KernelInfo {
   bool exact = false;             // equals dense attention up to rounding
   bool reports_key_mass = false;  // fills AttentionInputs::key_mass
   std::vector<ParamSpec> params;
+  // What the registry's conformance tests hold the kernel to at its default
+  // parameters, against reference::NaiveAttention on
+  // tests/unit/attention_problem.h's inputs (peaked Q.K, V ~ N(0, 1), n from
+  // 1 to 333 with and without padding in attention_test.cc, 2,003 in
+  // attention_approx_test.cc). Exact and low-precision kernels bound the largest absolute
+  // error; approximations the relative error ||out - ref|| / ||ref||, which
+  // at default (fast) parameters can be large: their accuracy claims are the
+  // budget sweeps in tests/unit/attention_approx_test.cc.
+  struct Tolerance {
+    double max_abs_error = 0;  // 0: bounded by max_rel_error instead
+    double max_rel_error = 0;
+  } tolerance;
 };
 
 // Validated parameters, every schema entry present (defaults filled in).

@@ -25,6 +25,7 @@ const KernelInfo& BigBirdAttention::info() const {
                  sparse::IntParam("random_blocks", 2, 0, 1 << 20,
                                   "random key blocks per query block"),
                  sparse::IntParam("seed", 0, 0, 4294967295.0, "seed of the random blocks")},
+      .tolerance = {.max_rel_error = 1.6},
   };
   return *kInfo;
 }

@@ -22,6 +22,7 @@ const KernelInfo& BlockSparseAttention::info() const {
                  sparse::IntParam("random_blocks", 2, 0, 1 << 20,
                                   "random off-diagonal key blocks per query block"),
                  sparse::IntParam("seed", 0, 0, 4294967295.0, "seed of the random blocks")},
+      .tolerance = {.max_rel_error = 1.8},
   };
   return *kInfo;
 }

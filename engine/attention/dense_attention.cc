@@ -22,6 +22,7 @@ const KernelInfo& DenseAttention::info() const {
       .exact = true,
       .reports_key_mass = true,
       .params = {},
+      .tolerance = {.max_abs_error = 1e-5},
   };
   return *kInfo;
 }

@@ -110,6 +110,7 @@ const KernelInfo& FlashAttention::info() const {
                   .min_value = 16,
                   .max_value = 4096,
                   .description = "keys per block of the online softmax"}},
+      .tolerance = {.max_abs_error = 1e-5},
   };
   return *kInfo;
 }

@@ -32,6 +32,7 @@ const KernelInfo& LshAttention::info() const {
                  {"bucket", ParamType::kInt, 64, 1, 1 << 20,
                   "bucket (chunk) size in keys; bucket >= n is dense"},
                  {"seed", ParamType::kInt, 0, 0, 2147483647.0, "rotation seed"}},
+      .tolerance = {.max_rel_error = 1.2},
   };
   return *kInfo;
 }

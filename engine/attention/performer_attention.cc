@@ -30,6 +30,7 @@ const KernelInfo& PerformerAttention::info() const {
       .reports_key_mass = true,
       .params = {{"features", ParamType::kInt, 256, 1, 1 << 16, "random features m"},
                  {"seed", ParamType::kInt, 0, 0, 2147483647.0, "random feature seed"}},
+      .tolerance = {.max_rel_error = 1.2},
   };
   return *kInfo;
 }

@@ -15,6 +15,7 @@ const KernelInfo& SlidingWindowAttention::info() const {
       .exact = false,
       .reports_key_mass = true,
       .params = {sparse::IntParam("window", 64, 0, 1 << 20, "keys kept on each side")},
+      .tolerance = {.max_rel_error = 2.0},
   };
   return *kInfo;
 }

@@ -1,6 +1,10 @@
-// Every exact attention kernel against the naive reference, over many shapes,
-// with fused-QKV strides and padding masks; plus the registry's validation.
+// Every kernel of the registry against the naive reference within the
+// tolerance its KernelInfo states, on small and odd shapes with and without
+// padding; the exact kernels over more shapes with fused-QKV strides; the
+// registry's validation.
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <tuple>
 #include <vector>
@@ -9,6 +13,7 @@
 #include "engine/attention/registry.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/attention_problem.h"
 
 namespace attnserve {
 namespace {
@@ -68,7 +73,7 @@ TEST_P(ExactKernelTest, MatchesNaiveReference) {
   double worst = 0;
   for (size_t i = 0; i < out.size(); ++i)
     worst = std::max(worst, double(std::abs(out[i] - expected[i])));
-  EXPECT_LT(worst, 1e-5) << name << " n=" << n;
+  EXPECT_LE(worst, resolved->kernel->info().tolerance.max_abs_error) << name << " n=" << n;
   int64_t real = 0;
   for (uint8_t x : valid) real += shape.padded ? x : 1;
   EXPECT_EQ(stats.pairs_scored, n * real * shape.heads);
@@ -111,6 +116,72 @@ INSTANTIATE_TEST_SUITE_P(
              "_d" + std::to_string(s.head_dim) + (s.padded ? "_padded" : "");
     });
 
+// ---- Every kernel of the registry, within its stated tolerance --------------
+
+class KernelConformanceTest
+    : public ::testing::TestWithParam<std::tuple<std::string, int64_t, bool>> {};
+
+TEST_P(KernelConformanceTest, WithinToleranceAndPaddingIgnored) {
+  const auto& [name, n, padded] = GetParam();
+  absl::StatusOr<const AttentionKernel*> kernel = FindAttentionKernel(name);
+  ASSERT_TRUE(kernel.ok()) << kernel.status();
+  const KernelInfo& info = (*kernel)->info();
+  testing::Problem p = testing::MakeProblem(n, 2, 16, padded);
+  const testing::RunResult r = testing::RunKernel(p, name, {});
+  for (float x : r.out) ASSERT_TRUE(std::isfinite(x)) << name;
+  const testing::ToleranceCheck c = testing::CheckTolerance(info, r.out, testing::Reference(p));
+  EXPECT_LE(c.error, c.bound) << name << " n=" << n << ": " << c.measure;
+  std::printf("%-15s n=%-4ld %s %.3e (bound %.1e)\n", name.c_str(), static_cast<long>(n), c.measure,
+              c.error, c.bound);
+
+  int64_t real = n;
+  if (padded) real = std::count(p.valid.begin(), p.valid.end(), 1);
+  EXPECT_EQ(r.stats.pairs_total, n * real * p.heads);
+  // Nystrom scores 2nm + m^2 pairs, more than n^2 when m > n/3.
+  if (name != "nystrom") {
+    EXPECT_LE(r.stats.pairs_scored, r.stats.pairs_total + 2 * n * p.heads);
+  }
+  EXPECT_GT(r.stats.flops, 0);
+  if (info.reports_key_mass) {
+    double total = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      total += r.mass[j];
+      if (padded && !p.valid[j]) {
+        EXPECT_EQ(r.mass[j], 0.0f) << j;
+      }
+    }
+    EXPECT_NEAR(total, double(n) * p.heads, 1e-3 * n * p.heads) << name;
+  }
+  // Padded keys are ignored: huge values there change nothing.
+  if (padded) {
+    for (int64_t j = 0; j < n; ++j) {
+      if (p.valid[j]) continue;
+      for (int64_t col = 0; col < p.width(); ++col) {
+        p.k[j * p.width() + col] = p.v[j * p.width() + col] = 1e3f;
+      }
+    }
+    EXPECT_EQ(r.out, testing::RunKernel(p, name, {}).out) << name;
+  }
+}
+
+std::vector<std::string> AllKernelNames() {
+  std::vector<std::string> names;
+  for (const AttentionKernel* k : AllAttentionKernels()) names.emplace_back(k->name());
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, KernelConformanceTest,
+                         ::testing::Combine(::testing::ValuesIn(AllKernelNames()),
+                                            ::testing::Values(int64_t{1}, int64_t{2}, int64_t{5},
+                                                              int64_t{17}, int64_t{129},
+                                                              int64_t{333}),
+                                            ::testing::Bool()),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) + "_n" +
+                                  std::to_string(std::get<1>(info.param)) +
+                                  (std::get<2>(info.param) ? "_padded" : "");
+                         });
+
 TEST(RegistryTest, UnknownKernelListsKnownNames) {
   absl::StatusOr<ResolvedAttention> r = ResolveAttention("nope", {});
   ASSERT_FALSE(r.ok());
@@ -133,6 +204,12 @@ TEST(RegistryTest, EveryKernelHasCompleteInfoAndUniqueName) {
     EXPECT_TRUE(names.insert(info.name).second) << info.name;
     EXPECT_FALSE(info.description.empty()) << info.name;
     EXPECT_FALSE(info.time_complexity.empty()) << info.name;
+    // Exactly one tolerance measure, and exact kernels bound the absolute error.
+    EXPECT_NE(info.tolerance.max_abs_error > 0, info.tolerance.max_rel_error > 0) << info.name;
+    if (info.exact) {
+      EXPECT_GT(info.tolerance.max_abs_error, 0) << info.name;
+      EXPECT_LE(info.tolerance.max_abs_error, 1e-4) << info.name;
+    }
     for (const ParamSpec& p : info.params) {
       EXPECT_LE(p.min_value, p.default_value) << info.name << "." << p.name;
       EXPECT_LE(p.default_value, p.max_value) << info.name << "." << p.name;
