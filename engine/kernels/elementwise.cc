@@ -23,12 +23,22 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 using D = hn::ScalableTag<float>;
 
+// Four independent accumulators: a shorter dependency chain, and four
+// partial sums even on one-lane targets (a single float running sum of a
+// width-1000 row with mean 1000 loses 3e-4 of the layer norm's precision).
 float SumOf(const float* HWY_RESTRICT x, int64_t n) {
   const D d;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
-  auto acc = hn::Zero(d);
+  auto acc0 = hn::Zero(d), acc1 = hn::Zero(d), acc2 = hn::Zero(d), acc3 = hn::Zero(d);
   int64_t i = 0;
-  for (; i + lanes <= n; i += lanes) acc = hn::Add(acc, hn::LoadU(d, x + i));
+  for (; i + 4 * lanes <= n; i += 4 * lanes) {
+    acc0 = hn::Add(acc0, hn::LoadU(d, x + i));
+    acc1 = hn::Add(acc1, hn::LoadU(d, x + i + lanes));
+    acc2 = hn::Add(acc2, hn::LoadU(d, x + i + 2 * lanes));
+    acc3 = hn::Add(acc3, hn::LoadU(d, x + i + 3 * lanes));
+  }
+  for (; i + lanes <= n; i += lanes) acc0 = hn::Add(acc0, hn::LoadU(d, x + i));
+  const auto acc = hn::Add(hn::Add(acc0, acc1), hn::Add(acc2, acc3));
   float sum = hn::GetLane(hn::SumOfLanes(d, acc));
   for (; i < n; ++i) sum += x[i];
   return sum;

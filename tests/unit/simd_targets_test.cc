@@ -1,0 +1,183 @@
+// Every Highway kernel on every SIMD target compiled into this binary that
+// this CPU can run, not only the one dynamic dispatch picks here: Highway's
+// own harness for dispatched code (hwy::TestWithParamTarget, one test per
+// target, as Highway's and gemma.cpp's ops tests run), against naive twins in
+// double precision. On an AVX-512 machine: AVX3 (and AVX3_ZEN4/SPR where the
+// CPU has them), AVX2, SSE4; on arm64: NEON (and SVE where present).
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "engine/attention/softmax_rows.h"
+#include "engine/kernels/elementwise.h"
+#include "engine/kernels/reference/naive_kernels.h"
+#include "engine/kernels/row_quantize.h"
+#include "gtest/gtest.h"
+#include "hwy/tests/hwy_gtest.h"
+
+namespace attnserve {
+namespace {
+
+std::vector<float> RandomVector(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+// Largest |a - b| relative to max(1, |b|).
+double MaxRelError(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    worst = std::max(worst, std::abs(double{a[i]} - b[i]) / std::max(1.0, std::abs(double{b[i]})));
+  }
+  return worst;
+}
+
+// Lengths that cover whole vectors of every target (4 to 16 floats), tails,
+// and a row shorter than one vector.
+const std::vector<int> kLengths = {1, 3, 17, 128, 777, 1000};
+
+class SimdTargetTest : public hwy::TestWithParamTarget {};
+HWY_TARGET_INSTANTIATE_TEST_SUITE_P(SimdTargetTest);
+
+TEST_P(SimdTargetTest, LayerNormMatchesNaiveIncludingLargeOffsets) {
+  for (int width : kLengths) {
+    const int rows = 5;
+    auto x = RandomVector(rows * width, 6 + width, 3.0f);
+    for (int i = 0; i < width; ++i) x[i] += 1000.0f;  // a row with a large mean
+    const auto gain = RandomVector(width, 7), bias = RandomVector(width, 8);
+    std::vector<float> y(x.size());
+    LayerNorm(x.data(), rows, width, gain.data(), bias.data(), 1e-6f, y.data());
+    const auto expected = reference::LayerNorm(x, rows, width, gain, bias, 1e-6);
+    EXPECT_LT(MaxRelError(y, expected), 2e-4) << "width " << width;
+    // In place equals out of place.
+    LayerNorm(x.data(), rows, width, gain.data(), bias.data(), 1e-6f, x.data());
+    EXPECT_EQ(x, y) << "width " << width;
+  }
+}
+
+TEST_P(SimdTargetTest, SoftmaxRowMatchesNaiveAndSumsToOne) {
+  for (int n : kLengths) {
+    auto row = RandomVector(n, 12 + n, 5.0f);
+    const auto expected = reference::Softmax(row);
+    SoftmaxRow(row.data(), n);
+    EXPECT_LT(MaxRelError(row, expected), 1e-6) << "n " << n;
+    double sum = 0;
+    for (float v : row) sum += v;
+    EXPECT_NEAR(sum, 1.0, 1e-5) << "n " << n;
+  }
+  // Huge scores do not overflow and masked (-inf) entries get zero, in the
+  // vector body (the first 16) as well as the tail.
+  std::vector<float> row(19, -INFINITY);
+  row[0] = row[17] = 1e30f;
+  row[5] = 0.0f;
+  SoftmaxRow(row.data(), static_cast<int64_t>(row.size()));
+  EXPECT_FLOAT_EQ(row[0], 0.5f);
+  EXPECT_FLOAT_EQ(row[17], 0.5f);
+  for (size_t i = 1; i < row.size(); ++i) {
+    if (i != 17) {
+      EXPECT_EQ(row[i], 0.0f) << i;
+    }
+  }
+}
+
+TEST_P(SimdTargetTest, TanhMatchesNaive) {
+  for (int n : kLengths) {
+    auto x = RandomVector(n, 13 + n, 4.0f);
+    auto y = x;
+    TanhInPlace(y.data(), n);
+    EXPECT_LT(MaxRelError(y, reference::Tanh(x)), 1e-6) << "n " << n;
+  }
+}
+
+// The running-softmax primitives of the tiled attention kernels.
+TEST_P(SimdTargetTest, RowMaxExpShiftSumScaleRowMatchNaive) {
+  for (int n : kLengths) {
+    auto x = RandomVector(n, 20 + n, 5.0f);
+    for (int i = 2; i < n; i += 5) x[i] = -INFINITY;  // masked keys
+    const float expected_max = *std::max_element(x.begin(), x.end());
+    EXPECT_EQ(RowMax(x.data(), n), expected_max) << "n " << n;
+
+    std::vector<float> e = x;
+    const float sum = ExpShiftSum(e.data(), n, expected_max);
+    double naive_sum = 0;
+    std::vector<float> naive(n);
+    for (int i = 0; i < n; ++i) {
+      naive[i] = static_cast<float>(std::exp(double{x[i]} - expected_max));
+      naive_sum += naive[i];
+    }
+    EXPECT_LT(MaxRelError(e, naive), 1e-6) << "n " << n;
+    EXPECT_NEAR(sum, naive_sum, 1e-5 * naive_sum) << "n " << n;
+    for (int i = 2; i < n; i += 5) EXPECT_EQ(e[i], 0.0f) << i;
+
+    const std::vector<float> before = e;
+    ScaleRow(e.data(), n, 0.3f);
+    for (int i = 0; i < n; ++i) EXPECT_EQ(e[i], before[i] * 0.3f) << "n " << n << " i " << i;
+  }
+  std::vector<float> all_masked(9, -INFINITY);
+  EXPECT_EQ(RowMax(all_masked.data(), 9), -INFINITY);
+  EXPECT_FALSE(MaskedSoftmaxRow(all_masked.data(), 9));
+  for (float v : all_masked) EXPECT_EQ(v, 0.0f);
+}
+
+// The int8 linear layer's activation quantiser and output dequantiser
+// against the same arithmetic written as scalar loops.
+TEST_P(SimdTargetTest, QuantizeAndDequantizeRowsMatchScalar) {
+  for (int cols : kLengths) {
+    const int rows = 3, qmax = 255;
+    auto x = RandomVector(rows * cols, 30 + cols, 2.0f);
+    for (int i = 0; i < cols; ++i) x[cols + i] = std::abs(x[cols + i]);  // a ReLU-like row
+    std::vector<uint8_t> q(x.size());
+    std::vector<float> scale(rows);
+    std::vector<int32_t> zero(rows);
+    QuantizeRowsU8(x.data(), rows, cols, qmax, q.data(), scale.data(), zero.data());
+    for (int r = 0; r < rows; ++r) {
+      float lo = 0, hi = 0;
+      for (int i = 0; i < cols; ++i) {
+        lo = std::min(lo, x[r * cols + i]);
+        hi = std::max(hi, x[r * cols + i]);
+      }
+      const float step = (hi - lo) / qmax;
+      const float s = step > 0 ? step : 1.0f;
+      const int32_t z = std::clamp(static_cast<int32_t>(std::nearbyint(-lo / s)), 0, qmax);
+      EXPECT_EQ(scale[r], s) << "cols " << cols << " row " << r;
+      EXPECT_EQ(zero[r], z) << "cols " << cols << " row " << r;
+      for (int i = 0; i < cols; ++i) {
+        const int32_t v = static_cast<int32_t>(std::nearbyint(x[r * cols + i] * (1.0f / s))) + z;
+        EXPECT_EQ(q[r * cols + i], std::clamp(v, 0, qmax)) << "cols " << cols << " i " << i;
+      }
+    }
+
+    // y = scale[r] * w_scale[j] * (acc - zero[r] * colsum[j]) + bias[j], then += y.
+    std::mt19937 rng(40 + cols);
+    std::uniform_int_distribution<int32_t> acc_dist(-100000, 100000), sum_dist(-500, 500);
+    std::vector<int32_t> acc(rows * cols), colsum(cols);
+    for (auto& a : acc) a = acc_dist(rng);
+    for (auto& c : colsum) c = sum_dist(rng);
+    const auto w_scale = RandomVector(cols, 50 + cols, 0.01f), bias = RandomVector(cols, 60 + cols);
+    std::vector<float> y(rows * cols, 0.0f), naive(rows * cols);
+    for (int r = 0; r < rows; ++r) {
+      for (int j = 0; j < cols; ++j) {
+        naive[r * cols + j] =
+            static_cast<float>(double{scale[r]} * w_scale[j] *
+                                   (acc[r * cols + j] - static_cast<double>(zero[r]) * colsum[j]) +
+                               bias[j]);
+      }
+    }
+    DequantizeRows(acc.data(), rows, cols, scale.data(), zero.data(), w_scale.data(), colsum.data(),
+                   bias.data(), y.data(), cols, /*accumulate=*/false);
+    EXPECT_LT(MaxRelError(y, naive), 1e-5) << "cols " << cols;
+    DequantizeRows(acc.data(), rows, cols, scale.data(), zero.data(), w_scale.data(), colsum.data(),
+                   bias.data(), y.data(), cols, /*accumulate=*/true);
+    for (float& v : naive) v *= 2.0f;
+    EXPECT_LT(MaxRelError(y, naive), 1e-5) << "cols " << cols;
+  }
+}
+
+}  // namespace
+}  // namespace attnserve
