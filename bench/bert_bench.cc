@@ -193,7 +193,7 @@ int Main(int argc, char** argv) {
           RunOptions options;
           options.num_threads = threads;
           options.max_tokens = tokens - 2;
-          options.linear_precision = precision;
+          options.linear_precision = *ParseLinearPrecision(precision);  // checked above
           std::vector<double> ms;
           int64_t flops = 0;
           for (int r = 0; r < reps + 1; ++r) {

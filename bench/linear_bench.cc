@@ -124,7 +124,7 @@ int ModelTable(const std::string& model_dir, const std::string& passages_file, i
       RunOptions o;
       o.num_threads = 1;
       o.max_tokens = tokens;
-      o.linear_precision = std::string(LinearPrecisionName(p));
+      o.linear_precision = p;
       std::vector<float> embedding;
       bool failed = false;
       const double ms = FastestMs(reps, [&] {

@@ -160,13 +160,7 @@ absl::StatusOr<Engine::ResolvedRun> Engine::Resolve(const RunOptions& options) c
   run.threads = ThreadsFor(options.num_threads);
   ASSIGN_OR_RETURN(run.plan.attention,
                    ResolveAttention(options.attention, options.attention_params));
-  const std::optional<LinearPrecision> linear = ParseLinearPrecision(options.linear_precision);
-  if (!linear) {
-    return absl::InvalidArgumentError(absl::StrCat("linear_precision: '", options.linear_precision,
-                                                   "' is not one of ", kLinearPrecisionNames,
-                                                   " (or auto)"));
-  }
-  run.plan.linear = *linear;
+  run.plan.linear = options.linear_precision;
   if (options.pruning.active() || options.early_exit.active()) {
     RETURN_IF_ERROR(ValidatePruning(options.pruning, info.num_layers));
     RETURN_IF_ERROR(ValidateEarlyExit(options.early_exit, info.num_layers, !heads_.empty()));
@@ -184,8 +178,6 @@ int Engine::ThreadsFor(int requested) const {
 
 absl::StatusOr<RunOptions> Engine::AutoRequest(const RunOptions& options) const {
   RunOptions request = options;
-  if (request.attention == "auto") request.auto_select.attention = true;
-  if (request.linear_precision == "auto") request.auto_select.linear_precision = true;
   RETURN_IF_ERROR(ValidateAutoOptions(request.auto_select));
   if (request.auto_select.active()) RETURN_IF_ERROR(RequireCalibration());
   return request;
@@ -199,7 +191,7 @@ absl::Status Engine::CheckOptions(const RunOptions& options) const {
       probe.attention = "dense";
       probe.attention_params.clear();
     }
-    if (probe.auto_select.linear_precision) probe.linear_precision = "f32";
+    if (probe.auto_select.linear_precision) probe.linear_precision = LinearPrecision::kF32;
     if (probe.auto_select.pruning) probe.pruning = PruningOptions();
     if (probe.auto_select.early_exit) probe.early_exit = EarlyExitOptions();
   }

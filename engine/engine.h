@@ -38,8 +38,8 @@ struct EngineConfig {
   // ResourceExhausted naming the estimate and the bound. 0 = no bound.
   int64_t max_request_bytes = int64_t{2} << 30;
   // Dense-layer precisions besides f32 the server warms at load
-  // (server/model_manager.cc); names as RunOptions::linear_precision.
-  std::vector<std::string> warm_linear_precisions;
+  // (server/model_manager.cc).
+  std::vector<LinearPrecision> warm_linear_precisions;
 };
 
 struct EmbedResult {

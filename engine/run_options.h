@@ -6,9 +6,12 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "engine/kernels/linear_precision.h"
 
 namespace attnserve {
 
@@ -61,8 +64,8 @@ struct EarlyExitOptions {
 // picks from the calibration table, and the request's budget.
 struct AutoOptions {
   static constexpr double kDefaultMinRetention = 0.99;
-  bool attention = false;         // attention = "auto"
-  bool linear_precision = false;  // linear_precision = "auto"
+  bool attention = false;         // attention "auto" at the edge
+  bool linear_precision = false;  // linear_precision "auto" at the edge
   bool pruning = false;
   bool early_exit = false;
   // Budget; 0 = none. Latency of the whole request (ms, compute);
@@ -77,13 +80,15 @@ struct AutoOptions {
 // default; a request may override the fields the policy allows.
 struct RunOptions {
   // Attention kernel of every layer, by catalogue name, and its parameters
-  // (name -> decimal text, validated against the kernel's schema).
+  // (name -> decimal text, validated against the kernel's schema). With
+  // auto_select.attention the auto policy picks instead.
   std::string attention = "dense";
   std::map<std::string, std::string> attention_params;
   // Arithmetic of the dense layers (QKV, output, feed-forward, projections):
-  // "f32" (the checkpoint's weights), "int8" (dynamic quantisation) or "bf16"
-  // (engine/kernels/packed_linear.h); "auto": the auto policy picks.
-  std::string linear_precision = "f32";
+  // the checkpoint's f32 weights, int8 (dynamic quantisation) or bf16
+  // (engine/kernels/packed_linear.h). With auto_select.linear_precision the
+  // auto policy picks instead.
+  LinearPrecision linear_precision = LinearPrecision::kF32;
   // Tokens kept per text; 0 = the model's own clip (128 for USE-lite). A value
   // above the model's clip lifts it, up to EngineConfig::max_tokens_limit.
   int max_tokens = 0;
@@ -97,6 +102,21 @@ struct RunOptions {
   EarlyExitOptions early_exit;
   AutoOptions auto_select;
 };
+
+// The options' names, parsed in one place for every edge (gRPC and HTTP
+// requests, the policy, calibration.json, the tools' flags); the engine only
+// sees the typed values. "auto" sets the matching AutoOptions flag.
+
+// "" or "auto" for the pruning / early-exit mode; anything else is refused.
+absl::Status SetAutoMode(std::string_view field, std::string_view mode, bool* auto_flag);
+// attention kernel name, "" (dense) or "auto".
+void SetAttention(std::string_view kernel, RunOptions* options);
+// "f32", "int8", "bf16" or "auto"; the error names `field`.
+absl::Status SetLinearPrecision(std::string_view field, std::string_view name, RunOptions* options);
+// "hidden_norm" (or ""), "keep_all"; the error names `field`.
+absl::Status SetPruningFallback(std::string_view field, std::string_view name,
+                                PruningOptions* pruning);
+std::string_view PruningFallbackName(PruningOptions::Fallback fallback);
 
 // Per-text figures.
 struct TextStats {

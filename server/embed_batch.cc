@@ -50,14 +50,13 @@ void Split(const EmbedResult& result, size_t first, size_t count, int64_t total_
 
 std::string EmbedBatchKey(const PreparedCall& p) {
   const RunOptions& o = p.options;
-  if (o.pruning.active() || o.early_exit.active() || o.auto_select.active() ||
-      o.attention == "auto" || o.linear_precision == "auto") {
+  if (o.pruning.active() || o.early_exit.active() || o.auto_select.active()) {
     return "";
   }
   std::string key = absl::StrCat(reinterpret_cast<uintptr_t>(p.engine.get()), "|", o.attention);
   for (const auto& [name, value] : o.attention_params) absl::StrAppend(&key, ",", name, "=", value);
-  absl::StrAppend(&key, "|", o.linear_precision, "|", o.max_tokens, "|", o.num_threads, "|",
-                  p.reject_over, "|", LengthClass(p.inputs));
+  absl::StrAppend(&key, "|", static_cast<int>(o.linear_precision), "|", o.max_tokens, "|",
+                  o.num_threads, "|", p.reject_over, "|", LengthClass(p.inputs));
   return key;
 }
 

@@ -32,15 +32,15 @@ absl::Status ModelManager::Load(const std::string& model_dir) {
   // One small run before serving: oneDNN JIT-compiles its kernels on first
   // use, which would otherwise land on the first request (~0.3 s). The same
   // for each low precision asked for, which also builds its packed weights.
-  std::vector<std::string> precisions = {"f32"};
-  for (const std::string& p : base_.warm_linear_precisions) precisions.push_back(p);
-  for (const std::string& precision : precisions) {
+  std::vector<LinearPrecision> precisions = {LinearPrecision::kF32};
+  for (LinearPrecision p : base_.warm_linear_precisions) precisions.push_back(p);
+  for (LinearPrecision precision : precisions) {
     RunOptions warm_options;
     warm_options.linear_precision = precision;
     if (absl::StatusOr<EmbedResult> warm = engine->Embed({"warm up"}, warm_options); !warm.ok()) {
-      return absl::Status(
-          warm.status().code(),
-          absl::StrCat("warm-up run (", precision, ") failed: ", warm.status().message()));
+      return absl::Status(warm.status().code(),
+                          absl::StrCat("warm-up run (", std::string(LinearPrecisionName(precision)),
+                                       ") failed: ", warm.status().message()));
     }
   }
   std::lock_guard<std::mutex> lock(mu_);

@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/util/status_macros.h"
+#include "server/request_options.h"
 #include "server/text_proto.h"
 
 namespace attnserve {
@@ -55,19 +56,9 @@ absl::Status ValidatePolicyShape(const v1::Policy& policy) {
   if (policy.defaults().max_tokens() < 0) {
     return absl::InvalidArgumentError("policy.defaults.max_tokens: must be >= 0");
   }
-  const std::string& fallback = policy.defaults().pruning().fallback();
-  if (!fallback.empty() && fallback != "hidden_norm" && fallback != "keep_all") {
-    return absl::InvalidArgumentError(absl::StrCat("policy.defaults.pruning.fallback: '", fallback,
-                                                   "' is not 'hidden_norm' or 'keep_all'"));
-  }
-  for (const auto& [field, mode] :
-       {std::pair<const char*, std::string>{"pruning", policy.defaults().pruning().mode()},
-        {"early_exit", policy.defaults().early_exit().mode()}}) {
-    if (!mode.empty() && mode != "auto") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("policy.defaults.", field, ".mode: '", mode, "' is not '' or 'auto'"));
-    }
-  }
+  // The names in the defaults (precision, pruning fallback, modes) parse
+  // as requests' do; the model's validator checks the values.
+  RETURN_IF_ERROR(PolicyRunOptions(policy).status());
   if (policy.defaults().num_threads() < 0) {
     return absl::InvalidArgumentError("policy.defaults.num_threads: must be >= 0");
   }

@@ -10,45 +10,36 @@ namespace attnserve {
 namespace {
 
 void ApplyAttention(const v1::AttentionSpec& spec, RunOptions* options) {
-  options->attention = spec.kernel().empty() ? "dense" : spec.kernel();
-  options->auto_select.attention = options->attention == "auto";
+  SetAttention(spec.kernel(), options);
   options->attention_params.clear();
   for (const auto& [key, value] : spec.params()) options->attention_params[key] = value;
 }
 
-absl::Status ApplyPruning(const v1::PruningOptions& p, RunOptions* options) {
+// `prefix` names where the options came from ("options." or
+// "policy.defaults.") in errors.
+absl::Status ApplyPruning(const std::string& prefix, const v1::PruningOptions& p,
+                          RunOptions* options) {
   PruningOptions out;
   out.keep_ratio.assign(p.keep_ratio().begin(), p.keep_ratio().end());
   out.importance_threshold.assign(p.importance_threshold().begin(), p.importance_threshold().end());
   if (p.has_min_tokens()) out.min_tokens = p.min_tokens();
   if (p.has_keep_first()) out.keep_first = p.keep_first();
-  if (p.fallback() == "keep_all") {
-    out.fallback = PruningOptions::Fallback::kKeepAll;
-  } else if (!p.fallback().empty() && p.fallback() != "hidden_norm") {
-    return absl::InvalidArgumentError(absl::StrCat("options.pruning.fallback: '", p.fallback(),
-                                                   "' is not 'hidden_norm' or 'keep_all'"));
-  }
-  if (!p.mode().empty() && p.mode() != "auto") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("options.pruning.mode: '", p.mode(), "' is not '' or 'auto'"));
-  }
+  RETURN_IF_ERROR(SetPruningFallback(prefix + "pruning.fallback", p.fallback(), &out));
+  RETURN_IF_ERROR(SetAutoMode(prefix + "pruning.mode", p.mode(), &options->auto_select.pruning));
   options->pruning = std::move(out);
-  options->auto_select.pruning = p.mode() == "auto";
   return absl::OkStatus();
 }
 
-absl::Status ApplyEarlyExit(const v1::EarlyExitOptions& e, RunOptions* options) {
-  if (!e.mode().empty() && e.mode() != "auto") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("options.early_exit.mode: '", e.mode(), "' is not '' or 'auto'"));
-  }
+absl::Status ApplyEarlyExit(const std::string& prefix, const v1::EarlyExitOptions& e,
+                            RunOptions* options) {
+  RETURN_IF_ERROR(
+      SetAutoMode(prefix + "early_exit.mode", e.mode(), &options->auto_select.early_exit));
   EarlyExitOptions out;
   out.max_layers = e.max_layers();
   out.embed_cosine = e.embed_cosine();
   out.min_confidence = e.min_confidence();
   if (e.has_max_entropy()) out.max_entropy = e.max_entropy();
   options->early_exit = out;
-  options->auto_select.early_exit = e.mode() == "auto";
   return absl::OkStatus();
 }
 
@@ -59,27 +50,30 @@ void ApplyBudget(const v1::Budget& b, RunOptions* options) {
 
 }  // namespace
 
-RunOptions PolicyRunOptions(const v1::Policy& policy) {
+absl::StatusOr<RunOptions> PolicyRunOptions(const v1::Policy& policy) {
+  const std::string prefix = "policy.defaults.";
+  const v1::ExecutionOptions& defaults = policy.defaults();
   RunOptions options;
-  ApplyAttention(policy.defaults().attention(), &options);
-  options.max_tokens = policy.defaults().max_tokens();
-  options.num_threads = policy.defaults().num_threads();
-  if (!policy.defaults().linear_precision().empty()) {
-    options.linear_precision = policy.defaults().linear_precision();
+  ApplyAttention(defaults.attention(), &options);
+  options.max_tokens = defaults.max_tokens();
+  options.num_threads = defaults.num_threads();
+  if (!defaults.linear_precision().empty()) {
+    RETURN_IF_ERROR(
+        SetLinearPrecision(prefix + "linear_precision", defaults.linear_precision(), &options));
   }
-  // The policy store validated the fallback and mode names when the policy
-  // was set.
-  if (policy.defaults().has_pruning()) (void)ApplyPruning(policy.defaults().pruning(), &options);
-  if (policy.defaults().has_early_exit()) {
-    (void)ApplyEarlyExit(policy.defaults().early_exit(), &options);
+  if (defaults.has_pruning()) RETURN_IF_ERROR(ApplyPruning(prefix, defaults.pruning(), &options));
+  if (defaults.has_early_exit()) {
+    RETURN_IF_ERROR(ApplyEarlyExit(prefix, defaults.early_exit(), &options));
   }
-  if (policy.defaults().has_budget()) ApplyBudget(policy.defaults().budget(), &options);
+  if (defaults.has_budget()) ApplyBudget(defaults.budget(), &options);
   return options;
 }
 
 absl::StatusOr<RunOptions> MergeRunOptions(const v1::Policy& policy,
                                            const v1::ExecutionOptions& request) {
-  RunOptions options = PolicyRunOptions(policy);
+  // The policy store checked the policy when it was set.
+  ASSIGN_OR_RETURN(RunOptions options, PolicyRunOptions(policy));
+  const std::string prefix = "options.";
   const auto allowed = [&](const std::string& field) -> absl::Status {
     const auto& list = policy.overridable();
     if (std::find(list.begin(), list.end(), field) != list.end()) return absl::OkStatus();
@@ -102,15 +96,16 @@ absl::StatusOr<RunOptions> MergeRunOptions(const v1::Policy& policy,
   }
   if (!request.linear_precision().empty()) {
     RETURN_IF_ERROR(allowed("linear_precision"));
-    options.linear_precision = request.linear_precision();
+    RETURN_IF_ERROR(
+        SetLinearPrecision(prefix + "linear_precision", request.linear_precision(), &options));
   }
   if (request.has_pruning()) {
     RETURN_IF_ERROR(allowed("pruning"));
-    RETURN_IF_ERROR(ApplyPruning(request.pruning(), &options));
+    RETURN_IF_ERROR(ApplyPruning(prefix, request.pruning(), &options));
   }
   if (request.has_early_exit()) {
     RETURN_IF_ERROR(allowed("early_exit"));
-    RETURN_IF_ERROR(ApplyEarlyExit(request.early_exit(), &options));
+    RETURN_IF_ERROR(ApplyEarlyExit(prefix, request.early_exit(), &options));
   }
   if (request.has_budget()) {
     RETURN_IF_ERROR(allowed("budget"));

@@ -9,8 +9,9 @@
 
 namespace attnserve {
 
-// Options of the policy alone.
-RunOptions PolicyRunOptions(const v1::Policy& policy);
+// Options of the policy alone; INVALID_ARGUMENT naming the field
+// ("policy.defaults.…") for a name that does not parse.
+absl::StatusOr<RunOptions> PolicyRunOptions(const v1::Policy& policy);
 
 // PERMISSION_DENIED naming the field when the request sets one the policy
 // does not allow; values themselves are validated by the engine.

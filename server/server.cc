@@ -74,8 +74,11 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
   engine_config.max_batch_texts = config.limits().max_texts_per_request();
   engine_config.max_request_bytes = config.limits().max_request_bytes();
   engine_config.default_threads = config.admission().threads_per_request();
-  engine_config.warm_linear_precisions.assign(config.warm_linear_precisions().begin(),
-                                              config.warm_linear_precisions().end());
+  for (const std::string& name : config.warm_linear_precisions()) {
+    // ValidateServerConfig refused unknown names.
+    engine_config.warm_linear_precisions.push_back(
+        ParseLinearPrecision(name).value_or(LinearPrecision::kF32));
+  }
   s->models_ = std::make_unique<ModelManager>(engine_config, config.model_root(),
                                               config.heads_dir(), config.calibration_file());
   s->queue_ = std::make_unique<AdmissionQueue>(config.admission().workers(),
@@ -155,7 +158,8 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
   ModelManager* models = s->models_.get();
   absl::StatusOr<std::unique_ptr<PolicyStore>> policy = PolicyStore::Open(
       config.policy_file(), initial, [models](const v1::Policy& p) -> absl::Status {
-        absl::Status s = models->Current()->CheckOptions(PolicyRunOptions(p));
+        ASSIGN_OR_RETURN(RunOptions options, PolicyRunOptions(p));
+        absl::Status s = models->Current()->CheckOptions(options);
         return s.ok() ? s : absl::Status(s.code(), absl::StrCat("policy.defaults.", s.message()));
       });
   if (!policy.ok()) {
@@ -169,7 +173,10 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
     return ResolveBatchLimits(batching, *policies->Current());
   });
   LogEvent(absl::StrCat("policy version ", s->policy_->Current()->version(), ", attention '",
-                        PolicyRunOptions(*s->policy_->Current()).attention, "'",
+                        s->policy_->Current()->defaults().attention().kernel().empty()
+                            ? "dense"
+                            : s->policy_->Current()->defaults().attention().kernel(),
+                        "'",
                         config.policy_file().empty() ? " (not persisted)"
                                                      : ", persisted in " + config.policy_file()));
   SetServing(s->server_.get(), true);

@@ -37,8 +37,8 @@ CalibrationEntry Row(std::string name, std::string attention,
 }
 
 // The same row with its dense layers in int8 or bf16 (docs/QUANTIZATION.md).
-CalibrationEntry WithLinear(CalibrationEntry e, const std::string& precision) {
-  e.name += "+linear_" + precision;
+CalibrationEntry WithLinear(CalibrationEntry e, LinearPrecision precision) {
+  e.name += "+linear_" + std::string(LinearPrecisionName(precision));
   e.linear_precision = precision;
   return e;
 }
@@ -87,15 +87,16 @@ std::vector<CalibrationEntry> Candidates(bool quick) {
   c.push_back(WithExit(WithKeep(Row("dense", "dense"), 0.5), 0, 0.9));
   // Low-precision dense layers: the cost at short lengths, where the linear
   // layers are nearly all the work.
-  c.push_back(WithLinear(Row("dense", "dense"), "int8"));
-  c.push_back(WithLinear(Row("dense", "dense"), "bf16"));
-  c.push_back(WithLinear(WithKeep(Row("dense", "dense"), 0.5), "int8"));
-  c.push_back(WithLinear(WithExit(Row("dense", "dense"), 1, 0), "int8"));
+  c.push_back(WithLinear(Row("dense", "dense"), LinearPrecision::kInt8));
+  c.push_back(WithLinear(Row("dense", "dense"), LinearPrecision::kBf16));
+  c.push_back(WithLinear(WithKeep(Row("dense", "dense"), 0.5), LinearPrecision::kInt8));
+  c.push_back(WithLinear(WithExit(Row("dense", "dense"), 1, 0), LinearPrecision::kInt8));
   for (double conf : {0.9, 0.95}) {
-    c.push_back(WithLinear(WithExit(Row("dense", "dense"), 0, conf), "int8"));
+    c.push_back(WithLinear(WithExit(Row("dense", "dense"), 0, conf), LinearPrecision::kInt8));
   }
-  c.push_back(WithLinear(
-      WithKeep(Row("sliding_window(64)", "sliding_window", {{"window", "64"}}), 0.5), "int8"));
+  c.push_back(
+      WithLinear(WithKeep(Row("sliding_window(64)", "sliding_window", {{"window", "64"}}), 0.5),
+                 LinearPrecision::kInt8));
   return c;
 }
 

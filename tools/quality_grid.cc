@@ -89,12 +89,14 @@ RunOptions GridConfig::ToRunOptions(int threads, int max_tokens) const {
 }
 
 GridConfig Compose(const AttentionChoice& attention, const PruningChoice& pruning,
-                   const ExitChoice& exit, const std::string& linear_precision) {
+                   const ExitChoice& exit, LinearPrecision linear_precision) {
   GridConfig c;
   c.name = attention.label;
   if (!pruning.label.empty()) c.name += "+" + pruning.label;
   if (!exit.label.empty()) c.name += "+" + exit.label;
-  if (linear_precision != "f32") c.name += "+linear_" + linear_precision;
+  if (linear_precision != LinearPrecision::kF32) {
+    c.name += "+linear_" + std::string(LinearPrecisionName(linear_precision));
+  }
   c.linear_precision = linear_precision;
   c.attention = attention.kernel;
   c.attention_params = attention.params;
@@ -188,15 +190,15 @@ std::vector<GridConfig> ClassificationGrid() {
   grid.push_back(Compose(dense, FindP("keep0.3"), FindE("max1")));
   // The dense layers in int8 / bf16: at <= 128 tokens they are ~97% of the
   // work, so this is the lever for the 2x target (docs/QUANTIZATION.md).
-  grid.push_back(Compose(dense, none, run_all, "int8"));
-  grid.push_back(Compose(dense, none, run_all, "bf16"));
-  grid.push_back(Compose(Find(kernels, "int8"), none, run_all, "int8"));
+  grid.push_back(Compose(dense, none, run_all, LinearPrecision::kInt8));
+  grid.push_back(Compose(dense, none, run_all, LinearPrecision::kBf16));
+  grid.push_back(Compose(Find(kernels, "int8"), none, run_all, LinearPrecision::kInt8));
   for (const char* e : {"conf0.8", "conf0.9", "conf0.95"}) {
-    grid.push_back(Compose(dense, none, FindE(e), "int8"));
+    grid.push_back(Compose(dense, none, FindE(e), LinearPrecision::kInt8));
   }
-  grid.push_back(Compose(dense, none, FindE("conf0.9"), "bf16"));
-  grid.push_back(Compose(dense, FindP("keep0.7"), FindE("conf0.9"), "int8"));
-  grid.push_back(Compose(dense, FindP("keep0.5"), FindE("conf0.9"), "int8"));
+  grid.push_back(Compose(dense, none, FindE("conf0.9"), LinearPrecision::kBf16));
+  grid.push_back(Compose(dense, FindP("keep0.7"), FindE("conf0.9"), LinearPrecision::kInt8));
+  grid.push_back(Compose(dense, FindP("keep0.5"), FindE("conf0.9"), LinearPrecision::kInt8));
   return grid;
 }
 
@@ -220,10 +222,11 @@ std::vector<GridConfig> LongGrid() {
   grid.push_back(Compose(dense, none, FindE("max1")));
   grid.push_back(Compose(Find(kernels, "sliding_window"), none, FindE("max1")));
   grid.push_back(Compose(Find(kernels, "sliding_window"), FindP("keep0.3"), FindE("max1")));
-  grid.push_back(Compose(dense, none, run_all, "int8"));
-  grid.push_back(Compose(dense, none, run_all, "bf16"));
+  grid.push_back(Compose(dense, none, run_all, LinearPrecision::kInt8));
+  grid.push_back(Compose(dense, none, run_all, LinearPrecision::kBf16));
   for (const char* kernel : {"sliding_window", "nystrom"}) {
-    grid.push_back(Compose(Find(kernels, kernel), FindP("keep0.5"), run_all, "int8"));
+    grid.push_back(
+        Compose(Find(kernels, kernel), FindP("keep0.5"), run_all, LinearPrecision::kInt8));
   }
   return grid;
 }
@@ -297,7 +300,7 @@ QualityRow MakeQualityRow(const GridConfig& config, const std::string& dataset,
   QualityRow row;
   row.config = config.name;
   row.attention = config.attention;
-  row.linear_precision = config.linear_precision;
+  row.linear_precision = std::string(LinearPrecisionName(config.linear_precision));
   row.dataset = dataset;
   row.accuracy = measured.accuracy;
   row.dense_accuracy = dense.accuracy;
@@ -374,7 +377,7 @@ absl::StatusOr<LongRow> MakeLongRow(const GridConfig& config, const LongMeasurem
   LongRow row;
   row.config = config.name;
   row.attention = config.attention;
-  row.linear_precision = config.linear_precision;
+  row.linear_precision = std::string(LinearPrecisionName(config.linear_precision));
   row.tokens = measured.tokens;
   row.cosine_min = 1;
   for (size_t p = 0; p < dense.embeddings.size(); ++p) {

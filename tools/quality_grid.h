@@ -42,7 +42,7 @@ struct GridConfig {
   std::string name;  // "int8+keep0.5+conf0.9"; "dense" is the baseline
   std::string attention = "dense";
   std::map<std::string, std::string> attention_params;
-  std::string linear_precision = "f32";  // the dense layers' arithmetic
+  LinearPrecision linear_precision = LinearPrecision::kF32;  // the dense layers' arithmetic
   PruningOptions pruning;
   EarlyExitOptions early_exit;
 
@@ -54,7 +54,8 @@ struct GridConfig {
 // "a+b+c" from the non-empty labels, then "+linear_int8" / "+linear_bf16"
 // when the dense layers are not f32.
 GridConfig Compose(const AttentionChoice& attention, const PruningChoice& pruning,
-                   const ExitChoice& exit, const std::string& linear_precision = "f32");
+                   const ExitChoice& exit,
+                   LinearPrecision linear_precision = LinearPrecision::kF32);
 
 // The axes. Short: kernels at parameters that mean something at <= 128
 // tokens (the model's clip, where the classification sets live). Long: the

@@ -38,6 +38,7 @@
 #include "clients/attnbench/recorder.h"
 #include "clients/attnbench/workload.h"
 #include "clients/cpp/attnserve_client.h"
+#include "engine/kernels/linear_precision.h"
 #include "engine/util/file_io.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -435,7 +436,7 @@ int main(int argc, char** argv) {
   app.add_option("--linear-precision", f.linear_precision,
                  "ExecutionOptions.linear_precision of each request: f32, int8, bf16 or auto "
                  "(\"\" = the policy's; docs/QUANTIZATION.md)")
-      ->check(CLI::IsMember({"", "f32", "int8", "bf16", "auto"}));
+      ->check(CLI::IsMember(attnserve::LinearPrecisionChoices({"auto", ""})));
   app.add_flag("--admin-free", f.admin_free, "Only inference calls (no GetPolicy for the summary)");
   app.add_option("--admin_token_file", f.admin_token_file,
                  "Bearer token file, to record the policy in the summary");

@@ -7,6 +7,7 @@
 #include "clients/attnctl/commands.h"
 #include "clients/attnctl/remote_commands.h"
 #include "clients/attnctl/run_flags.h"
+#include "engine/kernels/linear_precision.h"
 
 namespace {
 
@@ -28,7 +29,7 @@ void AddRunFlags(CLI::App* cmd, attnserve::EmbedCommandOptions* o) {
                   "Arithmetic of the dense layers: f32 (default), int8 (dynamic quantisation: "
                   "weights s8 per output channel, activations u8 per token), bf16, or auto "
                   "(the auto policy picks; docs/QUANTIZATION.md)")
-      ->check(CLI::IsMember({"f32", "int8", "bf16", "auto"}));
+      ->check(CLI::IsMember(attnserve::LinearPrecisionChoices({"auto"})));
   cmd->add_option("--threads", o->threads, "Compute threads; 0 = default")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--batch-size", o->batch_size, "Lines sent per engine call / request")
@@ -94,7 +95,7 @@ int main(int argc, char** argv) {
   policy_set
       ->add_option("--linear-precision", policy.linear_precision,
                    "Default arithmetic of the dense layers: f32, int8, bf16 or auto")
-      ->check(CLI::IsMember({"f32", "int8", "bf16", "auto"}));
+      ->check(CLI::IsMember(attnserve::LinearPrecisionChoices({"auto"})));
   auto* overridable = policy_set->add_option(
       "--overridable", policy.overridable,
       "Fields requests may override: attention, max_tokens, num_threads, pruning, early_exit, "

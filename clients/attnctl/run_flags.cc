@@ -1,6 +1,7 @@
 #include "clients/attnctl/run_flags.h"
 
 #include "absl/strings/str_cat.h"
+#include "engine/util/status_macros.h"
 
 namespace attnserve {
 namespace {
@@ -95,7 +96,7 @@ bool AdaptiveFlagsGiven(const CLI::App& cmd) {
 
 absl::StatusOr<RunOptions> CommandRunOptions(const EmbedCommandOptions& o) {
   RunOptions options;
-  options.attention = o.attention;
+  SetAttention(o.attention, &options);
   for (const std::string& pair : o.attention_params) {
     const size_t eq = pair.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -106,19 +107,20 @@ absl::StatusOr<RunOptions> CommandRunOptions(const EmbedCommandOptions& o) {
   }
   options.max_tokens = o.max_tokens;
   options.num_threads = o.threads;
-  if (!o.linear_precision.empty()) options.linear_precision = o.linear_precision;
+  if (!o.linear_precision.empty()) {
+    RETURN_IF_ERROR(SetLinearPrecision("--linear-precision", o.linear_precision, &options));
+  }
   options.pruning.keep_ratio = o.keep_ratio;
   options.pruning.importance_threshold = o.prune_threshold;
   options.pruning.min_tokens = o.prune_min_tokens;
   options.pruning.keep_first = o.prune_keep_first;
-  options.pruning.fallback = o.prune_fallback == "keep_all" ? PruningOptions::Fallback::kKeepAll
-                                                            : PruningOptions::Fallback::kHiddenNorm;
+  RETURN_IF_ERROR(SetPruningFallback("--prune-fallback", o.prune_fallback, &options.pruning));
   options.early_exit.max_layers = o.exit_max_layers;
   options.early_exit.embed_cosine = o.exit_cosine;
   options.early_exit.min_confidence = o.exit_confidence;
   options.early_exit.max_entropy = o.exit_entropy;
-  options.auto_select.pruning = o.prune_mode == "auto";
-  options.auto_select.early_exit = o.exit_mode == "auto";
+  RETURN_IF_ERROR(SetAutoMode("--prune-mode", o.prune_mode, &options.auto_select.pruning));
+  RETURN_IF_ERROR(SetAutoMode("--exit-mode", o.exit_mode, &options.auto_select.early_exit));
   options.auto_select.max_latency_ms = o.max_latency_ms;
   options.auto_select.min_retention = o.min_retention;
   return options;

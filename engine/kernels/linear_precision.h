@@ -3,8 +3,11 @@
 #ifndef ATTNSERVE_ENGINE_KERNELS_LINEAR_PRECISION_H_
 #define ATTNSERVE_ENGINE_KERNELS_LINEAR_PRECISION_H_
 
+#include <initializer_list>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace attnserve {
 
@@ -29,12 +32,26 @@ inline std::string_view LinearPrecisionName(LinearPrecision p) {
 // The accepted names, for error messages.
 inline constexpr char kLinearPrecisionNames[] = "f32, int8, bf16";
 
+// Every precision, for flag checks, listings and sweeps.
+inline constexpr LinearPrecision kAllLinearPrecisions[] = {
+    LinearPrecision::kF32, LinearPrecision::kInt8, LinearPrecision::kBf16};
+
 // "f32", "int8" or "bf16"; nullopt for anything else.
 inline std::optional<LinearPrecision> ParseLinearPrecision(std::string_view name) {
   if (name == "f32") return LinearPrecision::kF32;
   if (name == "int8") return LinearPrecision::kInt8;
   if (name == "bf16") return LinearPrecision::kBf16;
   return std::nullopt;
+}
+
+// The names a request or flag may give: every precision's, then `extra`
+// ("auto" where the auto policy may pick, "" where unset means the policy's).
+inline std::vector<std::string> LinearPrecisionChoices(
+    std::initializer_list<const char*> extra = {}) {
+  std::vector<std::string> names;
+  for (LinearPrecision p : kAllLinearPrecisions) names.emplace_back(LinearPrecisionName(p));
+  names.insert(names.end(), extra.begin(), extra.end());
+  return names;
 }
 
 }  // namespace attnserve

@@ -115,7 +115,8 @@ absl::StatusOr<AutoChoice> ChooseConfiguration(const CalibrationTable& table,
     return absl::FailedPreconditionError(absl::StrCat(
         "auto policy: no calibrated configuration matches the request's fixed settings (attention "
         "'",
-        fixed.attention, "', linear_precision '", fixed.linear_precision, "', pruning ",
+        fixed.attention, "', linear_precision '",
+        std::string(LinearPrecisionName(fixed.linear_precision)), "', pruning ",
         PruningSignature(fixed.pruning), ", early exit ", EarlyExitSignature(fixed.early_exit),
         "); rerun tools/calibrate or make them auto"));
   }

@@ -29,7 +29,7 @@ struct CalibrationEntry {
   std::string name;  // e.g. "sliding_window(w=64)+keep0.5"
   std::string attention = "dense";
   std::map<std::string, std::string> attention_params;
-  std::string linear_precision = "f32";  // RunOptions::linear_precision
+  LinearPrecision linear_precision = LinearPrecision::kF32;
   PruningOptions pruning;
   EarlyExitOptions early_exit;
   // Latency of one text, one thread, at each of the table's lengths (ms).

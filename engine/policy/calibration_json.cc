@@ -38,11 +38,8 @@ absl::StatusOr<PruningOptions> FromProto(const pb::Pruning& p, const std::string
   out.importance_threshold.assign(p.importance_threshold().begin(), p.importance_threshold().end());
   if (p.has_min_tokens()) out.min_tokens = p.min_tokens();
   if (p.has_keep_first()) out.keep_first = p.keep_first();
-  if (p.fallback() == "keep_all") {
-    out.fallback = PruningOptions::Fallback::kKeepAll;
-  } else if (!p.fallback().empty() && p.fallback() != "hidden_norm") {
-    return Bad(where,
-               absl::StrCat("fallback: '", p.fallback(), "' is not hidden_norm or keep_all"));
+  if (absl::Status s = SetPruningFallback("fallback", p.fallback(), &out); !s.ok()) {
+    return Bad(where, std::string(s.message()));
   }
   return out;
 }
@@ -65,10 +62,13 @@ absl::StatusOr<CalibrationEntry> FromProto(const pb::Entry& row, const Calibrati
     return Bad(where, absl::StrCat("name: '", e.name, "' repeats"));
   if (!row.attention().empty()) e.attention = row.attention();
   e.attention_params.insert(row.attention_params().begin(), row.attention_params().end());
-  if (!row.linear_precision().empty()) e.linear_precision = row.linear_precision();
-  if (!ParseLinearPrecision(e.linear_precision)) {
-    return Bad(where, absl::StrCat("linear_precision: '", e.linear_precision, "' is not one of ",
-                                   kLinearPrecisionNames));
+  if (!row.linear_precision().empty()) {
+    const std::optional<LinearPrecision> precision = ParseLinearPrecision(row.linear_precision());
+    if (!precision) {
+      return Bad(where, absl::StrCat("linear_precision: '", row.linear_precision(),
+                                     "' is not one of ", kLinearPrecisionNames));
+    }
+    e.linear_precision = *precision;
   }
   ASSIGN_OR_RETURN(e.pruning, FromProto(row.pruning(), where + ".pruning"));
   e.early_exit = FromProto(row.early_exit());
@@ -102,7 +102,7 @@ pb::Pruning ToProto(const PruningOptions& p) {
                                           p.importance_threshold.end());
   out.set_min_tokens(p.min_tokens);
   out.set_keep_first(p.keep_first);
-  out.set_fallback(p.fallback == PruningOptions::Fallback::kKeepAll ? "keep_all" : "hidden_norm");
+  out.set_fallback(std::string(PruningFallbackName(p.fallback)));
   return out;
 }
 
@@ -163,7 +163,7 @@ std::string CalibrationTableToJson(const CalibrationTable& table) {
     row->set_name(e.name);
     row->set_attention(e.attention);
     row->mutable_attention_params()->insert(e.attention_params.begin(), e.attention_params.end());
-    row->set_linear_precision(e.linear_precision);
+    row->set_linear_precision(std::string(LinearPrecisionName(e.linear_precision)));
     *row->mutable_pruning() = ToProto(e.pruning);
     *row->mutable_early_exit() = ToProto(e.early_exit);
     row->mutable_latency_ms()->Add(e.latency_ms.begin(), e.latency_ms.end());

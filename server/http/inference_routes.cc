@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "engine/kernels/linear_precision.h"
 #include "engine/util/status_macros.h"
 #include "nlohmann/json.hpp"
 #include "server/admin_service.h"
@@ -407,7 +408,7 @@ HttpResponse Info(ServingState* state, const HttpApiOptions& options, const Http
                     {"model", json::parse(ProtoJson(wire))},
                     {"heads", heads},
                     {"kernels", kernel_names},
-                    {"linear_precisions", {"f32", "int8", "bf16", "auto"}},
+                    {"linear_precisions", LinearPrecisionChoices({"auto"})},
                     {"draining", state->draining.load()}};
   HttpResponse r;
   r.body = out.dump();

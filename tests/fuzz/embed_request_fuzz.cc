@@ -50,7 +50,8 @@ Harness* MakeHarness() {
   }
   attnserve::ModelManager* models = h->models.get();
   auto policy = attnserve::PolicyStore::Open("", initial, [models](const attnserve::v1::Policy& p) {
-    return models->Current()->CheckOptions(attnserve::PolicyRunOptions(p));
+    absl::StatusOr<attnserve::RunOptions> options = attnserve::PolicyRunOptions(p);
+    return options.ok() ? models->Current()->CheckOptions(*options) : options.status();
   });
   if (!policy.ok()) std::abort();
   h->policy = *std::move(policy);

@@ -165,11 +165,11 @@ TEST(AutoPolicyTest, LinearPrecisionIsADimension) {
        "latency_ms": [0.7, 3], "cosine": [0.9997, 0.9996], "retention": 0.995}]})",
                                  "test");
   ASSERT_TRUE(t.ok()) << t.status();
-  EXPECT_EQ(t->entries[0].linear_precision, "f32");
-  EXPECT_EQ(t->entries[1].linear_precision, "int8");
+  EXPECT_EQ(t->entries[0].linear_precision, LinearPrecision::kF32);
+  EXPECT_EQ(t->entries[1].linear_precision, LinearPrecision::kInt8);
   auto again = ParseCalibrationTable(CalibrationTableToJson(*t), "again");
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ(again->entries[1].linear_precision, "int8");
+  EXPECT_EQ(again->entries[1].linear_precision, LinearPrecision::kInt8);
 
   RunOptions o;
   o.auto_select.min_retention = 0.99;
@@ -177,13 +177,13 @@ TEST(AutoPolicyTest, LinearPrecisionIsADimension) {
   auto c = ChooseConfiguration(*t, o, {64}, 1, true);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->entry->name, "dense+linear_int8");
-  EXPECT_EQ(ApplyChoice(o, *c->entry).linear_precision, "int8");
+  EXPECT_EQ(ApplyChoice(o, *c->entry).linear_precision, LinearPrecision::kInt8);
   o.auto_select.linear_precision = false;  // fixed f32: the int8 row is not a candidate
   o.auto_select.attention = true;
   c = ChooseConfiguration(*t, o, {64}, 1, true);
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->entry->name, "dense");
-  EXPECT_EQ(ApplyChoice(o, *c->entry).linear_precision, "f32");
+  EXPECT_EQ(ApplyChoice(o, *c->entry).linear_precision, LinearPrecision::kF32);
 
   auto bad = ParseCalibrationTable(R"({"lengths": [16], "entries": [{"name": "x",
       "linear_precision": "int4", "latency_ms": [1], "cosine": [1]}]})",
@@ -222,7 +222,7 @@ TEST(AutoPolicyEngineTest, RunsTheChosenConfiguration) {
   const std::vector<std::string> texts = {text};
 
   RunOptions o;
-  o.attention = "auto";
+  SetAttention("auto", &o);
   o.auto_select.min_retention = 0.99;
   o.num_threads = 1;
   o.max_tokens = 128;

@@ -53,7 +53,7 @@ TEST(CalibrateTest, WritesATableTheEngineUses) {
   auto engine = Engine::Load(config);
   ASSERT_TRUE(engine.ok()) << engine.status();
   RunOptions o;
-  o.attention = "auto";
+  SetAttention("auto", &o);
   o.auto_select.early_exit = true;
   o.num_threads = 1;
   auto r = (*engine)->Embed({"calibrated choice"}, o);

@@ -63,7 +63,7 @@ TEST_F(LinearPrecisionTest, LowPrecisionStaysCloseToF32AndReallyRuns) {
   for (const auto& [precision, floor] :
        {std::pair<std::string, double>{"int8", 0.998}, {"bf16", 0.9999}}) {
     RunOptions o = f32;
-    o.linear_precision = precision;
+    ASSERT_TRUE(SetLinearPrecision("linear_precision", precision, &o).ok());
     auto got = engine_->Embed(Texts(), o);
     ASSERT_TRUE(got.ok()) << got.status();
     EXPECT_EQ(got->stats.linear_precision, precision);
@@ -87,7 +87,7 @@ TEST_F(LinearPrecisionTest, ComposesWithPruningAndEarlyExit) {
   f32.pruning.keep_ratio = {0.5};
   f32.early_exit.max_layers = 2;
   RunOptions int8 = f32;
-  int8.linear_precision = "int8";
+  int8.linear_precision = LinearPrecision::kInt8;
   auto a = engine_->Embed(Texts(), f32);
   auto b = engine_->Embed(Texts(), int8);
   ASSERT_TRUE(a.ok() && b.ok()) << a.status() << b.status();
@@ -98,15 +98,17 @@ TEST_F(LinearPrecisionTest, ComposesWithPruningAndEarlyExit) {
 }
 
 TEST_F(LinearPrecisionTest, UnknownPrecisionIsRefusedNamingTheField) {
+  // Parsed once at the edge (gRPC, HTTP, policy, flags all call this).
   RunOptions o;
-  o.linear_precision = "fp16";
-  auto r = engine_->Embed({"x"}, o);
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(r.status().message(), HasSubstr("linear_precision: 'fp16'"));
-  EXPECT_EQ(engine_->CheckOptions(o).code(), absl::StatusCode::kInvalidArgument);
+  const absl::Status fp16 = SetLinearPrecision("options.linear_precision", "fp16", &o);
+  EXPECT_EQ(fp16.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(fp16.message(), HasSubstr("options.linear_precision: 'fp16'"));
+  EXPECT_THAT(fp16.message(), HasSubstr("f32, int8, bf16 (or auto)"));
   // "auto" needs a calibration table (none is loaded here).
-  o.linear_precision = "auto";
+  ASSERT_TRUE(SetLinearPrecision("linear_precision", "auto", &o).ok());
+  EXPECT_TRUE(o.auto_select.linear_precision);
   EXPECT_EQ(engine_->Embed({"x"}, o).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(engine_->CheckOptions(o).code(), absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

@@ -112,13 +112,14 @@ TEST(QualityGridTest, LongRowComparesWithDense) {
 
 TEST(QualityGridTest, LinearPrecisionIsNamedAndRuns) {
   const AttentionChoice dense{"dense", "dense", {}};
-  const GridConfig c = Compose(dense, PruningChoice{"keep0.5", {}}, ExitChoice{}, "int8");
+  const GridConfig c =
+      Compose(dense, PruningChoice{"keep0.5", {}}, ExitChoice{}, LinearPrecision::kInt8);
   EXPECT_EQ(c.name, "dense+keep0.5+linear_int8");
-  EXPECT_EQ(c.ToRunOptions(1, 0).linear_precision, "int8");
+  EXPECT_EQ(c.ToRunOptions(1, 0).linear_precision, LinearPrecision::kInt8);
   EXPECT_EQ(Compose(dense, PruningChoice{}, ExitChoice{}).name, "dense");
   int low_precision_rows = 0;
   for (const GridConfig& g : ClassificationGrid())
-    low_precision_rows += g.linear_precision != "f32";
+    low_precision_rows += g.linear_precision != LinearPrecision::kF32;
   EXPECT_GE(low_precision_rows, 2);
 }
 

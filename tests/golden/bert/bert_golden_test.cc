@@ -231,7 +231,7 @@ TEST_F(BertTinyTest, LinearPrecisionStaysCloseToTheReference) {
         ASSERT_TRUE(f32.ok()) << f32.status();
         EXPECT_EQ(f32->stats.linear_precision, "f32");
         RunOptions options;
-        options.linear_precision = p.name;
+        ASSERT_TRUE(SetLinearPrecision("linear_precision", p.name, &options).ok());
         auto result = engine->EmbedTokenIds(ids, options);
         ASSERT_TRUE(result.ok()) << result.status();
         EXPECT_EQ(result->stats.linear_precision, p.name);
