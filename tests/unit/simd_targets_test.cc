@@ -16,27 +16,13 @@
 #include "engine/kernels/row_quantize.h"
 #include "gtest/gtest.h"
 #include "hwy/tests/hwy_gtest.h"
+#include "tests/unit/kernel_test_util.h"
 
 namespace attnserve {
 namespace {
 
-std::vector<float> RandomVector(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
-
-// Largest |a - b| relative to max(1, |b|).
-double MaxRelError(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double worst = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    worst = std::max(worst, std::abs(double{a[i]} - b[i]) / std::max(1.0, std::abs(double{b[i]})));
-  }
-  return worst;
-}
+using kernel_test::MaxRelError;
+using kernel_test::RandomVector;
 
 // Lengths that cover whole vectors of every target (4 to 16 floats), tails,
 // and a row shorter than one vector.
