@@ -147,11 +147,12 @@ absl::StatusOr<Engine::ResolvedRun> Engine::Resolve(const RunOptions& options) c
   if (info.position_limit > 0) limit = std::min(limit, info.position_limit);
   if (run.max_tokens < 1 || run.max_tokens > limit) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "max_tokens: ", options.max_tokens, " is out of range [1, ", limit,
-        "] (0 = the model's own ", info.default_max_tokens, ")",
+        "max_tokens: ", options.max_tokens,
+        run.max_tokens > limit ? " exceeds the limit of " : " is out of range [1, ", limit,
+        run.max_tokens > limit ? "" : "]", " (0 = the model's own ", info.default_max_tokens, ")",
         info.position_limit > 0 && limit == info.position_limit
             ? "; the cap is the model's learned position table (max_position_embeddings)"
-            : ""));
+            : "; the cap is the server's limits.max_tokens (EngineConfig::max_tokens_limit)"));
   }
   if (options.num_threads < 0 || options.num_threads > kMaxThreads) {
     return absl::InvalidArgumentError(absl::StrCat("num_threads: ", options.num_threads,
@@ -191,7 +192,6 @@ absl::Status Engine::CheckOptions(const RunOptions& options) const {
       probe.attention = "dense";
       probe.attention_params.clear();
     }
-    if (probe.auto_select.linear_precision) probe.linear_precision = LinearPrecision::kF32;
     if (probe.auto_select.pruning) probe.pruning = PruningOptions();
     if (probe.auto_select.early_exit) probe.early_exit = EarlyExitOptions();
   }

@@ -27,18 +27,13 @@ absl::Status CheckHead(const Engine& engine, const std::string& head) {
 absl::Status ExecuteClassify(const PreparedCall& prepared, const std::string& head,
                              absl::Time deadline, std::function<bool()> is_cancelled,
                              v1::ClassifyResponse* response, RunOutcome* outcome) {
-  double tokenize_seconds = 0;
-  ASSIGN_OR_RETURN(std::vector<std::vector<int32_t>> ids,
-                   BeginRun(prepared, deadline, is_cancelled, outcome, &tokenize_seconds));
   const Engine& engine = *prepared.engine;
-  RunEnergy energy(prepared);
   ASSIGN_OR_RETURN(
       ClassifyResult result,
-      engine.ClassifyTokenIds(std::move(ids), head,
-                              OptionsFor(prepared, deadline, std::move(is_cancelled))));
-  result.stats.tokenize_seconds = tokenize_seconds;
-  energy.End(result.stats.cpu_seconds, response->mutable_stats(), outcome);
-
+      RunEngine(prepared, deadline, std::move(is_cancelled), response->mutable_stats(), outcome,
+                [&](std::vector<std::vector<int32_t>> ids, RunOptions options) {
+                  return engine.ClassifyTokenIds(std::move(ids), head, options);
+                }));
   response->set_model(engine.model_info().name);
   for (size_t i = 0; i < result.scores.size(); ++i) {
     v1::Classification* c = response->add_results();
@@ -47,10 +42,7 @@ absl::Status ExecuteClassify(const PreparedCall& prepared, const std::string& he
       (*c->mutable_scores())[result.labels[k]] = result.scores[i][k];
     }
   }
-  ToProto(result.stats, outcome->queue_seconds, prepared.policy->version(),
-          response->mutable_stats());
-  outcome->ran = true;
-  outcome->stats = std::move(result.stats);
+  FinishOutcome(prepared, std::move(result.stats), response->mutable_stats(), outcome);
   return absl::OkStatus();
 }
 

@@ -175,24 +175,15 @@ void RunEmbedBatch(std::vector<std::shared_ptr<BatchMember>> group,
           stats.tokenize_seconds = l.tokenize_seconds;
           v1::EmbedResponse* r = l.m->response;
           r->set_model(model);
-          for (size_t i = l.first; i < l.first + l.count; ++i) {
-            v1::Embedding* e = r->add_embeddings();
-            e->mutable_values()->Add(result->embedding(i), result->embedding(i) + result->dim);
-            if (l.m->prepared.inputs.return_token_ids) {
-              e->mutable_token_ids()->Add(result->token_ids[i].begin(), result->token_ids[i].end());
-            }
-          }
+          AppendEmbeddings(*result, l.first, l.count, l.m->prepared.inputs.return_token_ids, r);
           int64_t used = 0;
           for (const TextStats& t : stats.texts) used += t.tokens_used;
           energy.Write(total_used > 0 ? millijoules * used / total_used : millijoules,
                        r->mutable_stats(), &l.outcome);
-          ToProto(stats, l.outcome.queue_seconds, l.m->prepared.policy->version(),
-                  r->mutable_stats());
+          FinishOutcome(l.m->prepared, std::move(stats), r->mutable_stats(), &l.outcome);
           r->mutable_stats()->set_batch_requests(runners);
           r->mutable_stats()->set_batch_texts(static_cast<int32_t>(result->token_ids.size()));
-          l.outcome.ran = true;
           l.outcome.batch_requests = runners;
-          l.outcome.stats = std::move(stats);
         }
       }
     }

@@ -4,32 +4,30 @@
 
 namespace attnserve {
 
-absl::Status ExecuteEmbed(const PreparedCall& prepared, absl::Time deadline,
-                          std::function<bool()> is_cancelled, v1::EmbedResponse* response,
-                          RunOutcome* outcome) {
-  double tokenize_seconds = 0;
-  ASSIGN_OR_RETURN(std::vector<std::vector<int32_t>> ids,
-                   BeginRun(prepared, deadline, is_cancelled, outcome, &tokenize_seconds));
-  const Engine& engine = *prepared.engine;
-  RunEnergy energy(prepared);
-  ASSIGN_OR_RETURN(EmbedResult result,
-                   engine.EmbedTokenIds(std::move(ids),
-                                        OptionsFor(prepared, deadline, std::move(is_cancelled))));
-  result.stats.tokenize_seconds = tokenize_seconds;
-  energy.End(result.stats.cpu_seconds, response->mutable_stats(), outcome);
-
-  response->set_model(engine.model_info().name);
-  for (size_t i = 0; i < result.token_ids.size(); ++i) {
+void AppendEmbeddings(const EmbedResult& result, size_t first, size_t count, bool return_token_ids,
+                      v1::EmbedResponse* response) {
+  for (size_t i = first; i < first + count; ++i) {
     v1::Embedding* e = response->add_embeddings();
     e->mutable_values()->Add(result.embedding(i), result.embedding(i) + result.dim);
-    if (prepared.inputs.return_token_ids) {
+    if (return_token_ids) {
       e->mutable_token_ids()->Add(result.token_ids[i].begin(), result.token_ids[i].end());
     }
   }
-  ToProto(result.stats, outcome->queue_seconds, prepared.policy->version(),
-          response->mutable_stats());
-  outcome->ran = true;
-  outcome->stats = std::move(result.stats);
+}
+
+absl::Status ExecuteEmbed(const PreparedCall& prepared, absl::Time deadline,
+                          std::function<bool()> is_cancelled, v1::EmbedResponse* response,
+                          RunOutcome* outcome) {
+  const Engine& engine = *prepared.engine;
+  ASSIGN_OR_RETURN(
+      EmbedResult result,
+      RunEngine(prepared, deadline, std::move(is_cancelled), response->mutable_stats(), outcome,
+                [&](std::vector<std::vector<int32_t>> ids, RunOptions options) {
+                  return engine.EmbedTokenIds(std::move(ids), options);
+                }));
+  response->set_model(engine.model_info().name);
+  AppendEmbeddings(result, 0, result.token_ids.size(), prepared.inputs.return_token_ids, response);
+  FinishOutcome(prepared, std::move(result.stats), response->mutable_stats(), outcome);
   return absl::OkStatus();
 }
 

@@ -77,12 +77,8 @@ absl::StatusOr<PreparedCall> PrepareCall(const ServingState& state, const CallIn
   prepared.policy = state.policy->Current();
   ASSIGN_OR_RETURN(prepared.options, MergeRunOptions(*prepared.policy, *inputs.options));
   if (prepared.options.num_threads == 0) prepared.options.num_threads = state.threads_per_request;
-  if (prepared.options.max_tokens > state.limits.max_tokens()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("options.max_tokens: ", prepared.options.max_tokens,
-                     " exceeds the server's limit of ", state.limits.max_tokens()));
-  }
-  // Fail fast on a bad kernel, parameter or range before queueing.
+  // Fail fast on a bad kernel, parameter or range (max_tokens against the
+  // server's limit included: it is the engine's max_tokens_limit) before queueing.
   if (absl::Status s = prepared.engine->CheckOptions(prepared.options); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("options.", s.message()));
   }
@@ -172,6 +168,13 @@ void RunEnergy::Write(double millijoules, v1::RunStats* out, RunOutcome* outcome
 
 void RunEnergy::End(double cpu_seconds, v1::RunStats* out, RunOutcome* outcome) {
   Write(EndMillijoules(cpu_seconds), out, outcome);
+}
+
+void FinishOutcome(const PreparedCall& prepared, RunStats stats, v1::RunStats* out,
+                   RunOutcome* outcome) {
+  ToProto(stats, outcome->queue_seconds, prepared.policy->version(), out);
+  outcome->ran = true;
+  outcome->stats = std::move(stats);
 }
 
 RunOptions OptionsFor(const PreparedCall& prepared, absl::Time deadline,

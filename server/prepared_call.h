@@ -103,6 +103,30 @@ RunOptions OptionsFor(const PreparedCall& prepared, absl::Time deadline,
 void ToProto(const RunStats& stats, double queue_seconds, int64_t policy_version,
              v1::RunStats* out);
 
+// Records a finished run: its stats into the wire message and `outcome`.
+void FinishOutcome(const PreparedCall& prepared, RunStats stats, v1::RunStats* out,
+                   RunOutcome* outcome);
+
+// One unbatched call on the worker: BeginRun, then `run(ids, options)` (an
+// Engine::*TokenIds call returning StatusOr<Result>) inside the energy span;
+// the result's stats carry the tokenize time and the energy lands in
+// `stats_out`. The caller fills its response, then calls FinishOutcome.
+template <typename Run>
+auto RunEngine(const PreparedCall& prepared, absl::Time deadline,
+               std::function<bool()> is_cancelled, v1::RunStats* stats_out, RunOutcome* outcome,
+               Run run) -> decltype(run(std::vector<std::vector<int32_t>>(), RunOptions())) {
+  double tokenize_seconds = 0;
+  absl::StatusOr<std::vector<std::vector<int32_t>>> ids =
+      BeginRun(prepared, deadline, is_cancelled, outcome, &tokenize_seconds);
+  if (!ids.ok()) return ids.status();
+  RunEnergy energy(prepared);
+  auto result = run(*std::move(ids), OptionsFor(prepared, deadline, std::move(is_cancelled)));
+  if (!result.ok()) return result;
+  result->stats.tokenize_seconds = tokenize_seconds;
+  energy.End(result->stats.cpu_seconds, stats_out, outcome);
+  return result;
+}
+
 // absl::Time of a gRPC deadline (InfiniteFuture when none).
 absl::Time DeadlineOf(std::chrono::system_clock::time_point deadline);
 

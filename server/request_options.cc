@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/options_from_proto.h"
 #include "engine/util/status_macros.h"
 
 namespace attnserve {
@@ -19,27 +20,15 @@ void ApplyAttention(const v1::AttentionSpec& spec, RunOptions* options) {
 // "policy.defaults.") in errors.
 absl::Status ApplyPruning(const std::string& prefix, const v1::PruningOptions& p,
                           RunOptions* options) {
-  PruningOptions out;
-  out.keep_ratio.assign(p.keep_ratio().begin(), p.keep_ratio().end());
-  out.importance_threshold.assign(p.importance_threshold().begin(), p.importance_threshold().end());
-  if (p.has_min_tokens()) out.min_tokens = p.min_tokens();
-  if (p.has_keep_first()) out.keep_first = p.keep_first();
-  RETURN_IF_ERROR(SetPruningFallback(prefix + "pruning.fallback", p.fallback(), &out));
-  RETURN_IF_ERROR(SetAutoMode(prefix + "pruning.mode", p.mode(), &options->auto_select.pruning));
-  options->pruning = std::move(out);
-  return absl::OkStatus();
+  RETURN_IF_ERROR(PruningFromProto(prefix + "pruning.", p, &options->pruning));
+  return SetAutoMode(prefix + "pruning.mode", p.mode(), &options->auto_select.pruning);
 }
 
 absl::Status ApplyEarlyExit(const std::string& prefix, const v1::EarlyExitOptions& e,
                             RunOptions* options) {
   RETURN_IF_ERROR(
       SetAutoMode(prefix + "early_exit.mode", e.mode(), &options->auto_select.early_exit));
-  EarlyExitOptions out;
-  out.max_layers = e.max_layers();
-  out.embed_cosine = e.embed_cosine();
-  out.min_confidence = e.min_confidence();
-  if (e.has_max_entropy()) out.max_entropy = e.max_entropy();
-  options->early_exit = out;
+  options->early_exit = EarlyExitFromProto(e);
   return absl::OkStatus();
 }
 

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/kernels/linear_precision.h"
+#include "engine/options_from_proto.h"
 #include "engine/policy/auto_policy.h"
 #include "engine/policy/calibration.pb.h"
 #include "engine/util/status_macros.h"
@@ -34,22 +35,9 @@ absl::StatusOr<PruningOptions> FromProto(const pb::Pruning& p, const std::string
   RETURN_IF_ERROR(CheckFinite(p.keep_ratio(), "keep_ratio", where));
   RETURN_IF_ERROR(CheckFinite(p.importance_threshold(), "importance_threshold", where));
   PruningOptions out;
-  out.keep_ratio.assign(p.keep_ratio().begin(), p.keep_ratio().end());
-  out.importance_threshold.assign(p.importance_threshold().begin(), p.importance_threshold().end());
-  if (p.has_min_tokens()) out.min_tokens = p.min_tokens();
-  if (p.has_keep_first()) out.keep_first = p.keep_first();
-  if (absl::Status s = SetPruningFallback("fallback", p.fallback(), &out); !s.ok()) {
+  if (absl::Status s = PruningFromProto("", p, &out); !s.ok()) {
     return Bad(where, std::string(s.message()));
   }
-  return out;
-}
-
-EarlyExitOptions FromProto(const pb::EarlyExit& e) {
-  EarlyExitOptions out;
-  out.max_layers = e.max_layers();
-  out.embed_cosine = e.embed_cosine();
-  out.min_confidence = e.min_confidence();
-  if (e.has_max_entropy()) out.max_entropy = e.max_entropy();
   return out;
 }
 
@@ -71,7 +59,7 @@ absl::StatusOr<CalibrationEntry> FromProto(const pb::Entry& row, const Calibrati
     e.linear_precision = *precision;
   }
   ASSIGN_OR_RETURN(e.pruning, FromProto(row.pruning(), where + ".pruning"));
-  e.early_exit = FromProto(row.early_exit());
+  e.early_exit = EarlyExitFromProto(row.early_exit());
   for (const auto& [field, values, out] :
        {std::tuple{"latency_ms", &row.latency_ms(), &e.latency_ms},
         std::tuple{"cosine", &row.cosine(), &e.cosine}}) {
