@@ -21,6 +21,7 @@
 #include "server/telemetry/power/estimate_source.h"
 #include "server/telemetry/power/request_energy.h"
 #include "server/telemetry/server_metrics.h"
+#include "server/text_proto.h"
 
 namespace attnserve {
 namespace {
@@ -156,6 +157,12 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
     for (const std::string& f : PolicyStore::OverridableFields()) initial.add_overridable(f);
   }
   ModelManager* models = s->models_.get();
+  if (!config.policy_file().empty()) {
+    if (const int stale = RemoveStaleTemporaries(config.policy_file()); stale > 0) {
+      LogEvent(absl::StrCat("removed ", stale, " temporary policy file(s) left by a crash beside ",
+                            config.policy_file()));
+    }
+  }
   absl::StatusOr<std::unique_ptr<PolicyStore>> policy = PolicyStore::Open(
       config.policy_file(), initial, [models](const v1::Policy& p) -> absl::Status {
         ASSIGN_OR_RETURN(RunOptions options, PolicyRunOptions(p));

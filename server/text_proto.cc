@@ -1,11 +1,13 @@
 #include "server/text_proto.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "engine/util/file_io.h"
@@ -79,7 +81,40 @@ absl::Status WriteTextProtoFileAtomically(const std::string& path,
     ::unlink(tmp.c_str());
     return absl::UnavailableError(absl::StrCat("cannot replace ", path, ": ", std::strerror(err)));
   }
+  // The rename itself is durable only once the directory is synced.
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  const int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0 || ::fsync(dir_fd) != 0) {
+    const int err = errno;
+    if (dir_fd >= 0) ::close(dir_fd);
+    return absl::UnavailableError(
+        absl::StrCat("cannot sync the directory of ", path, ": ", std::strerror(err)));
+  }
+  ::close(dir_fd);
   return absl::OkStatus();
+}
+
+int RemoveStaleTemporaries(const std::string& path) {
+  const std::filesystem::path file(path);
+  const std::filesystem::path dir = file.has_parent_path() ? file.parent_path() : ".";
+  const std::string prefix = file.filename().string() + ".tmp.";
+  std::error_code ec;
+  int removed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string pid_text = name.substr(prefix.size());
+    if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    const long pid = std::strtol(pid_text.c_str(), nullptr, 10);
+    // A live writer (another process, or this one) may still rename it.
+    if (pid > 0 && pid <= INT32_MAX && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)) {
+      continue;
+    }
+    if (std::filesystem::remove(entry.path(), ec)) ++removed;
+  }
+  return removed;
 }
 
 }  // namespace attnserve
