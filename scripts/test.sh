@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # README command 2: set up, then run every test (unit, golden, integration),
 # then the engineering gates (docs/CONTRIBUTING.md): format, ASan+UBSan
-# suite, TSan concurrency tests, short fuzz runs. A time report per step is
-# printed at the end. ATTNSERVE_GATES=0 skips the sanitizer and fuzz gates
-# (a quick local run); CI runs them all.
+# suite, TSan concurrency tests, short fuzz runs, a 3-minute soak. A time
+# report per step is printed at the end. ATTNSERVE_GATES=0 skips the
+# sanitizer, fuzz and soak gates (a quick local run); CI runs them all.
 # The model must be present: tests that need it fail instead of skipping.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,6 +38,8 @@ if [ "${ATTNSERVE_GATES:-1}" != "0" ]; then
   step tsan bash scripts/sanitizers.sh tsan
   # Seconds per fuzz target: 12 targets x 15 s, two at a time, is ~1.5 min.
   step fuzz bash scripts/fuzz.sh "${ATTNSERVE_FUZZ_SECONDS:-15}"
+  # The soak's short form: 3 minutes of everything moving (docs/RELIABILITY.md).
+  step soak bash scripts/soak.sh "${ATTNSERVE_SOAK_SECONDS:-180}"
 fi
 
 echo "test.sh: time per step ($(nproc) cores):"
