@@ -109,7 +109,8 @@ int RemoveStaleTemporaries(const std::string& path) {
     }
     const long pid = std::strtol(pid_text.c_str(), nullptr, 10);
     // A live writer (another process, or this one) may still rename it.
-    if (pid > 0 && pid <= INT32_MAX && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)) {
+    if (pid > 0 && pid <= INT32_MAX &&
+        (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)) {
       continue;
     }
     if (std::filesystem::remove(entry.path(), ec)) ++removed;
