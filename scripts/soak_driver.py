@@ -89,10 +89,6 @@ class Tally:
             out, self.window_latencies = self.window_latencies, []
         return out
 
-    def total(self, outcome_filter=lambda o: True) -> int:
-        with self.lock:
-            return sum(v for k, v in self.counts.items() if outcome_filter(k.split(":", 1)[1]))
-
 
 class Soak:
     def __init__(self, args):
@@ -172,10 +168,14 @@ class Soak:
     # -- traffic ---------------------------------------------------------
 
     def call(self, kind: str, expect: set, fn) -> None:
+        """Runs fn and records its answer; fn may return a string saying why
+        an answer that arrived is wrong."""
         start = time.monotonic()
         try:
-            fn()
-            if "OK" in expect:
+            wrong = fn()
+            if isinstance(wrong, str):
+                self.tally.record(kind, "WRONG", failure=wrong)
+            elif "OK" in expect:
                 self.tally.record(kind, "OK", time.monotonic() - start)
             else:
                 self.tally.record(kind, "OK", failure=f"succeeded, expected {sorted(expect)}")
@@ -215,7 +215,8 @@ class Soak:
                                max_tokens=128, timeout=60).embeddings[0]
             cosine = float(np.dot(got, reference) / (np.linalg.norm(got) * np.linalg.norm(reference)))
             if cosine < GOLDEN_MIN_COSINE:
-                self.tally.record("golden", "WRONG", failure=f"cosine {cosine:.6f} on {text!r}")
+                return f"cosine {cosine:.6f} on {text!r}"
+            return None
         self.call("golden", {"OK"}, run)
 
     def worker(self, seed: int) -> None:

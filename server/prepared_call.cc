@@ -170,13 +170,6 @@ void RunEnergy::End(double cpu_seconds, v1::RunStats* out, RunOutcome* outcome) 
   Write(EndMillijoules(cpu_seconds), out, outcome);
 }
 
-void FinishOutcome(const PreparedCall& prepared, RunStats stats, v1::RunStats* out,
-                   RunOutcome* outcome) {
-  ToProto(stats, outcome->queue_seconds, prepared.policy->version(), out);
-  outcome->ran = true;
-  outcome->stats = std::move(stats);
-}
-
 RunOptions OptionsFor(const PreparedCall& prepared, absl::Time deadline,
                       std::function<bool()> is_cancelled) {
   RunOptions options = prepared.options;
@@ -185,6 +178,9 @@ RunOptions OptionsFor(const PreparedCall& prepared, absl::Time deadline,
   return options;
 }
 
+namespace {
+
+// Copies engine stats into the wire message.
 void ToProto(const RunStats& stats, double queue_seconds, int64_t policy_version,
              v1::RunStats* out) {
   out->set_attention_kernel(stats.attention_kernel);
@@ -219,6 +215,15 @@ void ToProto(const RunStats& stats, double queue_seconds, int64_t policy_version
     a->set_predicted_latency_ms(stats.predicted_latency_ms);
     a->set_predicted_quality(stats.predicted_quality);
   }
+}
+
+}  // namespace
+
+void FinishOutcome(const PreparedCall& prepared, RunStats stats, v1::RunStats* out,
+                   RunOutcome* outcome) {
+  ToProto(stats, outcome->queue_seconds, prepared.policy->version(), out);
+  outcome->ran = true;
+  outcome->stats = std::move(stats);
 }
 
 }  // namespace attnserve

@@ -99,11 +99,8 @@ class RunEnergy {
 RunOptions OptionsFor(const PreparedCall& prepared, absl::Time deadline,
                       std::function<bool()> is_cancelled);
 
-// Copies engine stats into the wire message.
-void ToProto(const RunStats& stats, double queue_seconds, int64_t policy_version,
-             v1::RunStats* out);
-
-// Records a finished run: its stats into the wire message and `outcome`.
+// Records a finished run: its stats (with the queue time and the policy
+// version) into the wire message and `outcome`.
 void FinishOutcome(const PreparedCall& prepared, RunStats stats, v1::RunStats* out,
                    RunOutcome* outcome);
 

@@ -65,8 +65,8 @@ def policy_content(policy) -> tuple:
 class Round:
     """One server life: start, load, kill."""
 
-    def __init__(self, work: str, root: str, rng: random.Random):
-        self.work, self.root, self.rng = work, root, rng
+    def __init__(self, work: str, root: str):
+        self.work, self.root = work, root
         self.log_path = os.path.join(work, "server.log")
         self.failures: list[str] = []
         self.killed = threading.Event()
@@ -198,7 +198,7 @@ def main() -> int:
     failures: list[str] = []
     try:
         for n in range(kills + 1):
-            r = Round(work, root, rng)
+            r = Round(work, root)
             proc = r.start()
             started = time.monotonic()
             last = n == kills

@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/per_test_dir.h"
 
 namespace attnserve {
 namespace {
@@ -37,9 +38,7 @@ struct Tensor {
 class BertLoadTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("bert_load_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = testing::PerTestDir("bert_load_test_");
     std::filesystem::create_directories(dir_);
     std::mt19937 rng(7);
     std::normal_distribution<float> normal(0.0f, 0.3f);

@@ -10,6 +10,7 @@
 #include "engine/attention/registry.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/per_test_dir.h"
 #include "tests/support/test_model.h"
 
 namespace attnserve {
@@ -214,9 +215,7 @@ class DamagedModelTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ATTNSERVE_REQUIRE_TEST_MODEL();
-    dir_ = fs::temp_directory_path() /
-           ("damaged_model_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = testing::PerTestDir("damaged_model_");
     fs::remove_all(dir_);
     fs::copy(testing::TestModelDir(), dir_);
   }

@@ -10,6 +10,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/per_test_dir.h"
 
 namespace attnserve {
 namespace {
@@ -117,9 +118,7 @@ TEST(HfConfigTest, RefusalsNameTheField) {
 class PipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("hf_pipeline_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = testing::PerTestDir("hf_pipeline_test_");
     std::filesystem::create_directories(dir_ / "1_Pooling");
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }

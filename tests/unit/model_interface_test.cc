@@ -17,6 +17,7 @@
 #include "engine/model/stepwise_encoder.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/per_test_dir.h"
 
 namespace attnserve {
 namespace {
@@ -27,9 +28,7 @@ namespace fs = std::filesystem;
 class FamilyTableTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("model_families_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = testing::PerTestDir("model_families_");
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }

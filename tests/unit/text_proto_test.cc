@@ -11,6 +11,7 @@
 #include "attnserve/v1/admin.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/per_test_dir.h"
 
 namespace attnserve {
 namespace {
@@ -20,9 +21,7 @@ namespace fs = std::filesystem;
 class TextProtoTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("attnserve_text_proto_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = testing::PerTestDir("attnserve_text_proto_");
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }

@@ -9,6 +9,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/per_test_dir.h"
 
 namespace attnserve {
 namespace {
@@ -19,9 +20,7 @@ namespace fs = std::filesystem;
 class TfjsWeightsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("tfjs_weights_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = testing::PerTestDir("tfjs_weights_test_");
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }

@@ -16,6 +16,7 @@
 #include "engine/tokenizer/bert_basic_tokenizer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/per_test_dir.h"
 #include "utf8proc.h"
 
 namespace attnserve {
@@ -304,9 +305,7 @@ TEST(WordPieceTest, NormalizationInertIsExactOverTheWholeCodeSpace) {
 class WordPieceFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("wordpiece_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = testing::PerTestDir("wordpiece_test_");
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
