@@ -64,18 +64,13 @@ Harness* MakeHarness() {
   return h;
 }
 
-}  // namespace
-
-ATTNSERVE_FUZZ_TARGET(embed_request) {
-  static Harness* harness = MakeHarness();
-  if (harness == nullptr) return 0;
-  attnserve::v1::EmbedRequest request;
-  if (!request.ParseFromArray(data, static_cast<int>(size))) return 0;
+// One request through PrepareCall and ExecuteEmbed; aborts when a property fails.
+void EmbedOne(Harness& harness, const attnserve::v1::EmbedRequest& request) {
   absl::StatusOr<attnserve::PreparedCall> prepared =
-      attnserve::PrepareCall(harness->state, attnserve::InputsOf(request));
+      attnserve::PrepareCall(harness.state, attnserve::InputsOf(request));
   if (!prepared.ok()) {
     ATTNSERVE_FUZZ_CHECK(!prepared.status().message().empty());
-    return 0;
+    return;
   }
   if (prepared->options.num_threads > 2) prepared->options.num_threads = 2;
   attnserve::v1::EmbedResponse response;
@@ -88,5 +83,21 @@ ATTNSERVE_FUZZ_TARGET(embed_request) {
   } else {
     ATTNSERVE_FUZZ_CHECK(!run.message().empty());
   }
+}
+
+}  // namespace
+
+ATTNSERVE_FUZZ_TARGET(embed_request) {
+  // The harness (model load, its threads) and every engine run live on the
+  // signal-free thread: see RunOnSignalFreeThread.
+  static Harness* harness = [] {
+    Harness* h = nullptr;
+    attnserve::fuzz::RunOnSignalFreeThread([&h] { h = MakeHarness(); });
+    return h;
+  }();
+  if (harness == nullptr) return 0;
+  attnserve::v1::EmbedRequest request;
+  if (!request.ParseFromArray(data, static_cast<int>(size))) return 0;
+  attnserve::fuzz::RunOnSignalFreeThread([&] { EmbedOne(*harness, request); });
   return 0;
 }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -38,6 +39,15 @@ void WriteFileOrDie(const std::string& path, std::string_view bytes);
 // The real model directory ($ATTNSERVE_MODEL_DIR or models/use-lite), or ""
 // when its model.json is absent.
 std::string ModelDirIfPresent();
+
+// Runs `work` on one long-lived thread that blocks every asynchronous signal,
+// and waits for it. Targets that call oneDNN use it: oneDNN 2.6's f32 GEMM
+// kernel points rsp at the low end of a heap workspace while it runs, so a
+// signal handler that runs there (libFuzzer's SIGALRM timeout check) writes its
+// frame below the workspace, over other heap memory (docs/RELIABILITY.md, "The
+// fuzz timeout and oneDNN"). The alarm then lands on the waiting thread, whose
+// stack is a real stack, and the per-input timeout still catches a hang.
+void RunOnSignalFreeThread(const std::function<void()>& work);
 
 inline std::string_view AsStringView(const uint8_t* data, size_t size) {
   return std::string_view(reinterpret_cast<const char*>(data), size);

@@ -138,5 +138,36 @@ TEST_F(ProcessTest, HealthEmbedAndGracefulDrainOnSigterm) {
   EXPECT_THAT(log, HasSubstr("drained"));
 }
 
+// The signal mask of one thread of `pid`, from /proc (the SigBlk hex field).
+uint64_t BlockedSignals(pid_t pid, const std::string& task) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/task/", task, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("SigBlk:", 0) == 0) return std::stoull(line.substr(7), nullptr, 16);
+  }
+  return 0;
+}
+
+// SIGTERM and SIGINT are taken by sigwait on the main thread only, so no
+// signal handler ever runs on a compute thread: oneDNN's GEMM runs with its
+// stack pointer in a heap workspace, where a handler's frame would overwrite
+// other heap memory (docs/RELIABILITY.md, "The fuzz timeout and oneDNN").
+TEST_F(ProcessTest, EveryThreadBlocksTheShutdownSignals) {
+  std::string out;
+  std::ofstream(dir_ / "one.jsonl") << "{\"text\": \"threads start on first use\"}\n";
+  ASSERT_EQ(RunCommand(Attnctl("embed --input " + (dir_ / "one.jsonl").string()), &out), 0);
+  const uint64_t shutdown = (uint64_t{1} << (SIGTERM - 1)) | (uint64_t{1} << (SIGINT - 1));
+  int threads = 0;
+  for (const auto& task : fs::directory_iterator(absl::StrCat("/proc/", pid_, "/task"))) {
+    const std::string tid = task.path().filename().string();
+    // The main thread sits in sigwait, which unblocks the waited-for signals
+    // while it waits; it runs no engine code.
+    if (tid == std::to_string(pid_)) continue;
+    EXPECT_EQ(BlockedSignals(pid_, tid) & shutdown, shutdown) << "thread " << tid;
+    ++threads;
+  }
+  EXPECT_GT(threads, 4);  // gRPC's pollers, the admission workers and the metrics exposer
+}
+
 }  // namespace
 }  // namespace attnserve
