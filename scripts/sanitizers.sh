@@ -49,7 +49,7 @@ run_tsan() {
   cmake --preset tsan >/dev/null
   timed "tsan build" cmake --build build-tsan --parallel "$jobs" --target "${tsan_targets[@]}"
   OMP_NUM_THREADS=1 \
-  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/scripts/tsan.supp" \
+  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:history_size=7:ignore_noninstrumented_modules=1:suppressions=$root/scripts/tsan.supp" \
     timed "tsan tests" ctest --test-dir build-tsan --output-on-failure --parallel "$jobs" \
       --timeout 900 -R '^(ServerTest|HttpTest)\.'
 }

@@ -4,6 +4,7 @@
 #include "engine/attention/registry.h"
 #include "server/inference_service.h"
 #include "server/status_util.h"
+#include "server/unary_reactor.h"
 
 namespace attnserve {
 
@@ -31,55 +32,67 @@ void FillKernelCatalogue(v1::ListAttentionKernelsResponse* out) {
 grpc::ServerUnaryReactor* AdminService::GetPolicy(grpc::CallbackServerContext* context,
                                                   const v1::GetPolicyRequest* /*request*/,
                                                   v1::Policy* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  UnaryReactor* reactor = UnaryReactor::Create();
   if (grpc::Status auth = auth_.Check(*context); !auth.ok()) {
-    reactor->Finish(auth);
+    reactor->FinishCall(auth);
+    return reactor;
+  }
+  if (absl::Status started = CheckStarted(*state_); !started.ok()) {
+    reactor->FinishCall(ToGrpcStatus(started));
     return reactor;
   }
   *response = *state_->policy->Current();
-  reactor->Finish(grpc::Status::OK);
+  reactor->FinishCall(grpc::Status::OK);
   return reactor;
 }
 
 grpc::ServerUnaryReactor* AdminService::SetPolicy(grpc::CallbackServerContext* context,
                                                   const v1::SetPolicyRequest* request,
                                                   v1::Policy* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  UnaryReactor* reactor = UnaryReactor::Create();
   if (grpc::Status auth = auth_.Check(*context); !auth.ok()) {
-    reactor->Finish(auth);
+    reactor->FinishCall(auth);
+    return reactor;
+  }
+  if (absl::Status started = CheckStarted(*state_); !started.ok()) {
+    reactor->FinishCall(ToGrpcStatus(started));
     return reactor;
   }
   absl::StatusOr<v1::Policy> installed =
       state_->policy->Set(request->policy(), request->expected_version(), context->peer());
   if (!installed.ok()) {
-    reactor->Finish(ToGrpcStatus(installed.status()));
+    reactor->FinishCall(ToGrpcStatus(installed.status()));
     return reactor;
   }
   state_->observer->OnPolicyChange(installed->version());
   *response = *std::move(installed);
-  reactor->Finish(grpc::Status::OK);
+  reactor->FinishCall(grpc::Status::OK);
   return reactor;
 }
 
 grpc::ServerUnaryReactor* AdminService::ListAttentionKernels(
     grpc::CallbackServerContext* context, const v1::ListAttentionKernelsRequest* /*request*/,
     v1::ListAttentionKernelsResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  UnaryReactor* reactor = UnaryReactor::Create();
   if (grpc::Status auth = auth_.Check(*context); !auth.ok()) {
-    reactor->Finish(auth);
+    reactor->FinishCall(auth);
     return reactor;
   }
   FillKernelCatalogue(response);
-  reactor->Finish(grpc::Status::OK);
+  reactor->FinishCall(grpc::Status::OK);
   return reactor;
 }
 
 grpc::ServerUnaryReactor* AdminService::ReloadModel(grpc::CallbackServerContext* context,
                                                     const v1::ReloadModelRequest* request,
                                                     v1::ModelInfo* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  UnaryReactor* reactor = UnaryReactor::Create();
   if (grpc::Status auth = auth_.Check(*context); !auth.ok()) {
-    reactor->Finish(auth);
+    reactor->FinishCall(auth);
+    return reactor;
+  }
+  if (absl::Status started = CheckStarted(*state_); !started.ok()) {
+    reactor->FinishCall(ToGrpcStatus(started));
     return reactor;
   }
   // Loading takes a fraction of a second; the old model serves meanwhile.
@@ -88,13 +101,13 @@ grpc::ServerUnaryReactor* AdminService::ReloadModel(grpc::CallbackServerContext*
   const absl::Status loaded = state_->models->Load(dir);
   state_->observer->OnModelReload(loaded.ok());
   if (!loaded.ok()) {
-    reactor->Finish(ToGrpcStatus(absl::Status(
+    reactor->FinishCall(ToGrpcStatus(absl::Status(
         loaded.code(),
         absl::StrCat("reload failed, the previous model keeps serving: ", loaded.message()))));
     return reactor;
   }
   ToProto(state_->models->Current()->model_info(), state_->models->generation(), response);
-  reactor->Finish(grpc::Status::OK);
+  reactor->FinishCall(grpc::Status::OK);
   return reactor;
 }
 

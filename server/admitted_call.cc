@@ -41,10 +41,7 @@ absl::Status CheckCallable(const ServingState& state, const CallSite& site) {
   if (state.draining.load()) {
     return absl::UnavailableError("the server is draining; retry elsewhere");
   }
-  if (state.models->Current() == nullptr) {
-    return absl::UnavailableError("the model is still loading");
-  }
-  return absl::OkStatus();
+  return CheckStarted(state);
 }
 
 absl::Status RecordCall(const ServingState& state, const CallSite& site,

@@ -7,6 +7,8 @@
 #include "server/embed_call.h"
 #include "server/status_util.h"
 #include "server/tokenize_call.h"
+#include "server/tsan_handover.h"
+#include "server/unary_reactor.h"
 
 namespace attnserve {
 namespace {
@@ -48,10 +50,10 @@ void ToProto(const ModelInfo& info, int64_t generation, v1::ModelInfo* out) {
 grpc::ServerUnaryReactor* InferenceService::Embed(grpc::CallbackServerContext* context,
                                                   const v1::EmbedRequest* request,
                                                   v1::EmbedResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  UnaryReactor* reactor = UnaryReactor::Create();
   RunAdmittedEmbed(
       state_, GrpcSite("Embed", context), InputsOf(*request), response,
-      [reactor](const absl::Status& status) { reactor->Finish(ToGrpcStatus(status)); });
+      [reactor](const absl::Status& status) { reactor->FinishCall(ToGrpcStatus(status)); });
   return reactor;
 }
 
@@ -59,41 +61,56 @@ namespace {
 
 // One response per request message, in order; a message is read only after
 // the previous answer was written, so a stream holds one queue slot at most.
+// Each Start*/Finish publishes `this` and each callback adopts it, the
+// hand-over gRPC makes between its threads (server/tsan_handover.h).
 class EmbedStreamReactor final
     : public grpc::ServerBidiReactor<v1::EmbedRequest, v1::EmbedResponse> {
  public:
   EmbedStreamReactor(ServingState* state, grpc::CallbackServerContext* context)
       : state_(state), context_(context) {
+    tsan::Publish(this);
     StartRead(&request_);
   }
 
   void OnReadDone(bool ok) override {
+    tsan::Adopt(this);
     if (!ok) {  // the client half-closed: every message was answered
-      Finish(grpc::Status::OK);
+      FinishStream(grpc::Status::OK);
       return;
     }
     response_.Clear();
     RunAdmittedEmbed(state_, GrpcSite("EmbedStream", context_), InputsOf(request_), &response_,
                      [this](const absl::Status& status) {
                        if (!status.ok()) {
-                         Finish(ToGrpcStatus(status));  // nothing may touch `this` after Finish
+                         FinishStream(ToGrpcStatus(status));  // nothing may touch `this` after
                          return;
                        }
+                       tsan::Publish(this);
                        StartWrite(&response_);
                      });
   }
 
   void OnWriteDone(bool ok) override {
+    tsan::Adopt(this);
     if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+      FinishStream(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
       return;
     }
+    tsan::Publish(this);
     StartRead(&request_);
   }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    tsan::Adopt(this);
+    delete this;
+  }
 
  private:
+  void FinishStream(const grpc::Status& status) {
+    tsan::Publish(this);
+    Finish(status);
+  }
+
   ServingState* const state_;
   grpc::CallbackServerContext* const context_;
   v1::EmbedRequest request_;
@@ -111,7 +128,7 @@ grpc::ServerBidiReactor<v1::EmbedRequest, v1::EmbedResponse>* InferenceService::
 grpc::ServerUnaryReactor* InferenceService::Classify(grpc::CallbackServerContext* context,
                                                      const v1::ClassifyRequest* request,
                                                      v1::ClassifyResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  UnaryReactor* reactor = UnaryReactor::Create();
   RunAdmittedCall(
       state_, GrpcSite("Classify", context), InputsOf(*request),
       [request](const PreparedCall& p) { return CheckHead(*p.engine, request->head()); },
@@ -119,7 +136,7 @@ grpc::ServerUnaryReactor* InferenceService::Classify(grpc::CallbackServerContext
         return ExecuteClassify(p, request->head(), site.deadline, site.is_cancelled, response,
                                outcome);
       },
-      [reactor](const absl::Status& status) { reactor->Finish(ToGrpcStatus(status)); });
+      [reactor](const absl::Status& status) { reactor->FinishCall(ToGrpcStatus(status)); });
   return reactor;
 }
 
@@ -127,18 +144,18 @@ grpc::ServerUnaryReactor* InferenceService::Classify(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* InferenceService::Tokenize(grpc::CallbackServerContext* context,
                                                      const v1::TokenizeRequest* request,
                                                      v1::TokenizeResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  UnaryReactor* reactor = UnaryReactor::Create();
   const CallSite site = GrpcSite("Tokenize", context);
   absl::Status status = CheckCallable(*state_, site);
   if (status.ok()) status = RunTokenize(*state_, *request, response);
-  reactor->Finish(ToGrpcStatus(RecordCall(*state_, site, status)));
+  reactor->FinishCall(ToGrpcStatus(RecordCall(*state_, site, status)));
   return reactor;
 }
 
 grpc::ServerUnaryReactor* InferenceService::ListModels(grpc::CallbackServerContext* context,
                                                        const v1::ListModelsRequest* /*request*/,
                                                        v1::ListModelsResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  UnaryReactor* reactor = UnaryReactor::Create();
   absl::Status status = CheckCallable(*state_, GrpcSite("ListModels", context));
   if (status.ok() || status.code() == absl::StatusCode::kUnavailable) {
     status = absl::OkStatus();  // an empty list while loading or draining
@@ -146,21 +163,21 @@ grpc::ServerUnaryReactor* InferenceService::ListModels(grpc::CallbackServerConte
       ToProto(engine->model_info(), state_->models->generation(), response->add_models());
     }
   }
-  reactor->Finish(ToGrpcStatus(status));
+  reactor->FinishCall(ToGrpcStatus(status));
   return reactor;
 }
 
 grpc::ServerUnaryReactor* InferenceService::GetModelInfo(grpc::CallbackServerContext* context,
                                                          const v1::GetModelInfoRequest* request,
                                                          v1::ModelInfo* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  UnaryReactor* reactor = UnaryReactor::Create();
   absl::Status status = CheckCallable(*state_, GrpcSite("GetModelInfo", context));
   if (status.ok() || status.code() == absl::StatusCode::kUnavailable) {
     absl::StatusOr<std::shared_ptr<const Engine>> engine = EngineFor(*state_, request->model());
     status = engine.status();
     if (engine.ok()) ToProto((*engine)->model_info(), state_->models->generation(), response);
   }
-  reactor->Finish(ToGrpcStatus(status));
+  reactor->FinishCall(ToGrpcStatus(status));
   return reactor;
 }
 

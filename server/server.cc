@@ -186,6 +186,7 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
                         "'",
                         config.policy_file().empty() ? " (not persisted)"
                                                      : ", persisted in " + config.policy_file()));
+  s->state_.started.store(true, std::memory_order_release);
   SetServing(s->server_.get(), true);
   if (s->metrics_ != nullptr) {
     LogEvent(absl::StrCat("metrics on ", config.metrics_address(), " (port ", s->metrics_->port(),

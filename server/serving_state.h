@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "attnserve/v1/config.pb.h"
 #include "engine/run_options.h"
 #include "server/admission_queue.h"
@@ -69,7 +70,20 @@ struct ServingState {
   // header "authorization: Bearer <key>"); empty = no key needed.
   std::vector<std::string> api_keys;
   std::atomic<bool> draining{false};
+  // Set once by AttnServer::Start after everything above is in place (the
+  // model loaded, the policy open). gRPC and HTTP accept calls before that,
+  // while the model loads; a handler reads this (acquire) before it touches
+  // `policy`, so the start-up writes happen-before their use, and
+  // ThreadSanitizer sees the hand-over, which gRPC's own synchronisation hides.
+  std::atomic<bool> started{false};
+  bool Started() const { return started.load(std::memory_order_acquire); }
 };
+
+// UNAVAILABLE while the server is starting; OK once it has started.
+inline absl::Status CheckStarted(const ServingState& state) {
+  return state.Started() ? absl::OkStatus()
+                         : absl::UnavailableError("the server is starting: the model is loading");
+}
 
 }  // namespace attnserve
 

@@ -435,7 +435,7 @@ HttpResponse OpenAiModels(ServingState* state, const HttpRequest& http) {
 
 // GET /health: 200 only while SERVING (model loaded, not draining).
 HttpResponse Health(const ServingState* state) {
-  const bool serving = !state->draining.load() && state->models->Current() != nullptr;
+  const bool serving = !state->draining.load() && state->Started();
   HttpResponse r;
   r.status = serving ? 200 : 503;
   r.body = json{{"status", serving ? "SERVING" : "NOT_SERVING"}}.dump();

@@ -82,7 +82,7 @@ class ServerMetrics::ScrapeCollector final : public prometheus::Collectable {
                             static_cast<double>(state_->models->generation())));
       }
     }
-    if (state_->policy != nullptr) {
+    if (state_->Started()) {
       auto policy = state_->policy->Current();
       const std::string kernel = policy->defaults().attention().kernel().empty()
                                      ? "dense"
