@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include "absl/strings/str_cat.h"
+#include "engine/util/cpu_budget.h"
 #include "engine/util/file_io.h"
 #include "engine/util/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -91,6 +92,9 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
     s->state_.api_keys = std::move(keys);
   }
   s->state_.threads_per_request = config.admission().threads_per_request();
+  const CpuBudget cpus = ReadCpuBudget();
+  s->state_.cpu_budget = cpus.cpus;
+  LogEvent(absl::StrCat("cpu budget: ", cpus.Describe()));
   s->state_.models = s->models_.get();
   s->state_.queue = s->queue_.get();
   if (config.metrics_address() != "none") {

@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/kernels/linear_precision.h"
+#include "engine/util/cpu_budget.h"
 #include "engine/util/status_macros.h"
 #include "server/policy_store.h"
 #include "server/text_proto.h"
@@ -62,7 +63,9 @@ absl::StatusOr<v1::Config> LoadConfig(const ConfigFlags& flags) {
 }
 
 absl::Status FinalizeConfig(v1::Config* c) {
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Online CPUs narrowed by the affinity mask and the cgroup quota
+  // (engine/util/cpu_budget.h): a container limit sizes the defaults.
+  const int cores = ReadCpuBudget().cpus;
   if (c->model_root().empty()) c->set_model_root("models");
   if (c->model_dir().empty()) c->set_model_dir("use-lite");
   if (c->grpc_address().empty()) c->set_grpc_address("127.0.0.1:50051");

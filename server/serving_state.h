@@ -59,6 +59,8 @@ class RequestEnergyAttributor;
 struct ServingState {
   v1::LimitsConfig limits;
   int threads_per_request = 1;
+  // The CPUs the defaults were sized by (engine/util/cpu_budget.h).
+  int cpu_budget = 1;
   ModelManager* models = nullptr;
   PolicyStore* policy = nullptr;
   AdmissionQueue* queue = nullptr;

@@ -68,6 +68,9 @@ class ServerMetrics::ScrapeCollector final : public prometheus::Collectable {
       out.push_back(
           Gauge("attnserve_workers", "Concurrent engine runs.", state_->queue->workers()));
     }
+    out.push_back(Gauge("attnserve_cpu_budget",
+                        "CPUs the server may use: online, narrowed by affinity and cgroup quota.",
+                        state_->cpu_budget));
     out.push_back(
         Gauge("attnserve_draining", "1 while the server drains.", state_->draining.load() ? 1 : 0));
     if (state_->models != nullptr) {

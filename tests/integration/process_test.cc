@@ -2,6 +2,7 @@
 // embed over gRPC, SIGTERM while a request is in flight (it must complete),
 // clean exit.
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,6 +54,7 @@ class ProcessTest : public ::testing::Test {
     if (pid_ == 0) {
       const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       dup2(fd, 2);
+      BeforeExec();
       execl(ATTNSERVE_PATH, ATTNSERVE_PATH, "--model", testing::TestModelDir().c_str(),
             "--grpc_address", "127.0.0.1:0", "--metrics_address", "127.0.0.1:0", "--http_address",
             "127.0.0.1:0", static_cast<char*>(nullptr));
@@ -76,6 +78,9 @@ class ProcessTest : public ::testing::Test {
     }
     FAIL() << "server did not start: " << Slurp(log_);
   }
+  // Runs in the child between fork and exec (what `taskset` or a container
+  // runtime would set up).
+  virtual void BeforeExec() {}
   void TearDown() override {
     if (pid_ > 0 && ::kill(pid_, 0) == 0) {
       ::kill(pid_, SIGKILL);
@@ -136,6 +141,28 @@ TEST_F(ProcessTest, HealthEmbedAndGracefulDrainOnSigterm) {
   const std::string log = Slurp(log_);
   EXPECT_THAT(log, HasSubstr("received SIGTERM"));
   EXPECT_THAT(log, HasSubstr("drained"));
+}
+
+// `taskset -c 0 attnserve`: the affinity mask narrows the CPU budget, and the
+// default workers and threads per request follow it (2 online CPUs here would
+// give 1 worker x 2 threads), said in the log.
+class PinnedProcessTest : public ProcessTest {
+ protected:
+  void BeforeExec() override {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    if (sched_setaffinity(0, sizeof(one), &one) != 0) _exit(126);
+  }
+};
+
+TEST_F(PinnedProcessTest, AffinitySizesTheDefaults) {
+  const std::string log = Slurp(log_);
+  EXPECT_THAT(log, HasSubstr("cpu budget: 1 CPU ("));
+  EXPECT_THAT(log, HasSubstr("affinity 1"));
+  EXPECT_THAT(log, HasSubstr("serving: 1 workers x 1 threads"));
+  std::string out;
+  EXPECT_EQ(RunCommand(Attnctl("health"), &out), 0);
 }
 
 // The signal mask of one thread of `pid`, from /proc (the SigBlk hex field).
