@@ -17,13 +17,25 @@
 #include "engine/util/file_io.h"
 #include "engine/util/float_env.h"
 #include "engine/util/heap_policy.h"
+#include "engine/util/run_profile.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/thread_cpu.h"
+#include "engine/util/thread_scratch.h"
 
 namespace attnserve {
 namespace {
 
 constexpr int kMaxThreads = 256;
+
+// A run's clipped token ids, kept per thread (thread_scratch.h).
+struct ClippedTexts {
+  std::vector<std::vector<int32_t>> ids;
+  int64_t CapacityBytes() const {
+    int64_t bytes = attnserve::CapacityBytes(ids);
+    for (const std::vector<int32_t>& t : ids) bytes += attnserve::CapacityBytes(t);
+    return bytes;
+  }
+};
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -132,7 +144,12 @@ absl::StatusOr<EmbedResult> Engine::Embed(const std::vector<std::string>& texts,
                                           const RunOptions& options) const {
   const auto start = std::chrono::steady_clock::now();
   const std::vector<std::string_view> views(texts.begin(), texts.end());
-  ASSIGN_OR_RETURN(std::vector<std::vector<int32_t>> ids, TokenizeBatch(views));
+  absl::StatusOr<std::vector<std::vector<int32_t>>> tokenized;
+  {
+    const ProfileScope tokenizing(ProfilePhase::kTokenize);
+    tokenized = TokenizeBatch(views);
+  }
+  ASSIGN_OR_RETURN(std::vector<std::vector<int32_t>> ids, std::move(tokenized));
   const double tokenize_seconds = SecondsSince(start);
   ASSIGN_OR_RETURN(EmbedResult result, EmbedTokenIds(std::move(ids), options));
   result.stats.tokenize_seconds = tokenize_seconds;
@@ -274,12 +291,20 @@ absl::StatusOr<EmbedResult> Engine::EmbedChosen(std::vector<std::vector<int32_t>
   EmbedResult result;
   result.dim = info.embedding_dim;
   RunStats& stats = result.stats;
-  std::vector<std::vector<int32_t>> clipped;
+  KeptScratch<ClippedTexts> kept;  // the previous run's id buffers, on this thread
+  std::vector<std::vector<int32_t>>& clipped = kept->ids;
   RETURN_IF_ERROR(ClipTexts(token_ids, run, &clipped, &stats));
 
   result.embeddings.resize(clipped.size() * info.embedding_dim);
-  PrepareComputeThreads(threads);
-  const double cpu_start = TeamCpuSeconds(threads);
+  double cpu_start = 0;
+  {
+    const ProfileScope handoff(ProfilePhase::kThreadHandoff);
+    PrepareComputeThreads(threads);
+  }
+  {
+    const ProfileScope clock(ProfilePhase::kCpuClock);
+    cpu_start = TeamCpuSeconds(threads);
+  }
   const auto start = std::chrono::steady_clock::now();
   if (options.pruning.active() || options.early_exit.active()) {
     AdaptiveRunOutputs outputs;
@@ -295,6 +320,7 @@ absl::StatusOr<EmbedResult> Engine::EmbedChosen(std::vector<std::vector<int32_t>
     }
   }
   stats.compute_seconds = SecondsSince(start);
+  const ProfileScope clock(ProfilePhase::kCpuClock);
   stats.cpu_seconds = TeamCpuSeconds(threads) - cpu_start;
   result.token_ids = std::move(token_ids);
   return result;
@@ -308,7 +334,9 @@ absl::Status Engine::ClipTexts(const std::vector<std::vector<int32_t>>& token_id
   stats->linear_precision = std::string(LinearPrecisionName(run.plan.linear));
   stats->num_threads = run.threads;
   stats->max_tokens = run.max_tokens;
-  clipped->assign(token_ids.size(), {});
+  // resize, not assign: a kept vector (EmbedChosen's) keeps its rows' capacity.
+  clipped->resize(token_ids.size());
+  stats->texts.reserve(stats->texts.size() + token_ids.size());
   for (size_t i = 0; i < token_ids.size(); ++i) {
     if (token_ids[i].empty()) {
       return absl::InvalidArgumentError(
@@ -321,8 +349,8 @@ absl::Status Engine::ClipTexts(const std::vector<std::vector<int32_t>>& token_id
   }
   // Bound the run's memory before anything is allocated for it.
   if (config_.max_request_bytes > 0) {
-    std::vector<int64_t> lengths;
-    lengths.reserve(clipped->size());
+    thread_local std::vector<int64_t> lengths;  // kept: thread_scratch.h
+    lengths.clear();
     for (const std::vector<int32_t>& c : *clipped)
       lengths.push_back(static_cast<int64_t>(c.size()));
     const int64_t need = EstimateRunBytes(lengths, run.threads, *run.plan.attention.kernel);
@@ -332,6 +360,7 @@ absl::Status Engine::ClipTexts(const std::vector<std::vector<int32_t>>& token_id
           run.max_tokens, ", ", run.threads, " threads, attention ", stats->attention_kernel,
           "), over the limit of ", config_.max_request_bytes, " bytes per request"));
     }
+    ReleaseUnlessKept(&lengths);
   }
   return absl::OkStatus();
 }

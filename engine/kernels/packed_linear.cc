@@ -9,6 +9,8 @@
 #include "engine/kernels/gemm.h"
 #include "engine/kernels/lowp_gemm.h"
 #include "engine/kernels/row_quantize.h"
+#include "engine/util/run_profile.h"
+#include "engine/util/thread_scratch.h"
 
 #if defined(ATTNSERVE_GEMM_ONEDNN)
 #include "oneapi/dnnl/dnnl.hpp"
@@ -111,20 +113,55 @@ bool PackWeights(const void* w, int64_t k, int64_t n, dt src, dt wei, dt dst,
   }
 }
 
+// A matmul primitive with its source and destination memory objects (no
+// buffer of their own), for one shape. Making them costs about 35
+// allocations and a primitive-cache lookup, so each thread keeps the ones it
+// made (thread_scratch.h's switch turns this off, as before).
+struct MatmulCall {
+  int64_t m = 0, k = 0, n = 0;
+  dt src = dt::undef, dst = dt::undef;
+  dnnl::memory::desc weights;
+  dnnl::matmul matmul;
+  dnnl::memory src_mem, dst_mem;
+};
+
+// Shapes kept per thread: padded row buckets x distinct layer shapes.
+constexpr size_t kMaxKeptMatmuls = 256;
+
+MatmulCall& FindOrMakeMatmul(int64_t m, int64_t k, int64_t n, dt src, dt dst,
+                             const dnnl::memory::desc& weights) {
+  thread_local std::vector<MatmulCall> calls;
+  if (!KeepThreadScratch() || calls.size() >= kMaxKeptMatmuls) calls.clear();
+  for (MatmulCall& c : calls) {
+    if (c.m == m && c.k == k && c.n == n && c.src == src && c.dst == dst && c.weights == weights) {
+      return c;
+    }
+  }
+  const ProfileScope setup(ProfilePhase::kGemmSetup);
+  const auto pd = MatmulDesc(m, k, n, src, weights.data_type(), dst, &weights);
+  calls.push_back(MatmulCall{m, k, n, src, dst, weights, dnnl::matmul(pd),
+                             dnnl::memory(pd.src_desc(), CpuEngine(), DNNL_MEMORY_NONE),
+                             dnnl::memory(pd.dst_desc(), CpuEngine(), DNNL_MEMORY_NONE)});
+  return calls.back();
+}
+
 // x [m, k] (m already padded) times packed weights into dst [m, n]; false
 // when oneDNN refuses this shape (the caller then takes the plain path).
 bool RunMatmul(const void* x, int64_t m, int64_t k, int64_t n, dt src, dt dst,
                const dnnl::memory& packed, void* out) {
   try {
-    const dnnl::memory::desc packed_md = packed.get_desc();
-    const auto pd = MatmulDesc(m, k, n, src, packed_md.data_type(), dst, &packed_md);
+    MatmulCall& call = FindOrMakeMatmul(m, k, n, src, dst, packed.get_desc());
     thread_local dnnl::stream stream(CpuEngine());
-    dnnl::memory src_mem(pd.src_desc(), CpuEngine(), const_cast<void*>(x));
-    dnnl::memory dst_mem(pd.dst_desc(), CpuEngine(), out);
-    dnnl::matmul(pd).execute(
-        stream, {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, packed}, {DNNL_ARG_DST, dst_mem}});
-    stream.wait();
-    return true;
+    call.src_mem.set_data_handle(const_cast<void*>(x));
+    call.dst_mem.set_data_handle(out);
+    // The C call: the C++ one builds an unordered_map of the arguments.
+    const dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, call.src_mem.get()},
+                                    {DNNL_ARG_WEIGHTS, packed.get()},
+                                    {DNNL_ARG_DST, call.dst_mem.get()}};
+    if (dnnl_primitive_execute(call.matmul.get(), stream.get(), 3, args) != dnnl_success) {
+      return false;
+    }
+    return dnnl_stream_wait(stream.get()) == dnnl_success;
   } catch (const dnnl::error&) {
     return false;
   }
@@ -246,9 +283,12 @@ void PackedLinear::ApplyInt8(const float* x, int64_t rows, float* y, bool accumu
   s.xq.resize(padded * k);
   s.row_scale.resize(rows);
   s.row_zero.resize(rows);
-  QuantizeRowsU8(x, rows, k, Int8ActivationMax(), s.xq.data(), s.row_scale.data(),
-                 s.row_zero.data());
-  std::fill(s.xq.begin() + rows * k, s.xq.end(), uint8_t{0});
+  {
+    const ProfileScope scope(ProfilePhase::kQuantize);
+    QuantizeRowsU8(x, rows, k, Int8ActivationMax(), s.xq.data(), s.row_scale.data(),
+                   s.row_zero.data());
+    std::fill(s.xq.begin() + rows * k, s.xq.end(), uint8_t{0});
+  }
   s.acc.resize(padded * n);
   bool done = false;
 #if defined(ATTNSERVE_GEMM_ONEDNN)
@@ -269,6 +309,7 @@ void PackedLinear::ApplyInt8(const float* x, int64_t rows, float* y, bool accumu
     for (int64_t i = 0; i < rows * n; ++i) s.acc[i] = static_cast<int32_t>(std::lrint(s.tmp[i]));
 #endif
   }
+  const ProfileScope scope(ProfilePhase::kRescale);
   DequantizeRows(s.acc.data(), rows, n, s.row_scale.data(), s.row_zero.data(), p.w_scale.data(),
                  p.w_colsum.data(), bias_, y, ldy, accumulate);
 }

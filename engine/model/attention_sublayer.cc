@@ -4,9 +4,20 @@
 #include <cstring>
 #include <utility>
 
+#include "engine/util/run_profile.h"
 #include "engine/util/status_macros.h"
+#include "engine/util/thread_scratch.h"
 
 namespace attnserve {
+
+int64_t LayerScratch::CapacityBytes() const {
+  int64_t bytes = 0;
+  for (const std::vector<float>* v :
+       {&qkv, &context, &ffn, &key_mass, &normed, &layer_input, &kq, &a, &tmp}) {
+    bytes += attnserve::CapacityBytes(*v);
+  }
+  return bytes;
+}
 
 absl::StatusOr<const float*> AttendEachSequence(const ExecutionPlan& plan,
                                                 const FusedQkvHeads& heads, const float* qkv,
@@ -21,6 +32,7 @@ absl::StatusOr<const float*> AttendEachSequence(const ExecutionPlan& plan,
   const int width = heads.width();
   const int64_t qkv_width = 3 * int64_t{width};
   const auto attention_start = std::chrono::steady_clock::now();
+  const ProfileScope scope(ProfilePhase::kAttention);
   AttentionStats attention_stats;
   for (size_t b = 0; b + 1 < offsets.size(); ++b) {
     const int64_t begin = offsets[b], n = offsets[b + 1] - offsets[b];

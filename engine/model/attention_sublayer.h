@@ -24,6 +24,8 @@ struct LayerScratch {
   std::vector<float> qkv, context, ffn, key_mass;
   std::vector<float> normed;                   // pre-norm layers
   std::vector<float> layer_input, kq, a, tmp;  // BERT-family layers
+
+  int64_t CapacityBytes() const;
 };
 
 // Token pruning between the attention and feed-forward sublayers. `select`

@@ -33,10 +33,11 @@ class BertModel final : public EncoderModel {
 
   // The computation, layer by layer (bert_stepwise.cc). States hold
   // [CLS] ids [SEP] rows.
-  absl::StatusOr<EncoderState> Start(const std::vector<std::vector<int32_t>>& ids) const override;
+  absl::Status Start(const std::vector<std::vector<int32_t>>& ids,
+                     EncoderState* state) const override;
   absl::Status RunLayer(int layer, const ExecutionPlan& plan, const SublayerPruner* pruner,
                         EncoderState* state, RunStats* stats) const override;
-  std::vector<float> PoolState(const EncoderState& state) const override;
+  void PoolState(const EncoderState& state, std::vector<float>* pooled) const override;
   std::vector<float> PoolLayerInput(int layer, const EncoderState& state) const override;
   void EmbedPooled(const float* pooled, int64_t batch, float* out, RunStats* stats) const override;
 

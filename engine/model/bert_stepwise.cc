@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/kernels/elementwise.h"
 #include "engine/model/bert_model.h"
+#include "engine/util/run_profile.h"
 #include "engine/util/status_macros.h"
 
 namespace attnserve {
@@ -47,9 +48,10 @@ void BertModel::EmbedTokens(const std::vector<int32_t>& ids, float* x) const {
   embedding_norm_.Apply(x, n);
 }
 
-absl::StatusOr<EncoderState> BertModel::Start(const std::vector<std::vector<int32_t>>& ids) const {
+absl::Status BertModel::Start(const std::vector<std::vector<int32_t>>& ids,
+                              EncoderState* state) const {
   const HfConfig& c = config_;
-  EncoderState state;
+  state->Clear();
   for (size_t b = 0; b < ids.size(); ++b) {
     if (ids[b].empty()) {
       return absl::InvalidArgumentError(absl::StrCat("texts[", b, "]: no tokens"));
@@ -67,14 +69,15 @@ absl::StatusOr<EncoderState> BertModel::Start(const std::vector<std::vector<int3
             absl::StrCat("texts[", b, "]: token id ", id, " outside [0, ", c.vocab_size, ")"));
       }
     }
-    state.offsets.push_back(state.offsets.back() + n);
+    state->offsets.push_back(state->offsets.back() + n);
   }
-  state.width = c.hidden_size;
-  state.hidden.resize(state.rows() * c.hidden_size);
+  const ProfileScope lookup(ProfilePhase::kEmbeddingLookup);
+  state->width = c.hidden_size;
+  state->hidden.resize(state->rows() * c.hidden_size);
   for (size_t b = 0; b < ids.size(); ++b) {
-    EmbedTokens(ids[b], state.hidden.data() + state.offsets[b] * c.hidden_size);
+    EmbedTokens(ids[b], state->hidden.data() + state->offsets[b] * c.hidden_size);
   }
-  return state;
+  return absl::OkStatus();
 }
 
 absl::Status BertModel::RunLayer(int layer, const ExecutionPlan& plan, const SublayerPruner* pruner,
@@ -95,13 +98,13 @@ absl::Status BertModel::RunLayer(int layer, const ExecutionPlan& plan, const Sub
   return absl::OkStatus();
 }
 
-std::vector<float> BertModel::PoolState(const EncoderState& state) const {
+void BertModel::PoolState(const EncoderState& state, std::vector<float>* pooled) const {
   const PoolingMode mode = pipeline_.present ? pipeline_.pooling : PoolingMode::kCls;
-  if (mode == PoolingMode::kMean) return MeanPool(state);
+  if (mode == PoolingMode::kMean) return MeanPool(state, pooled);
   const int d = state.width;
-  std::vector<float> pooled(state.batch() * d);
+  pooled->resize(state.batch() * d);
   for (int64_t b = 0; b < state.batch(); ++b) {
-    float* out = pooled.data() + b * d;
+    float* out = pooled->data() + b * d;
     const float* first = state.hidden.data() + state.offsets[b] * d;
     std::memcpy(out, first, sizeof(float) * d);
     if (mode != PoolingMode::kMax) continue;
@@ -110,11 +113,12 @@ std::vector<float> BertModel::PoolState(const EncoderState& state) const {
       for (int i = 0; i < d; ++i) out[i] = std::max(out[i], row[i]);
     }
   }
-  return pooled;
 }
 
 std::vector<float> BertModel::PoolLayerInput(int, const EncoderState& state) const {
-  return PoolState(state);  // every layer keeps the hidden width
+  std::vector<float> pooled;
+  PoolState(state, &pooled);  // every layer keeps the hidden width
+  return pooled;
 }
 
 void BertModel::EmbedPooled(const float* pooled, int64_t batch, float* out, RunStats* stats) const {

@@ -17,19 +17,25 @@
 namespace attnserve {
 
 // A ragged batch between layers: sequence b is rows [offsets[b], offsets[b+1]).
+// The plain run keeps one per thread (engine/util/thread_scratch.h), so its
+// buffers outlive the run and serve the next one without allocating.
 struct EncoderState {
   std::vector<float> hidden;  // [rows, width]
   std::vector<float> next;    // the layer's output buffer
   int width = 0;
   std::vector<int64_t> offsets{0};
-  LayerScratch scratch;  // reused by every layer of the run
+  LayerScratch scratch;       // reused by every layer of the run
+  std::vector<float> pooled;  // PoolState's output, [batch, width]
 
   int64_t rows() const { return offsets.back(); }
   int64_t batch() const { return static_cast<int64_t>(offsets.size()) - 1; }
+  // Empties the batch, keeping the buffers' capacity.
+  void Clear();
+  int64_t CapacityBytes() const;
 };
 
-// Each sequence's mean row: [batch, width].
-std::vector<float> MeanPool(const EncoderState& state);
+// Each sequence's mean row into *pooled: [batch, width].
+void MeanPool(const EncoderState& state, std::vector<float>* pooled);
 
 // The check every layer loop makes before layer `layer` of `layers`:
 // Cancelled when plan.is_cancelled says so, DeadlineExceeded past
@@ -40,9 +46,10 @@ class StepwiseEncoder {
  public:
   virtual ~StepwiseEncoder() = default;
 
-  // The embedded tokens of already clipped, validated id sequences.
-  virtual absl::StatusOr<EncoderState> Start(
-      const std::vector<std::vector<int32_t>>& ids) const = 0;
+  // Sets *state to the embedded tokens of already clipped, validated id
+  // sequences, reusing its buffers (whatever it held before is dropped).
+  virtual absl::Status Start(const std::vector<std::vector<int32_t>>& ids,
+                             EncoderState* state) const = 0;
 
   // Runs layer `layer` on `state` (rows may be dropped by `pruner`, may be null).
   virtual absl::Status RunLayer(int layer, const ExecutionPlan& plan, const SublayerPruner* pruner,
@@ -52,9 +59,11 @@ class StepwiseEncoder {
   // width the way its residual branch maps it: [batch, output width].
   virtual std::vector<float> PoolLayerInput(int layer, const EncoderState& state) const = 0;
 
-  // Each sequence's pooled state [batch, width], as EmbedPooled takes it: the
-  // mean row unless the model pools otherwise (e.g. its [CLS] row).
-  virtual std::vector<float> PoolState(const EncoderState& state) const { return MeanPool(state); }
+  // Each sequence's pooled state into *pooled [batch, width], as EmbedPooled
+  // takes it: the mean row unless the model pools otherwise (e.g. its [CLS] row).
+  virtual void PoolState(const EncoderState& state, std::vector<float>* pooled) const {
+    MeanPool(state, pooled);
+  }
 
   // Embeddings [batch, embedding_dim] from pooled rows [batch, width].
   virtual void EmbedPooled(const float* pooled, int64_t batch, float* out,

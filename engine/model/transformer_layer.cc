@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "engine/kernels/elementwise.h"
+#include "engine/util/run_profile.h"
 #include "engine/util/status_macros.h"
 
 namespace attnserve {
@@ -37,20 +38,32 @@ absl::Status RunPreNormLayerPruned(const PreNormLayerWeights& w, const float* x,
   s->ffn.resize(rows * w.d_ffn);
 
   // Residual branch straight into y; both sublayers then accumulate onto it.
-  if (!w.residual.empty()) {
-    w.residual.Apply(x, rows, y, false, linear);
-  } else {
-    std::memcpy(y, x, sizeof(float) * rows * w.d_out);
+  {
+    const ProfileScope scope(ProfilePhase::kResidual);
+    if (!w.residual.empty()) {
+      w.residual.Apply(x, rows, y, false, linear);
+    } else {
+      std::memcpy(y, x, sizeof(float) * rows * w.d_out);
+    }
   }
 
   // Attention sublayer.
-  LayerNorm(x, rows, w.d_in, w.attn_norm_gain, w.attn_norm_bias, w.norm_eps, s->normed.data());
-  w.qkv.Apply(s->normed.data(), rows, s->qkv.data(), false, linear);
+  {
+    const ProfileScope scope(ProfilePhase::kLayerNorm);
+    LayerNorm(x, rows, w.d_in, w.attn_norm_gain, w.attn_norm_bias, w.norm_eps, s->normed.data());
+  }
+  {
+    const ProfileScope scope(ProfilePhase::kQkvGemm);
+    w.qkv.Apply(s->normed.data(), rows, s->qkv.data(), false, linear);
+  }
   const FusedQkvHeads heads{w.num_heads, w.head_dim, w.q_scale};
   ASSIGN_OR_RETURN(const float* key_mass,
                    AttendEachSequence(plan, heads, s->qkv.data(), offsets, pruner, &s->key_mass,
                                       s->context.data(), stats));
-  w.out.Apply(s->context.data(), rows, y, true, linear);
+  {
+    const ProfileScope scope(ProfilePhase::kOutputProjection);
+    w.out.Apply(s->context.data(), rows, y, true, linear);
+  }
   int64_t kept_rows = rows;
   if (pruner != nullptr) {
     std::vector<int64_t> keep;
@@ -62,9 +75,20 @@ absl::Status RunPreNormLayerPruned(const PreNormLayerWeights& w, const float* x,
       rows * (w.LinearFlopsPerToken() - w.FfnFlopsPerToken()) + kept_rows * w.FfnFlopsPerToken();
 
   // Feed-forward sublayer, on the kept rows only.
-  LayerNorm(y, kept_rows, w.d_out, w.ffn_norm_gain, w.ffn_norm_bias, w.norm_eps, s->normed.data());
-  w.ffn_up.Apply(s->normed.data(), kept_rows, s->ffn.data(), false, linear);
-  ReluInPlace(s->ffn.data(), kept_rows * w.d_ffn);
+  {
+    const ProfileScope scope(ProfilePhase::kLayerNorm);
+    LayerNorm(y, kept_rows, w.d_out, w.ffn_norm_gain, w.ffn_norm_bias, w.norm_eps,
+              s->normed.data());
+  }
+  {
+    const ProfileScope scope(ProfilePhase::kFfnGemms);
+    w.ffn_up.Apply(s->normed.data(), kept_rows, s->ffn.data(), false, linear);
+  }
+  {
+    const ProfileScope scope(ProfilePhase::kActivation);
+    ReluInPlace(s->ffn.data(), kept_rows * w.d_ffn);
+  }
+  const ProfileScope scope(ProfilePhase::kFfnGemms);
   w.ffn_down.Apply(s->ffn.data(), kept_rows, y, true, linear);
   return absl::OkStatus();
 }

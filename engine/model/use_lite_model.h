@@ -27,7 +27,8 @@ class UseLiteModel final : public EncoderModel {
   std::string Piece(int32_t id) const override { return std::string(tokenizer_->piece(id)); }
 
   // The computation, layer by layer (use_lite_stepwise.cc).
-  absl::StatusOr<EncoderState> Start(const std::vector<std::vector<int32_t>>& ids) const override;
+  absl::Status Start(const std::vector<std::vector<int32_t>>& ids,
+                     EncoderState* state) const override;
   absl::Status RunLayer(int layer, const ExecutionPlan& plan, const SublayerPruner* pruner,
                         EncoderState* state, RunStats* stats) const override;
   std::vector<float> PoolLayerInput(int layer, const EncoderState& state) const override;

@@ -6,13 +6,14 @@
 #include "engine/kernels/elementwise.h"
 #include "engine/kernels/gemm.h"
 #include "engine/model/use_lite_model.h"
+#include "engine/util/run_profile.h"
 #include "engine/util/status_macros.h"
 
 namespace attnserve {
 
-absl::StatusOr<EncoderState> UseLiteModel::Start(
-    const std::vector<std::vector<int32_t>>& ids) const {
-  EncoderState state;
+absl::Status UseLiteModel::Start(const std::vector<std::vector<int32_t>>& ids,
+                                 EncoderState* state) const {
+  state->Clear();
   for (size_t b = 0; b < ids.size(); ++b) {
     if (ids[b].empty()) {
       return absl::InvalidArgumentError(absl::StrCat("texts[", b, "]: no tokens"));
@@ -23,14 +24,15 @@ absl::StatusOr<EncoderState> UseLiteModel::Start(
             absl::StrCat("texts[", b, "]: token id ", id, " outside [0, ", table_rows_, ")"));
       }
     }
-    state.offsets.push_back(state.offsets.back() + static_cast<int64_t>(ids[b].size()));
+    state->offsets.push_back(state->offsets.back() + static_cast<int64_t>(ids[b].size()));
   }
-  state.width = embed_dim_;
-  state.hidden.resize(state.rows() * embed_dim_);
+  const ProfileScope lookup(ProfilePhase::kEmbeddingLookup);
+  state->width = embed_dim_;
+  state->hidden.resize(state->rows() * embed_dim_);
   for (size_t b = 0; b < ids.size(); ++b) {
-    EmbedTokens(ids[b], state.hidden.data() + state.offsets[b] * embed_dim_);
+    EmbedTokens(ids[b], state->hidden.data() + state->offsets[b] * embed_dim_);
   }
-  return state;
+  return absl::OkStatus();
 }
 
 absl::Status UseLiteModel::RunLayer(int layer, const ExecutionPlan& plan,
@@ -55,7 +57,8 @@ absl::Status UseLiteModel::RunLayer(int layer, const ExecutionPlan& plan,
 
 std::vector<float> UseLiteModel::PoolLayerInput(int layer, const EncoderState& state) const {
   const PreNormLayerWeights& w = layers_[layer];
-  std::vector<float> mean = MeanPool(state);
+  std::vector<float> mean;
+  MeanPool(state, &mean);
   if (w.residual.empty()) return mean;
   // The residual branch is affine, so the mean of its outputs is its output
   // of the mean.

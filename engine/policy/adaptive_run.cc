@@ -40,7 +40,8 @@ absl::Status RunAdaptive(const StepwiseEncoder& model, int num_layers, int embed
   const bool by_cosine = out.head == nullptr && exit.embed_cosine > 0;
   if (out.probs != nullptr) out.probs->assign(ids.size() * labels, 0.0f);
 
-  ASSIGN_OR_RETURN(EncoderState state, model.Start(ids));
+  EncoderState state;
+  RETURN_IF_ERROR(model.Start(ids, &state));
   std::vector<int64_t> alive(ids.size());  // text index of each sequence in `state`
   for (size_t b = 0; b < ids.size(); ++b) alive[b] = static_cast<int64_t>(b);
   stats->tokens_per_layer.push_back(state.rows());
@@ -68,7 +69,8 @@ absl::Status RunAdaptive(const StepwiseEncoder& model, int num_layers, int embed
     // Exit tests: the head's confidence, or how little the layer moved the
     // pooled state; every text exits at the last layer.
     const int64_t batch = state.batch();
-    const std::vector<float> pooled = model.PoolState(state);
+    std::vector<float> pooled;
+    model.PoolState(state, &pooled);
     std::vector<float> embedded;  // [batch, dim] when the head needs it
     std::vector<float> probs(batch * labels);
     std::vector<bool> exits(batch, last);

@@ -38,7 +38,10 @@ void PrepareComputeThreads(int num_threads) {
   if (num_threads < 1) num_threads = 1;
   omp_set_num_threads(num_threads);
   EnableFlushToZeroInThisThread();
-  // OpenMP pools are persistent, so this is cheap after the first call.
+  // One thread computes on the caller alone: no region to enter (a team
+  // set-up and a malloc in libgomp per call).
+  if (num_threads == 1) return;
+    // OpenMP pools are persistent, so this is cheap after the first call.
 #pragma omp parallel num_threads(num_threads)
   EnableFlushToZeroInThisThread();
 }
