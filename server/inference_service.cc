@@ -1,5 +1,7 @@
 #include "server/inference_service.h"
 
+#include <mutex>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/admitted_call.h"
@@ -63,6 +65,9 @@ namespace {
 // the previous answer was written, so a stream holds one queue slot at most.
 // Each Start*/Finish publishes `this` and each callback adopts it, the
 // hand-over gRPC makes between its threads (server/tsan_handover.h).
+// StartWrite serializes response_ on the worker's thread after that publish,
+// so write_mu_ orders the serialization before the next Clear() and the
+// delete (gRPC never runs these callbacks inline in StartWrite).
 class EmbedStreamReactor final
     : public grpc::ServerBidiReactor<v1::EmbedRequest, v1::EmbedResponse> {
  public:
@@ -78,6 +83,7 @@ class EmbedStreamReactor final
       FinishStream(grpc::Status::OK);
       return;
     }
+    AfterStartWriteReturned();
     response_.Clear();
     RunAdmittedEmbed(state_, GrpcSite("EmbedStream", context_), InputsOf(request_), &response_,
                      [this](const absl::Status& status) {
@@ -86,6 +92,7 @@ class EmbedStreamReactor final
                          return;
                        }
                        tsan::Publish(this);
+                       std::lock_guard<std::mutex> lock(write_mu_);
                        StartWrite(&response_);
                      });
   }
@@ -102,10 +109,13 @@ class EmbedStreamReactor final
 
   void OnDone() override {
     tsan::Adopt(this);
+    AfterStartWriteReturned();
     delete this;
   }
 
  private:
+  void AfterStartWriteReturned() { std::lock_guard<std::mutex> lock(write_mu_); }
+
   void FinishStream(const grpc::Status& status) {
     tsan::Publish(this);
     Finish(status);
@@ -115,6 +125,7 @@ class EmbedStreamReactor final
   grpc::CallbackServerContext* const context_;
   v1::EmbedRequest request_;
   v1::EmbedResponse response_;
+  std::mutex write_mu_;  // held across StartWrite (see above)
 };
 
 }  // namespace
