@@ -74,6 +74,12 @@ class Engine {
   // Token ids of `text`; InvalidArgument for invalid UTF-8 (naming the byte).
   absl::StatusOr<std::vector<int32_t>> Tokenize(std::string_view text) const;
 
+  // Tokenize's ids and the bytes of `text` each stands for (offsets[i]).
+  absl::Status TokenizeWithOffsets(std::string_view text, std::vector<int32_t>* ids,
+                                   std::vector<ByteSpan>* offsets) const {
+    return model_->TokenizeWithOffsets(text, ids, offsets);
+  }
+
   // Token ids of each text; an error names texts[i]. With `reject_over` > 0,
   // a text of more tokens than that is InvalidArgument, the message ending
   // with `why` (e.g. which policy or request field asked for the refusal).

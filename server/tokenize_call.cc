@@ -1,5 +1,6 @@
 #include "server/tokenize_call.h"
 
+#include "absl/strings/str_cat.h"
 #include "engine/util/status_macros.h"
 #include "server/prepared_call.h"
 
@@ -13,9 +14,13 @@ absl::Status RunTokenize(const ServingState& state, const v1::TokenizeRequest& r
   RETURN_IF_ERROR(CheckInputLimits(
       state.limits,
       CallInputs{&request.model(), &request.texts(), &no_ids, &no_options, false, std::nullopt}));
-  const std::vector<std::string_view> texts(request.texts().begin(), request.texts().end());
-  ASSIGN_OR_RETURN(std::vector<std::vector<int32_t>> batch, engine->TokenizeBatch(texts));
-  for (const std::vector<int32_t>& text_ids : batch) {
+  std::vector<int32_t> text_ids;
+  std::vector<ByteSpan> offsets;
+  for (int t = 0; t < request.texts_size(); ++t) {
+    if (absl::Status s = engine->TokenizeWithOffsets(request.texts(t), &text_ids, &offsets);
+        !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("texts[", t, "]: ", s.message()));
+    }
     int leading = 0;
     const std::vector<int32_t> ids =
         request.add_special_tokens() ? engine->WithSpecialTokens(text_ids, &leading) : text_ids;
@@ -23,11 +28,12 @@ absl::Status RunTokenize(const ServingState& state, const v1::TokenizeRequest& r
     out->mutable_ids()->Add(ids.begin(), ids.end());
     for (size_t i = 0; i < ids.size(); ++i) {
       out->add_pieces(engine->Piece(ids[i]));
-      if (request.add_special_tokens()) {
-        const bool special =
-            static_cast<int>(i) < leading || i >= static_cast<size_t>(leading) + text_ids.size();
-        out->add_special(special);
-      }
+      const bool special =
+          static_cast<int>(i) < leading || i >= static_cast<size_t>(leading) + text_ids.size();
+      if (request.add_special_tokens()) out->add_special(special);
+      const ByteSpan span = special ? ByteSpan{} : offsets[i - leading];
+      out->add_starts(static_cast<int32_t>(span.begin));
+      out->add_ends(static_cast<int32_t>(span.end));
     }
   }
   return absl::OkStatus();

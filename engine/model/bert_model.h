@@ -27,6 +27,10 @@ class BertModel final : public EncoderModel {
   const ModelInfo& info() const override { return info_; }
   // Ids without [CLS]/[SEP]: the model adds them (so clipping keeps [SEP]).
   absl::StatusOr<std::vector<int32_t>> Tokenize(std::string_view text) const override;
+  absl::Status TokenizeWithOffsets(std::string_view text, std::vector<int32_t>* ids,
+                                   std::vector<ByteSpan>* offsets) const override {
+    return tokenizer_->EncodeWithOffsets(text, ids, offsets);
+  }
   std::string Piece(int32_t id) const override;
   SpecialTokens special_tokens() const override { return {{cls_id_}, {sep_id_}}; }
   const ClassifierHead* builtin_head() const override { return head_ ? &*head_ : nullptr; }

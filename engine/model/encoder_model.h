@@ -13,6 +13,7 @@
 #include "engine/model/execution_plan.h"
 #include "engine/model/stepwise_encoder.h"
 #include "engine/run_options.h"
+#include "engine/tokenizer/aligned_text.h"
 
 namespace attnserve {
 
@@ -50,6 +51,10 @@ class EncoderModel : public StepwiseEncoder {
 
   // Token ids of valid UTF-8 text, never truncated.
   virtual absl::StatusOr<std::vector<int32_t>> Tokenize(std::string_view text) const = 0;
+
+  // Tokenize's ids and, for each, the bytes of `text` it stands for.
+  virtual absl::Status TokenizeWithOffsets(std::string_view text, std::vector<int32_t>* ids,
+                                           std::vector<ByteSpan>* offsets) const = 0;
 
   // The vocabulary piece of a token id ("" when out of range).
   virtual std::string Piece(int32_t id) const = 0;

@@ -24,6 +24,10 @@ class UseLiteModel final : public EncoderModel {
 
   const ModelInfo& info() const override { return info_; }
   absl::StatusOr<std::vector<int32_t>> Tokenize(std::string_view text) const override;
+  absl::Status TokenizeWithOffsets(std::string_view text, std::vector<int32_t>* ids,
+                                   std::vector<ByteSpan>* offsets) const override {
+    return tokenizer_->EncodeWithOffsets(text, ids, offsets);
+  }
   std::string Piece(int32_t id) const override { return std::string(tokenizer_->piece(id)); }
 
   // The computation, layer by layer (use_lite_stepwise.cc).

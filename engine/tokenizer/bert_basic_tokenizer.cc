@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "engine/tokenizer/aligned_text.h"
 #include "engine/tokenizer/utf8.h"
 #include "utf8proc.h"
 
@@ -125,33 +126,8 @@ bool MayNormalize(const std::u32string& s) {
   return false;
 }
 
-struct FreeDeleter {
-  void operator()(utf8proc_uint8_t* p) const { std::free(p); }
-};
-
-// NFC or NFD (utf8proc) of code points, through UTF-8.
-absl::Status Normalize(utf8proc_option_t form, std::u32string* s) {
-  std::string utf8;
-  utf8.reserve(s->size() * 2);
-  for (char32_t c : *s) AppendUtf8(c, &utf8);
-  utf8proc_uint8_t* raw = nullptr;
-  const utf8proc_ssize_t length =
-      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(utf8.data()),
-                   static_cast<utf8proc_ssize_t>(utf8.size()), &raw,
-                   static_cast<utf8proc_option_t>(UTF8PROC_STABLE | form));
-  std::unique_ptr<utf8proc_uint8_t, FreeDeleter> owned(raw);
-  if (length < 0) {
-    return absl::InternalError(
-        absl::StrCat("Unicode normalization failed: ", utf8proc_errmsg(length)));
-  }
-  absl::StatusOr<std::u32string> decoded = DecodeUtf8(
-      std::string_view(reinterpret_cast<const char*>(owned.get()), static_cast<size_t>(length)));
-  if (!decoded.ok()) return decoded.status();
-  *s = std::move(*decoded);
-  return absl::OkStatus();
-}
-
-void Lowercase(std::u32string* s) {
+// Lowercases `s`; `origins` (if not null) follows İ's expansion.
+void Lowercase(std::u32string* s, std::vector<ByteSpan>* origins) {
   // Common case, no Σ (context) and no İ (expands): in place.
   if (std::find_if(s->begin(), s->end(), [](char32_t c) { return c == 0x3A3 || c == 0x130; }) ==
       s->end()) {
@@ -165,6 +141,7 @@ void Lowercase(std::u32string* s) {
     return;
   }
   std::u32string out;
+  std::vector<ByteSpan> out_origins;
   out.reserve(s->size());
   for (size_t i = 0; i < s->size(); ++i) {
     const char32_t c = (*s)[i];
@@ -177,16 +154,34 @@ void Lowercase(std::u32string* s) {
       // Python gives "i" + COMBINING DOT ABOVE.
       out.push_back('i');
       out.push_back(0x307);
+      if (origins != nullptr) out_origins.push_back((*origins)[i]);
     } else {
       out.push_back(static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))));
     }
+    if (origins != nullptr) out_origins.push_back((*origins)[i]);
   }
   *s = std::move(out);
+  if (origins != nullptr) *origins = std::move(out_origins);
 }
 
-absl::Status StripAccents(std::u32string* s) {
+// NFD, then drop the nonspacing marks; `origins` (if not null) in step.
+absl::Status StripAccents(std::u32string* s, std::vector<ByteSpan>* origins) {
+  if (origins != nullptr) {
+    if (absl::Status st = NormalizeAligned(UTF8PROC_DECOMPOSE, s, origins); !st.ok()) return st;
+    size_t kept = 0;
+    for (size_t i = 0; i < s->size(); ++i) {
+      const char32_t c = (*s)[i];
+      if (c >= 0x80 && Category(c) == UTF8PROC_CATEGORY_MN) continue;
+      (*s)[kept] = c;
+      (*origins)[kept] = (*origins)[i];
+      ++kept;
+    }
+    s->resize(kept);
+    origins->resize(kept);
+    return absl::OkStatus();
+  }
   if (MayNormalize(*s)) {
-    if (absl::Status st = Normalize(UTF8PROC_DECOMPOSE, s); !st.ok()) return st;
+    if (absl::Status st = NormalizeCodePoints(UTF8PROC_DECOMPOSE, s); !st.ok()) return st;
   }
   std::erase_if(*s, [](char32_t c) { return c >= 0x80 && Category(c) == UTF8PROC_CATEGORY_MN; });
   return absl::OkStatus();
@@ -233,44 +228,63 @@ bool BertIsPunctuation(char32_t cp) {
 }
 
 absl::Status BertBasicTokenize(std::string_view text, const BertBasicOptions& options,
-                               BertWords* out) {
+                               BertWords* out, std::vector<ByteSpan>* origins) {
   absl::StatusOr<std::u32string> decoded = DecodeUtf8(text);
   if (!decoded.ok()) return decoded.status();
 
   // Clean (drop NUL, U+FFFD and controls; whitespace -> space) and space out
-  // CJK ideographs, in one pass as Python's two passes would.
+  // CJK ideographs, in one pass as Python's two passes would. With `origins`,
+  // each kept code point records its bytes in `text` (the spaces put around
+  // an ideograph record none).
   std::u32string& s = out->chars;
   s.clear();
   s.reserve(decoded->size() + 8);
+  if (origins != nullptr) {
+    origins->clear();
+    origins->reserve(decoded->size() + 8);
+  }
   bool ascii = true;
+  uint32_t at = 0;
   for (char32_t c : *decoded) {
+    const uint32_t from = at;
+    at += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+    const size_t before = s.size();
     if (c < 0x80) {
       if (c == 0 || (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) continue;
       s.push_back(c == '\t' || c == '\n' || c == '\r' ? U' ' : c);
+    } else if (c == 0xFFFD || IsControl(c)) {
       continue;
-    }
-    if (c == 0xFFFD || IsControl(c)) continue;
-    ascii = false;
-    if (IsWhitespace(c)) {
-      s.push_back(' ');
-    } else if (options.tokenize_chinese_chars && BertIsChineseChar(c)) {
-      s.push_back(' ');
-      s.push_back(c);
-      s.push_back(' ');
     } else {
-      s.push_back(c);
+      ascii = false;
+      if (IsWhitespace(c)) {
+        s.push_back(' ');
+      } else if (options.tokenize_chinese_chars && BertIsChineseChar(c)) {
+        s.push_back(' ');
+        s.push_back(c);
+        s.push_back(' ');
+      } else {
+        s.push_back(c);
+      }
+    }
+    if (origins != nullptr) {
+      for (size_t i = before; i < s.size(); ++i) {
+        origins->push_back(s[i] == ' ' && c != ' ' && !IsWhitespace(c) ? ByteSpan{from, from}
+                                                                       : ByteSpan{from, at});
+      }
     }
   }
   // Recent transformers NFC the text so that composed and decomposed input
   // agree; ASCII text is already NFC.
   if (!ascii && MayNormalize(s)) {
-    if (absl::Status st = Normalize(UTF8PROC_COMPOSE, &s); !st.ok()) return st;
+    absl::Status st = origins != nullptr ? NormalizeAligned(UTF8PROC_COMPOSE, &s, origins)
+                                         : NormalizeCodePoints(UTF8PROC_COMPOSE, &s);
+    if (!st.ok()) return st;
   }
   // Python lowercases and strips accents per whitespace token; the whole text
   // gives the same result because spaces are neither cased nor case-ignorable.
-  if (options.lowercase) Lowercase(&s);
+  if (options.lowercase) Lowercase(&s, origins);
   if (options.strip_accents) {
-    if (absl::Status st = StripAccents(&s); !st.ok()) return st;
+    if (absl::Status st = StripAccents(&s, origins); !st.ok()) return st;
   }
 
   // Whitespace split, then every punctuation character is a word of its own.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "engine/tokenizer/aligned_text.h"
 
 namespace attnserve {
 
@@ -32,9 +33,10 @@ struct BertWords {
 };
 
 // Splits valid UTF-8 `text` into BERT words (never empty ones); invalid UTF-8
-// is InvalidArgument naming the byte offset. `out` is overwritten.
+// is InvalidArgument naming the byte offset. `out` is overwritten. With
+// `origins`, origins[i] is where out->chars[i] came from in `text`.
 absl::Status BertBasicTokenize(std::string_view text, const BertBasicOptions& options,
-                               BertWords* out);
+                               BertWords* out, std::vector<ByteSpan>* origins = nullptr);
 
 // The same words as UTF-8 strings (tests, tools).
 std::vector<std::string> BertWordsAsUtf8(const BertWords& words);

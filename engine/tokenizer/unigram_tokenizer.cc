@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/tokenizer/utf8.h"
 #include "nlohmann/json.hpp"
+#include "utf8proc.h"
 
 namespace attnserve {
 namespace {
@@ -273,6 +274,30 @@ absl::StatusOr<std::unique_ptr<UnigramTokenizer>> UnigramTokenizer::FromJson(
   return std::unique_ptr<UnigramTokenizer>(new UnigramTokenizer(std::move(impl)));
 }
 
+namespace {
+
+// The ids of the best path in `s` (s.reversed, last piece first), each run of
+// unknowns collapsed into one 0; with `origins` (one per symbol) the span of
+// each id in `spans`, also last first.
+void Backtrack(Scratch& s, const std::vector<ByteSpan>* origins, std::vector<ByteSpan>* spans) {
+  s.reversed.clear();
+  for (int64_t pos = static_cast<int64_t>(s.symbols.size()); pos > 0; pos -= s.length[pos]) {
+    const int32_t id = s.id[pos];
+    ByteSpan span;
+    if (origins != nullptr) {
+      for (int64_t i = pos - s.length[pos]; i < pos; ++i) span = Union(span, (*origins)[i]);
+    }
+    if (id == kUnknownId && !s.reversed.empty() && s.reversed.back() == kUnknownId) {
+      if (origins != nullptr) spans->back() = Union(spans->back(), span);
+      continue;
+    }
+    s.reversed.push_back(id);
+    if (origins != nullptr) spans->push_back(span);
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<int32_t>> UnigramTokenizer::Encode(std::string_view utf8_text) const {
   // ASCII text is valid and already NFKC; skip the normalizer's copy.
   std::string normalized;
@@ -291,19 +316,38 @@ absl::StatusOr<std::vector<int32_t>> UnigramTokenizer::Encode(std::string_view u
   s.symbols.push_back(kBoundary);
   AppendSymbols(text, &s.symbols);
   impl_->BestPath(s.symbols, s);
-
-  // Backtrack from the end, collapsing each run of unknowns into one 0.
-  s.reversed.clear();
-  for (int64_t pos = static_cast<int64_t>(s.symbols.size()); pos > 0; pos -= s.length[pos]) {
-    const int32_t id = s.id[pos];
-    if (id == kUnknownId && !s.reversed.empty() && s.reversed.back() == kUnknownId) {
-      continue;
-    }
-    s.reversed.push_back(id);
-  }
+  Backtrack(s, nullptr, nullptr);
   ids.assign(s.reversed.rbegin(), s.reversed.rend());
   ReleaseIfHuge(s);
   return ids;
+}
+
+absl::Status UnigramTokenizer::EncodeWithOffsets(std::string_view utf8_text,
+                                                 std::vector<int32_t>* ids,
+                                                 std::vector<ByteSpan>* offsets) const {
+  ids->clear();
+  offsets->clear();
+  std::u32string chars;
+  std::vector<ByteSpan> origins;
+  if (absl::Status st = DecodeAligned(utf8_text, &chars, &origins); !st.ok()) return st;
+  if (absl::Status st = NormalizeAligned(UTF8PROC_COMPOSE | UTF8PROC_COMPAT, &chars, &origins);
+      !st.ok()) {
+    return st;
+  }
+  if (chars.empty()) return absl::OkStatus();
+
+  Scratch& s = ThreadScratch();
+  s.symbols.clear();
+  s.symbols.push_back(kBoundary);
+  for (char32_t c : chars) s.symbols.push_back(c == U' ' ? kBoundary : c);
+  origins.insert(origins.begin(), ByteSpan{});  // the boundary before the first word
+  impl_->BestPath(s.symbols, s);
+  std::vector<ByteSpan> reversed_spans;
+  Backtrack(s, &origins, &reversed_spans);
+  ids->assign(s.reversed.rbegin(), s.reversed.rend());
+  offsets->assign(reversed_spans.rbegin(), reversed_spans.rend());
+  ReleaseIfHuge(s);
+  return absl::OkStatus();
 }
 
 int UnigramTokenizer::vocab_size() const { return static_cast<int>(impl_->pieces.size()); }

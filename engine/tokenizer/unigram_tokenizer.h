@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/tokenizer/aligned_text.h"
 
 namespace attnserve {
 
@@ -26,6 +27,13 @@ class UnigramTokenizer {
   // Token ids of `utf8_text`, never truncated. Invalid UTF-8 is InvalidArgument
   // naming the byte offset. Empty (after NFKC) text gives no ids.
   absl::StatusOr<std::vector<int32_t>> Encode(std::string_view utf8_text) const;
+
+  // Encode, and with `offsets` the bytes of `utf8_text` each id stands for: a
+  // piece's word-boundary marker covers the space it replaced (the one before
+  // the first word covers nothing), a run of unknowns covers the whole run,
+  // and a piece of an NFKC expansion (e.g. "fi" of U+FB01) the whole source.
+  absl::Status EncodeWithOffsets(std::string_view utf8_text, std::vector<int32_t>* ids,
+                                 std::vector<ByteSpan>* offsets) const;
 
   int vocab_size() const;
   // The piece of `id` as UTF-8; empty for an out-of-range id.

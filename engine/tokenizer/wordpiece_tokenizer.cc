@@ -315,9 +315,14 @@ absl::StatusOr<WordPieceOptions> WordPieceTokenizer::OptionsFromDirectory(const 
 }
 
 void WordPieceTokenizer::EncodeWord(std::u32string_view word, std::string* scratch,
-                                    std::vector<int32_t>* ids) const {
-  if (word.size() > static_cast<size_t>(options_.max_input_chars_per_word)) {
+                                    std::vector<int32_t>* ids,
+                                    std::vector<uint32_t>* piece_ends) const {
+  const auto whole_word_unknown = [&] {
     ids->push_back(unk_id_);
+    if (piece_ends != nullptr) piece_ends->push_back(static_cast<uint32_t>(word.size()));
+  };
+  if (word.size() > static_cast<size_t>(options_.max_input_chars_per_word)) {
+    whole_word_unknown();
     return;
   }
   // UTF-8 of the word and the byte offset of every code point.
@@ -336,6 +341,7 @@ void WordPieceTokenizer::EncodeWord(std::u32string_view word, std::string* scrat
   off[word.size()] = static_cast<uint32_t>(scratch->size());
 
   const size_t first = ids->size();
+  const size_t first_end = piece_ends != nullptr ? piece_ends->size() : 0;
   const std::string_view bytes = *scratch;
   size_t start = 0;
   while (start < word.size()) {
@@ -357,10 +363,12 @@ void WordPieceTokenizer::EncodeWord(std::u32string_view word, std::string* scrat
     if (found < 0) {
       // No piece matches here: the whole word is [UNK], as in BERT.
       ids->resize(first);
-      ids->push_back(unk_id_);
+      if (piece_ends != nullptr) piece_ends->resize(first_end);
+      whole_word_unknown();
       return;
     }
     ids->push_back(found);
+    if (piece_ends != nullptr) piece_ends->push_back(static_cast<uint32_t>(end));
     start = end;
   }
 }
@@ -375,6 +383,32 @@ absl::StatusOr<std::vector<int32_t>> WordPieceTokenizer::Encode(std::string_view
   std::string scratch;
   for (size_t i = 0; i < words.size(); ++i) EncodeWord(words.word(i), &scratch, &ids);
   return ids;
+}
+
+absl::Status WordPieceTokenizer::EncodeWithOffsets(std::string_view text, std::vector<int32_t>* ids,
+                                                   std::vector<ByteSpan>* offsets) const {
+  BertWords words;
+  std::vector<ByteSpan> origins;
+  const BertBasicOptions basic{options_.lowercase, options_.strip_accents,
+                               options_.tokenize_chinese_chars};
+  if (absl::Status s = BertBasicTokenize(text, basic, &words, &origins); !s.ok()) return s;
+  ids->clear();
+  offsets->clear();
+  std::string scratch;
+  std::vector<uint32_t> piece_ends;
+  for (size_t i = 0; i < words.size(); ++i) {
+    piece_ends.clear();
+    EncodeWord(words.word(i), &scratch, ids, &piece_ends);
+    uint32_t piece_begin = words.spans[i].first;
+    for (uint32_t end : piece_ends) {
+      const uint32_t piece_end = words.spans[i].first + end;
+      ByteSpan span;
+      for (uint32_t c = piece_begin; c < piece_end; ++c) span = Union(span, origins[c]);
+      offsets->push_back(span);
+      piece_begin = piece_end;
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<BertEncoding> WordPieceTokenizer::EncodeForModel(std::string_view a,

@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "engine/tokenizer/aligned_text.h"
 
 namespace attnserve {
 
@@ -59,6 +60,11 @@ class WordPieceTokenizer {
   // the text (e.g. "[SEP]") are ordinary text here, not special ids.
   absl::StatusOr<std::vector<int32_t>> Encode(std::string_view text) const;
 
+  // Encode, and with `offsets` the bytes of `text` each id stands for (a
+  // piece of an accented or case-expanded letter covers the whole letter).
+  absl::Status EncodeWithOffsets(std::string_view text, std::vector<int32_t>* ids,
+                                 std::vector<ByteSpan>* offsets) const;
+
   // [CLS] a [SEP] (b [SEP]) with token type ids. max_length > 0 truncates the
   // texts (not the special tokens) as Hugging Face's "longest_first" does;
   // max_length <= 0 means no limit. InvalidArgument when max_length is too
@@ -78,8 +84,10 @@ class WordPieceTokenizer {
 
  private:
   WordPieceTokenizer() = default;
-  // Appends the WordPiece ids of one basic-tokenized word (code points).
-  void EncodeWord(std::u32string_view word, std::string* scratch, std::vector<int32_t>* ids) const;
+  // Appends the WordPiece ids of one basic-tokenized word (code points) and,
+  // with `piece_ends`, where each piece ends in the word (code points).
+  void EncodeWord(std::u32string_view word, std::string* scratch, std::vector<int32_t>* ids,
+                  std::vector<uint32_t>* piece_ends = nullptr) const;
 
   WordPieceOptions options_;
   std::vector<std::string> tokens_;

@@ -363,13 +363,29 @@ HttpResponse TeiTokenize(ServingState* state, const HttpApiOptions& options,
   v1::TokenizeResponse response;
   if (absl::Status s = RunTokenize(*state, request, &response); !s.ok()) return fail(s);
   (void)RecordCall(*state, start->site, absl::OkStatus());
+  // TEI's SimpleToken: a text token's "text" is its slice of the input and
+  // start/stop its byte offsets; a special token's "text" is the token, with
+  // no offsets. "piece" (the vocabulary entry) is attnserve's own.
   json out = json::array();
-  for (const v1::TokenIds& t : response.tokens()) {
+  for (int t = 0; t < response.tokens_size(); ++t) {
+    const v1::TokenIds& tokens_of_text = response.tokens(t);
+    const std::string& input = request.texts(t);
     json tokens = json::array();
-    for (int i = 0; i < t.ids_size(); ++i) {
-      tokens.push_back({{"id", t.ids(i)},
-                        {"text", t.pieces(i)},
-                        {"special", i < t.special_size() && t.special(i)}});
+    for (int i = 0; i < tokens_of_text.ids_size(); ++i) {
+      const bool special = i < tokens_of_text.special_size() && tokens_of_text.special(i);
+      json token = {
+          {"id", tokens_of_text.ids(i)}, {"special", special}, {"piece", tokens_of_text.pieces(i)}};
+      if (special) {
+        token["text"] = tokens_of_text.pieces(i);
+        token["start"] = nullptr;
+        token["stop"] = nullptr;
+      } else {
+        const int start = tokens_of_text.starts(i), stop = tokens_of_text.ends(i);
+        token["text"] = input.substr(static_cast<size_t>(start), static_cast<size_t>(stop - start));
+        token["start"] = start;
+        token["stop"] = stop;
+      }
+      tokens.push_back(std::move(token));
     }
     out.push_back(std::move(tokens));
   }

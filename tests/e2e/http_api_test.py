@@ -156,11 +156,21 @@ class HttpApiTest(unittest.TestCase):
         for special in (True, False):
             r = self.post("/tokenize", {"inputs": TEXTS, "add_special_tokens": special})
             self.assertEqual(r.status_code, 200, r.text)
-            for tokens, want in zip(r.json(), expected):
+            for text, tokens, want in zip(TEXTS, r.json(), expected):
                 self.assertEqual([t["id"] for t in tokens], want.ids)
-                self.assertEqual([t["text"] for t in tokens], want.pieces)
+                self.assertEqual([t["piece"] for t in tokens], want.pieces)
                 # USE-lite adds no special tokens of its own.
                 self.assertFalse(any(t["special"] for t in tokens))
+                # TEI's SimpleToken: "text" is the slice [start, stop) of the
+                # input's UTF-8 bytes, the same offsets as gRPC's.
+                raw = text.encode("utf-8")
+                self.assertEqual(len(want.offsets), len(tokens))
+                for t, (start, end) in zip(tokens, want.offsets):
+                    self.assertEqual(set(t), {"id", "text", "special", "start", "stop", "piece"})
+                    self.assertEqual((t["start"], t["stop"]), (start, end))
+                    self.assertEqual(t["text"], raw[start:end].decode("utf-8"))
+                self.assertEqual(b"".join(raw[t["start"]:t["stop"]] for t in tokens).strip(),
+                                 raw.strip())
 
     def test_info_models_and_health(self):
         info = self.session.get(self.url + "/info", timeout=10).json()

@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/test_model.h"
+#include "tests/support/token_offsets.h"
 
 namespace attnserve {
 namespace {
@@ -107,6 +108,26 @@ TEST(GoldenTokenizerTest, EveryStringGivesTheReferenceIds) {
     ASSERT_TRUE(ids.ok()) << ids.status();
     if (*ids != row["ids"].get<std::vector<int32_t>>() && ++mismatches <= 10) {
       ADD_FAILURE() << "ids differ for " << json(text).dump();
+    }
+  }
+  EXPECT_EQ(mismatches, 0) << "of " << rows.size() << " strings";
+}
+
+// /tokenize's offsets path normalizes segment by segment: it must give the
+// reference ids too, with offsets that fit each string.
+TEST(GoldenTokenizerTest, OffsetsPathGivesTheReferenceIds) {
+  ATTNSERVE_REQUIRE_TEST_MODEL();
+  ASSERT_NE(SharedEngine(), nullptr);
+  int mismatches = 0;
+  const std::vector<json> rows = ReadJsonLines(kTokenizerCases);
+  for (const json& row : rows) {
+    const std::string text = row["text"].get<std::string>();
+    std::vector<int32_t> ids;
+    std::vector<ByteSpan> offsets;
+    ASSERT_TRUE(SharedEngine()->TokenizeWithOffsets(text, &ids, &offsets).ok());
+    const std::string problem = test::OffsetProblem(text, ids.size(), offsets);
+    if ((ids != row["ids"].get<std::vector<int32_t>>() || !problem.empty()) && ++mismatches <= 10) {
+      ADD_FAILURE() << json(text).dump() << ": " << (problem.empty() ? "ids differ" : problem);
     }
   }
   EXPECT_EQ(mismatches, 0) << "of " << rows.size() << " strings";

@@ -49,6 +49,55 @@ TEST_F(HttpTest, OpenAiEmbeddingsEqualTheGrpcOnes) {
   EXPECT_GT(body["usage"]["prompt_tokens"].get<int>(), 0);
 }
 
+// TEI's /tokenize on a BERT-family model: [CLS]/[SEP] are special with no
+// offsets, every other token's "text" is its byte slice of the input, and the
+// gRPC Tokenize gives the same offsets ((0, 0) for the specials).
+TEST_F(HttpTest, TokenizeGivesTeiTokensWithOffsets) {
+  v1::Config config = BaseConfig();
+  config.set_model_root(ATTNSERVE_TINY_BERT_DIR);
+  config.set_model_dir("bert-cls");
+  StartServer(config);
+  const std::string text = "Caf\xC3\xA9, d\xC3\xA9j\xC3\xA0 vu!";  // "Café, déjà vu!"
+  const HttpAnswer http = Post("/tokenize", json({{"inputs", {text}}}).dump());
+  ASSERT_EQ(http.status, 200) << http.body;
+  const json tokens = json::parse(http.body).at(0);
+  ASSERT_GE(tokens.size(), 4u);
+  v1::TokenizeRequest request;
+  request.add_texts(text);
+  request.set_add_special_tokens(true);
+  absl::StatusOr<v1::TokenizeResponse> grpc = client_->Tokenize(request);
+  ASSERT_TRUE(grpc.ok()) << grpc.status();
+  const v1::TokenIds& want = grpc->tokens(0);
+  ASSERT_EQ(static_cast<int>(tokens.size()), want.ids_size());
+  std::string covered;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const json& t = tokens[i];
+    const int g = static_cast<int>(i);
+    EXPECT_EQ(t["id"], want.ids(g));
+    EXPECT_EQ(t["piece"], want.pieces(g));
+    const bool special = i == 0 || i + 1 == tokens.size();
+    EXPECT_EQ(t["special"], special) << i;
+    if (special) {
+      EXPECT_EQ(t["text"], i == 0 ? "[CLS]" : "[SEP]");
+      EXPECT_TRUE(t["start"].is_null() && t["stop"].is_null());
+      EXPECT_EQ(want.starts(g), 0);
+      EXPECT_EQ(want.ends(g), 0);
+      continue;
+    }
+    const int start = t["start"].get<int>(), stop = t["stop"].get<int>();
+    EXPECT_EQ(start, want.starts(g));
+    EXPECT_EQ(stop, want.ends(g));
+    EXPECT_EQ(t["text"], text.substr(start, stop - start));
+    covered += t["text"].get<std::string>();
+  }
+  // Every non-space byte of the text is in some token, in order.
+  std::string letters;
+  for (char c : text) {
+    if (c != ' ') letters += c;
+  }
+  EXPECT_EQ(covered, letters);
+}
+
 TEST_F(HttpTest, ErrorsNameTheFieldAndTheServerStaysUp) {
   StartServer(BaseConfig());
   const HttpAnswer bad_json = Post("/v1/embeddings", "{\"input\": ");

@@ -33,6 +33,9 @@ TEST_F(ServerTest, HealthModelsAndTokenize) {
   ASSERT_TRUE(tokens.ok()) << tokens.status();
   EXPECT_THAT(tokens->tokens(0).ids(), ::testing::ElementsAre(2002, 102));
   EXPECT_EQ(tokens->tokens(0).pieces(0), "\u2581hell");
+  // Offsets are bytes of the text as sent: the first marker stands for none.
+  EXPECT_THAT(tokens->tokens(0).starts(), ::testing::ElementsAre(0, 4));
+  EXPECT_THAT(tokens->tokens(0).ends(), ::testing::ElementsAre(4, 5));
 }
 
 TEST_F(ServerTest, EmbedMatchesTheReferenceAndReportsStats) {

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/token_offsets.h"
 
 namespace attnserve {
 namespace {
@@ -340,6 +341,60 @@ TEST_F(RealVocabTest, ScoreAnomalies) {
   // "”5" exists three times; only the last id is produced.
   EXPECT_THAT(Ids(*tokenizer_, "”5"), ::testing::Contains(4464));
   EXPECT_THAT(Ids(*tokenizer_, "”5"), ::testing::Not(::testing::Contains(230)));
+}
+
+// Each piece with the text its offsets point at; the ids must be Encode's.
+std::vector<std::pair<std::string, std::string>> PiecesAndSlices(const UnigramTokenizer& t,
+                                                                 const std::string& text) {
+  std::vector<int32_t> ids;
+  std::vector<ByteSpan> offsets;
+  const absl::Status s = t.EncodeWithOffsets(text, &ids, &offsets);
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(ids, Ids(t, text)) << text;
+  EXPECT_EQ(test::OffsetProblem(text, ids.size(), offsets), "") << text;
+  std::vector<std::pair<std::string, std::string>> out;
+  for (size_t i = 0; i < ids.size() && i < offsets.size(); ++i) {
+    out.emplace_back(t.piece(ids[i]),
+                     text.substr(offsets[i].begin, offsets[i].end - offsets[i].begin));
+  }
+  return out;
+}
+
+using PieceSlice = std::pair<std::string, std::string>;
+
+TEST_F(RealVocabTest, OffsetsPointAtTheTextAsSent) {
+  const std::string b = kB;
+  // The marker before the first word stands for no byte; later ones for the
+  // space they replaced.
+  EXPECT_THAT(PiecesAndSlices(*tokenizer_, ":) hello"),
+              ElementsAre(PieceSlice{b, ""}, PieceSlice{":", ":"}, PieceSlice{")", ")"},
+                          PieceSlice{b + "hell", " hell"}, PieceSlice{"o", "o"}));
+  // A run of unknowns is one id over the whole run.
+  const auto cjk = PiecesAndSlices(*tokenizer_, "東京は日本の首都です。");
+  ASSERT_EQ(cjk.size(), 2u);
+  EXPECT_EQ(cjk[1].second, "東京は日本の首都です。");
+  // NFKC: the fullwidth letters and the ligature are covered as sent.
+  const std::string text = "\xEF\xBC\xA8\xEF\xBD\x85llo \xEF\xAC\x81ne";  // Ｈｅllo ﬁne
+  std::string joined;
+  for (const auto& [piece, slice] : PiecesAndSlices(*tokenizer_, text)) joined += slice;
+  EXPECT_EQ(joined, text);
+}
+
+// On ASCII text a piece is its slice with spaces as the boundary marker (the
+// first piece also carries the marker before the first word).
+TEST_F(RealVocabTest, AsciiSlicesSpellTheirPieces) {
+  const std::string b = kB;
+  for (const std::string text : {"The quick brown fox jumps over the lazy dog.",
+                                 "HELLO   WORLD 10:30, ok :( fine", "a\t\tb e-mail x@y.z"}) {
+    const auto pieces = PiecesAndSlices(*tokenizer_, text);
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      const auto& [piece, slice] = pieces[i];
+      if (piece == tokenizer_->piece(0)) continue;  // unknown
+      std::string spelled = i == 0 ? b : "";
+      for (char c : slice) spelled += c == ' ' ? b : std::string(1, c);
+      EXPECT_EQ(spelled, piece) << text << " piece " << i;
+    }
+  }
 }
 
 }  // namespace

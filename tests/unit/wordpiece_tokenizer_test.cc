@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/per_test_dir.h"
+#include "tests/support/token_offsets.h"
 #include "utf8proc.h"
 
 namespace attnserve {
@@ -431,6 +432,67 @@ TEST_F(WordPieceFileTest, FromDirectoryPrefersVocabTxtElseTokenizerJson) {
   t = WordPieceTokenizer::FromDirectory(dir_.string());
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace attnserve
+
+namespace attnserve {
+namespace {
+
+// Each id with the text its offsets point at.
+std::vector<std::pair<int32_t, std::string>> IdsAndSlices(const WordPieceTokenizer& t,
+                                                          const std::string& text) {
+  std::vector<int32_t> ids;
+  std::vector<ByteSpan> offsets;
+  const absl::Status s = t.EncodeWithOffsets(text, &ids, &offsets);
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(ids, Ids(t, text)) << text;
+  EXPECT_EQ(test::OffsetProblem(text, ids.size(), offsets), "") << text;
+  std::vector<std::pair<int32_t, std::string>> out;
+  for (size_t i = 0; i < ids.size() && i < offsets.size(); ++i) {
+    out.emplace_back(ids[i], text.substr(offsets[i].begin, offsets[i].end - offsets[i].begin));
+  }
+  return out;
+}
+
+using Slice = std::pair<int32_t, std::string>;
+
+TEST(WordPieceOffsetsTest, PiecesPointAtTheirLettersAsWritten) {
+  const WordPieceTokenizer t = Make();
+  EXPECT_THAT(IdsAndSlices(t, "  Unwanted, RUNNING!"),
+              ElementsAre(Slice{4, "Un"}, Slice{8, "want"}, Slice{9, "ed"}, Slice{14, ","},
+                          Slice{12, "RUNN"}, Slice{13, "ING"}, Slice{15, "!"}));
+  // An unknown word is one [UNK] over the whole word.
+  EXPECT_THAT(IdsAndSlices(t, "hello zzz"), ElementsAre(Slice{17, "hello"}, Slice{1, "zzz"}));
+}
+
+TEST(WordPieceOffsetsTest, NormalizedLettersCoverTheirSource) {
+  const WordPieceTokenizer t = Make();
+  // Composed é, decomposed e + U+0301: both "cafe", over the letters sent.
+  EXPECT_THAT(IdsAndSlices(t, "Caf\xC3\xA9 cafe\xCC\x81."),
+              ElementsAre(Slice{20, "Caf\xC3\xA9"}, Slice{20, "cafe\xCC\x81"}, Slice{16, "."}));
+  // İ lowercases to i + dot (two code points), stripped to "i": one letter.
+  EXPECT_THAT(IdsAndSlices(t, "\xC4\xB0 a"), ElementsAre(Slice{25, "\xC4\xB0"}, Slice{28, "a"}));
+  // CJK ideographs are words of their own; controls are dropped.
+  EXPECT_THAT(IdsAndSlices(t, "a\x01中文"),
+              ElementsAre(Slice{28, "a"}, Slice{26, "中"}, Slice{27, "文"}));
+}
+
+// On ASCII text every piece is, lowercased and without "##", its own slice.
+TEST(WordPieceOffsetsTest, AsciiSlicesSpellTheirPieces) {
+  const WordPieceTokenizer t = Make();
+  for (const std::string text :
+       {"Unwanted running, HELLO world!", "ab-x'x unaffable wanted", "a.b,c  x\tx\nab"}) {
+    for (const auto& [id, slice] : IdsAndSlices(t, text)) {
+      if (id == 1) continue;  // [UNK]
+      std::string piece = t.Piece(id);
+      if (piece.rfind("##", 0) == 0) piece = piece.substr(2);
+      std::string lower = slice;
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      EXPECT_EQ(lower, piece) << text;
+    }
+  }
 }
 
 }  // namespace

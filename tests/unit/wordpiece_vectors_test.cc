@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/token_offsets.h"
 #include "tests/unit/gguf_vocab_reader.h"
 
 namespace attnserve {
@@ -139,7 +140,7 @@ TEST_F(WordPieceVectorsTest, RandomTextsMatchThePythonReference) {
   ASSERT_TRUE(in) << "tests/golden/wordpiece/bge_random.jsonl is missing";
   // One tokenizer per (lowercase, strip_accents), built on first use.
   std::map<std::pair<bool, bool>, WordPieceTokenizer> tokenizers;
-  int cases = 0, mismatches = 0;
+  int cases = 0, mismatches = 0, offset_mismatches = 0;
   for (std::string line; std::getline(in, line);) {
     const nlohmann::json j = nlohmann::json::parse(line);
     const std::string text = j.at("text").get<std::string>();
@@ -163,8 +164,19 @@ TEST_F(WordPieceVectorsTest, RandomTextsMatchThePythonReference) {
                     << nlohmann::json(*ids).dump() << "\n  expected "
                     << nlohmann::json(expected).dump();
     }
+    // The offsets path normalizes segment by segment: the same ids, and
+    // offsets that fit the text.
+    std::vector<int32_t> ids_with_offsets;
+    std::vector<ByteSpan> offsets;
+    ASSERT_TRUE(it->second.EncodeWithOffsets(text, &ids_with_offsets, &offsets).ok());
+    const std::string problem = test::OffsetProblem(text, ids_with_offsets.size(), offsets);
+    if ((ids_with_offsets != expected || !problem.empty()) && ++offset_mismatches <= 5) {
+      ADD_FAILURE() << "case " << cases << " with offsets: " << nlohmann::json(text).dump()
+                    << "\n  got " << nlohmann::json(ids_with_offsets).dump() << " " << problem;
+    }
     ++cases;
   }
+  EXPECT_EQ(offset_mismatches, 0) << "of " << cases << " cases";
   EXPECT_EQ(cases, 3000);
   EXPECT_EQ(tokenizers.size(), 4u);
   EXPECT_EQ(mismatches, 0) << "of " << cases << " cases";

@@ -76,10 +76,14 @@ class EmbedResult:
 
 @dataclasses.dataclass
 class Tokens:
-    """The tokenizer's output for one text: ids and their pieces."""
+    """The tokenizer's output for one text: ids, their pieces and, per id,
+    the bytes [start, end) of the text's UTF-8 it stands for (Hugging Face's
+    offset_mapping; (0, 0) for a special token)."""
 
     ids: List[int]
     pieces: List[str]
+    offsets: List[Tuple[int, int]] = dataclasses.field(default_factory=list)
+    special: List[bool] = dataclasses.field(default_factory=list)
 
 
 def _encode_texts(texts: Texts) -> List[bytes]:
@@ -297,12 +301,18 @@ class Client:
         response = self._call("Classify", self._inference.Classify, request, timeout=timeout)
         return [(r.label, dict(r.scores)) for r in response.results]
 
-    def tokenize(self, texts: Texts, *, model: str = "",
+    def tokenize(self, texts: Texts, *, model: str = "", add_special_tokens: bool = False,
                  timeout: Optional[float] = None) -> List[Tokens]:
-        """The tokenizer's ids and pieces of each text (no clip applied)."""
-        request = inference_pb2.TokenizeRequest(model=model, texts=_encode_texts(texts))
+        """The tokenizer's ids, pieces and offsets of each text (no clip
+        applied); with add_special_tokens, also the ids the model adds around
+        a text (BERT's [CLS] and [SEP]), as Hugging Face's input_ids."""
+        request = inference_pb2.TokenizeRequest(model=model, texts=_encode_texts(texts),
+                                                add_special_tokens=add_special_tokens)
         response = self._call("Tokenize", self._inference.Tokenize, request, timeout=timeout)
-        return [Tokens(ids=list(t.ids), pieces=list(t.pieces)) for t in response.tokens]
+        return [Tokens(ids=list(t.ids), pieces=list(t.pieces),
+                       offsets=list(zip(t.starts, t.ends)),
+                       special=list(t.special) or [False] * len(t.ids))
+                for t in response.tokens]
 
     def list_models(self, *, timeout: Optional[float] = None) -> List[Any]:
         """The served models (attnserve.v1.ModelInfo messages)."""

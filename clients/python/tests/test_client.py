@@ -79,6 +79,13 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(len(tokens), 1)
         self.assertEqual(tokens[0].ids, [2002, 102])
         self.assertEqual(len(tokens[0].pieces), 2)
+        self.assertEqual(tokens[0].offsets, [(0, 4), (4, 5)])
+        self.assertEqual(tokens[0].special, [False, False])
+        # Offsets are UTF-8 bytes of the text as sent.
+        text = "caf\u00e9 au lait"
+        (accented,) = self.client.tokenize([text], add_special_tokens=True)
+        raw = text.encode("utf-8")
+        self.assertEqual(b"".join(raw[a:b] for a, b in accented.offsets), raw)
 
     def test_invalid_utf8_is_invalid_argument_naming_the_text(self):
         with self.assertRaises(AttnServeError) as caught:
