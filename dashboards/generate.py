@@ -292,8 +292,9 @@ def runtime():
          "{{instance}}")], "s", w=6, h=4)
     b.panel("stat", "Scrape up", [(f"min by (instance) (up{{{I}}})", "{{instance}}")],
             w=6, h=4)
-    b.panel("stat", "GEMM backend", [
-        (f"max by (gemm_backend) (attnserve_build_info{{{I}}})", "{{gemm_backend}}")],
+    b.panel("stat", "Build", [
+        (f"max by (version, gemm_backend) (attnserve_build_info{{{I}}})",
+         "{{version}} ({{gemm_backend}})")],
         w=6, h=4, textMode="name")
     b.panel("stat", "Served model", [
         (f"max by (model, family) (attnserve_model_info{{{IM}}})", "{{model}} ({{family}})")],

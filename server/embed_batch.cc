@@ -175,7 +175,7 @@ void RunEmbedBatch(std::vector<std::shared_ptr<BatchMember>> group,
           stats.tokenize_seconds = l.tokenize_seconds;
           v1::EmbedResponse* r = l.m->response;
           r->set_model(model);
-          AppendEmbeddings(*result, l.first, l.count, l.m->prepared.inputs.return_token_ids, r);
+          AppendEmbeddings(*result, l.first, l.count, l.m->prepared, r);
           int64_t used = 0;
           for (const TextStats& t : stats.texts) used += t.tokens_used;
           energy.Write(total_used > 0 ? millijoules * used / total_used : millijoules,

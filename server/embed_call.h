@@ -14,9 +14,10 @@
 namespace attnserve {
 
 // Appends texts [first, first + count) of `result` to `response` (with their
-// token ids when the request asked for them).
-void AppendEmbeddings(const EmbedResult& result, size_t first, size_t count, bool return_token_ids,
-                      v1::EmbedResponse* response);
+// token ids when the request asked for them, framed by the model's special
+// tokens when it asked for that too).
+void AppendEmbeddings(const EmbedResult& result, size_t first, size_t count,
+                      const PreparedCall& prepared, v1::EmbedResponse* response);
 
 // Tokenizes (or checks the given ids), applies the over-length rule, runs
 // the engine and fills `response`; `outcome` receives what telemetry needs.

@@ -11,7 +11,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/str_cat.h"
+#include "engine/util/build_info.h"
 #include "server/lifecycle_log.h"
 #include "server/server.h"
 #include "server/server_config.h"
@@ -30,7 +32,11 @@ ABSL_FLAG(std::string, api_key_file, "",
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("attnserve: the attnserve gRPC inference server");
+  absl::FlagsUsageConfig usage;
+  usage.version_string = [] { return attnserve::VersionLine("attnserve") + "\n"; };
+  absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
+  attnserve::LogEvent(attnserve::VersionLine("version"));
 
   // Signals go to the thread that waits for them, not to gRPC's threads.
   sigset_t signals;

@@ -8,10 +8,13 @@
 namespace attnserve {
 
 CallInputs InputsOf(const v1::EmbedRequest& r) {
-  return CallInputs{
-      &r.model(),           &r.texts(),
-      &r.token_inputs(),    &r.options(),
-      r.return_token_ids(), r.has_truncate() ? std::optional(r.truncate()) : std::nullopt};
+  return CallInputs{&r.model(),
+                    &r.texts(),
+                    &r.token_inputs(),
+                    &r.options(),
+                    r.return_token_ids(),
+                    r.has_truncate() ? std::optional(r.truncate()) : std::nullopt,
+                    r.token_ids_with_special_tokens()};
 }
 
 CallInputs InputsOf(const v1::ClassifyRequest& r) {

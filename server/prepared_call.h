@@ -27,6 +27,7 @@ struct CallInputs {
   const v1::ExecutionOptions* options;
   bool return_token_ids = false;
   std::optional<bool> truncate;
+  bool token_ids_with_special_tokens = false;
 };
 CallInputs InputsOf(const v1::EmbedRequest& request);
 CallInputs InputsOf(const v1::ClassifyRequest& request);

@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include "absl/strings/str_cat.h"
+#include "engine/util/build_info.h"
 #include "engine/util/cpu_budget.h"
 #include "engine/util/file_io.h"
 #include "engine/util/status_macros.h"
@@ -136,7 +137,7 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
     http.max_body_bytes = config.limits().max_http_body_bytes();
     HttpApiOptions api;
     api.max_json_depth = config.limits().max_json_depth();
-    api.version = ATTNSERVE_VERSION;
+    api.version = std::string(GetBuildInfo().version);
     absl::StatusOr<std::unique_ptr<HttpServer>> started =
         HttpServer::Start(http, InferenceRoutes(&s->state_, api), ApiErrorHandler(&s->state_));
     if (!started.ok()) {

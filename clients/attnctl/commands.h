@@ -16,7 +16,8 @@ struct EmbedCommandOptions {
   std::vector<std::string> attention_params;  // "key=value"
   int threads = 0;
   int batch_size = 32;
-  std::string linear_precision;  // "" = f32 in-process, the policy's remotely
+  bool with_special_tokens = false;  // embed: token_ids framed as the model runs them
+  std::string linear_precision;      // "" = f32 in-process, the policy's remotely
   // Token pruning and early exit (run_flags.cc documents the flags).
   std::vector<double> keep_ratio;
   std::vector<double> prune_threshold;

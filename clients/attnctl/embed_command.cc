@@ -16,15 +16,17 @@ std::string DefaultModelDir() {
 int RunEmbedCommand(const EmbedCommandOptions& opts) {
   return RunLocalLines(
       "attnctl embed", opts, nullptr,
-      [](const Engine& engine, const RunOptions& options,
-         std::vector<std::vector<int32_t>> ids) -> absl::StatusOr<std::vector<std::string>> {
+      [&opts](const Engine& engine, const RunOptions& options,
+              std::vector<std::vector<int32_t>> ids) -> absl::StatusOr<std::vector<std::string>> {
         absl::StatusOr<EmbedResult> result = engine.EmbedTokenIds(std::move(ids), options);
         if (!result.ok()) return result.status();
         const int n = static_cast<int>(result->token_ids.size());
         std::vector<std::string> lines;
         for (int row = 0; row < n; ++row) {
-          lines.push_back(FormatEmbedLine(result->token_ids[row], result->embedding(row),
-                                          result->dim, result->stats.texts[row], result->stats, n));
+          const std::vector<int32_t>& own = result->token_ids[row];
+          lines.push_back(FormatEmbedLine(
+              opts.with_special_tokens ? engine.WithSpecialTokens(own) : own,
+              result->embedding(row), result->dim, result->stats.texts[row], result->stats, n));
         }
         return lines;
       });

@@ -8,6 +8,7 @@
 #include "clients/attnctl/remote_commands.h"
 #include "clients/attnctl/run_flags.h"
 #include "engine/kernels/linear_precision.h"
+#include "engine/util/build_info.h"
 
 namespace {
 
@@ -40,6 +41,7 @@ void AddRunFlags(CLI::App* cmd, attnserve::EmbedCommandOptions* o) {
 
 int main(int argc, char** argv) {
   CLI::App app{"attnctl: the attnserve command line"};
+  app.set_version_flag("--version", attnserve::VersionLine("attnctl"));
   app.require_subcommand(1);
   app.fallthrough();  // global flags may follow the subcommand too
 
@@ -63,6 +65,10 @@ int main(int argc, char** argv) {
       "Exits 1 if any line failed.");
   AddRunFlags(embed_cmd, &embed);
   attnserve::AddAdaptiveFlags(embed_cmd, &embed, /*with_heads=*/false);
+  embed_cmd->add_flag("--with-special-tokens", embed.with_special_tokens,
+                      "token_ids as the model runs them, with the special tokens it adds "
+                      "([CLS] ... [SEP] for BERT), as Hugging Face's input_ids; default: the "
+                      "tokenizer's ids alone (unclipped either way)");
 
   attnserve::EmbedCommandOptions classify;
   CLI::App* classify_cmd = app.add_subcommand(

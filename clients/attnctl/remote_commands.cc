@@ -242,6 +242,7 @@ int RunRemoteEmbed(const RemoteOptions& remote, const EmbedCommandOptions& o) {
         chunk, options,
         [&](v1::EmbedRequest& request) {
           request.set_return_token_ids(true);
+          request.set_token_ids_with_special_tokens(o.with_special_tokens);
           return client->Embed(request);
         },
         [](const v1::EmbedResponse& response, int row) {

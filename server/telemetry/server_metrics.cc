@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/kernels/gemm.h"
+#include "engine/util/build_info.h"
 #include "grpcpp/support/status.h"
 #include "prometheus/collectable.h"
 #include "prometheus/text_serializer.h"
@@ -95,8 +96,13 @@ class ServerMetrics::ScrapeCollector final : public prometheus::Collectable {
       out.push_back(Gauge("attnserve_policy_version", "Version of the runtime policy.",
                           static_cast<double>(policy->version())));
     }
+    const BuildInfo& build = GetBuildInfo();
     out.push_back(Gauge("attnserve_build_info", "Build facts (value 1).", 1,
-                        {{"gemm_backend", std::string(GemmBackendName())}}));
+                        {{"version", std::string(build.version)},
+                         {"build_type", std::string(build.build_type)},
+                         {"compiler", std::string(build.compiler)},
+                         {"arch", std::string(build.arch)},
+                         {"gemm_backend", std::string(build.gemm_backend)}}));
     if (absl::StatusOr<ProcessStats> p = ReadProcessStats(); p.ok()) {
       out.push_back(Counter("attnserve_process_cpu_seconds_total", "CPU time of the process.",
                             p->cpu_seconds));

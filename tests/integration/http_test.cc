@@ -98,6 +98,34 @@ TEST_F(HttpTest, TokenizeGivesTeiTokensWithOffsets) {
   EXPECT_EQ(covered, letters);
 }
 
+// Embed's token_ids: the tokenizer's own by default (what token_inputs takes
+// back), framed by [CLS] ... [SEP] on request, as Hugging Face's input_ids.
+TEST_F(HttpTest, EmbedTokenIdsWithAndWithoutSpecialTokens) {
+  v1::Config config = BaseConfig();
+  config.set_model_root(ATTNSERVE_TINY_BERT_DIR);
+  config.set_model_dir("bert-cls");
+  StartServer(config);
+  v1::TokenizeRequest tokenize;
+  tokenize.add_texts("hello world");
+  tokenize.set_add_special_tokens(true);
+  absl::StatusOr<v1::TokenizeResponse> framed = client_->Tokenize(tokenize);
+  ASSERT_TRUE(framed.ok()) << framed.status();
+  const std::vector<int32_t> input_ids(framed->tokens(0).ids().begin(),
+                                       framed->tokens(0).ids().end());
+  ASSERT_GE(input_ids.size(), 3u);
+  const std::vector<int32_t> own(input_ids.begin() + 1, input_ids.end() - 1);
+
+  v1::EmbedRequest request = EmbedOf({"hello world"});
+  request.set_return_token_ids(true);
+  absl::StatusOr<v1::EmbedResponse> plain = client_->Embed(request);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_THAT(plain->embeddings(0).token_ids(), ::testing::ElementsAreArray(own));
+  request.set_token_ids_with_special_tokens(true);
+  absl::StatusOr<v1::EmbedResponse> with = client_->Embed(request);
+  ASSERT_TRUE(with.ok()) << with.status();
+  EXPECT_THAT(with->embeddings(0).token_ids(), ::testing::ElementsAreArray(input_ids));
+}
+
 TEST_F(HttpTest, ErrorsNameTheFieldAndTheServerStaysUp) {
   StartServer(BaseConfig());
   const HttpAnswer bad_json = Post("/v1/embeddings", "{\"input\": ");

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
+#include "engine/util/build_info.h"
 #include "gmock/gmock.h"
 #include "tests/integration/server_fixture.h"
 #include "tests/support/http_client.h"
@@ -53,6 +55,10 @@ TEST_F(ServerTest, MetricsReflectTrafficAndPassPromtool) {
                                  "precision=\"f32\"}"));
   EXPECT_THAT(metrics, HasSubstr("attnserve_policy_changes_total 1"));
   EXPECT_THAT(metrics, HasSubstr("attnserve_policy_version 2"));
+  EXPECT_THAT(metrics, HasSubstr(absl::StrCat("attnserve_build_info{version=\"",
+                                              std::string(GetBuildInfo().version), "\",")));
+  EXPECT_THAT(metrics, HasSubstr(absl::StrCat(",arch=\"", std::string(GetBuildInfo().arch),
+                                              "\",gemm_backend=\"")));
   EXPECT_THAT(metrics, HasSubstr("attnserve_tokens_in_total{model=\"use-lite\"}"));
   EXPECT_THAT(metrics, HasSubstr("attnserve_request_duration_seconds_bucket"));
   EXPECT_THAT(metrics, HasSubstr("attnserve_exit_layer_bucket"));

@@ -43,6 +43,17 @@ int RunCommand(const std::string& command, std::string* out) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// Both binaries answer --version with the CMake project version and exit 0
+// without starting anything.
+TEST(VersionTest, BothBinariesPrintTheProjectVersion) {
+  for (const char* binary : {ATTNSERVE_PATH, ATTNCTL_PATH}) {
+    std::string out;
+    EXPECT_EQ(RunCommand(absl::StrCat(binary, " --version"), &out), 0) << binary;
+    const std::string name = fs::path(binary).filename().string();
+    EXPECT_EQ(out.rfind(absl::StrCat(name, " ", ATTNSERVE_PROJECT_VERSION, " ("), 0), 0u) << out;
+  }
+}
+
 class ProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
