@@ -4,7 +4,9 @@ The generated modules are not committed. They are looked up in this order:
 
 1. ``$ATTNSERVE_PY_STUBS``: a directory written by the build (the CMake
    target ``attnserve_python_stubs`` writes ``BUILD/clients/python/gen``).
-2. Otherwise they are generated on first import into a cache directory,
+2. ``_bundled_stubs`` inside this package: an installed wheel ships the
+   build's stubs there (clients/python/build_wheel.py), so it never runs protoc.
+3. Otherwise they are generated on first import into a cache directory,
    ``$ATTNSERVE_STUB_CACHE`` or ``$XDG_CACHE_HOME/attnserve`` or
    ``~/.cache/attnserve``, in a subdirectory named by a hash of the .proto
    files (so an edited .proto regenerates). The .proto files are taken from
@@ -48,6 +50,9 @@ def stub_dir() -> str:
                 "(build the CMake target attnserve_python_stubs, or unset it to "
                 "generate them into a cache directory)")
         return given
+    bundled = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_bundled_stubs")
+    if os.path.isfile(os.path.join(bundled, _protogen.STAMP)):
+        return bundled
     proto_dir = _repo_proto_dir()
     try:
         key = _protogen.proto_hash(proto_dir)

@@ -121,6 +121,50 @@ def _read_pem(value: Optional[PathOrPem]) -> Optional[bytes]:
         return f.read()
 
 
+def _channel_settings(root_certificates: Optional[PathOrPem], private_key: Optional[PathOrPem],
+                      certificate_chain: Optional[PathOrPem], max_receive_message_bytes: int,
+                      channel_options: Sequence[Tuple[str, Any]]) -> Tuple[Any, List[Any]]:
+    """(TLS credentials or None for plaintext, channel options) of a client."""
+    options = [("grpc.max_receive_message_length", max_receive_message_bytes),
+               *channel_options]
+    if root_certificates is None:
+        if private_key is not None or certificate_chain is not None:
+            raise ValueError("private_key/certificate_chain need root_certificates (TLS)")
+        return None, options
+    credentials = grpc.ssl_channel_credentials(root_certificates=_read_pem(root_certificates),
+                                               private_key=_read_pem(private_key),
+                                               certificate_chain=_read_pem(certificate_chain))
+    return credentials, options
+
+
+def _read_token(token: Optional[str],
+                token_file: Optional[Union[str, "os.PathLike[str]"]]) -> Optional[str]:
+    if token is None and token_file is not None:
+        with open(token_file, "r", encoding="utf-8") as f:
+            return f.read().strip()
+    return token
+
+
+def _embed_request(texts: Texts, attention: Optional[str],
+                   attention_params: Optional[Mapping[str, ParamValue]], max_tokens: int,
+                   num_threads: int, return_token_ids: bool, linear_precision: str,
+                   model: str) -> Any:
+    return inference_pb2.EmbedRequest(
+        model=model, texts=_encode_texts(texts),
+        options=_options(attention, attention_params, max_tokens, num_threads, linear_precision),
+        return_token_ids=return_token_ids)
+
+
+def _tokens(response: Any) -> List[Tokens]:
+    return [Tokens(ids=list(t.ids), pieces=list(t.pieces), offsets=list(zip(t.starts, t.ends)),
+                   special=list(t.special) or [False] * len(t.ids))
+            for t in response.tokens]
+
+
+def _health_name(response: Any) -> str:
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+
+
 def _embed_result(response: Any) -> EmbedResult:
     dim = len(response.embeddings[0].values) if response.embeddings else 0
     matrix = np.zeros((len(response.embeddings), dim), dtype=np.float32)
@@ -165,24 +209,17 @@ class Client:
                  timeout: Optional[float] = 60.0,
                  max_receive_message_bytes: int = 64 << 20,
                  channel_options: Sequence[Tuple[str, Any]] = ()):
-        if admin_token is None and admin_token_file is not None:
-            with open(admin_token_file, "r", encoding="utf-8") as f:
-                admin_token = f.read().strip()
+        admin_token = _read_token(admin_token, admin_token_file)
         self.address = address
         self.timeout = timeout
         self._admin_token = admin_token
         self._api_key = api_key
-        options = [("grpc.max_receive_message_length", max_receive_message_bytes),
-                   *channel_options]
-        if root_certificates is not None:
-            credentials = grpc.ssl_channel_credentials(
-                root_certificates=_read_pem(root_certificates),
-                private_key=_read_pem(private_key),
-                certificate_chain=_read_pem(certificate_chain))
+        credentials, options = _channel_settings(root_certificates, private_key,
+                                                 certificate_chain, max_receive_message_bytes,
+                                                 channel_options)
+        if credentials is not None:
             self._channel = grpc.secure_channel(address, credentials, options=options)
         else:
-            if private_key is not None or certificate_chain is not None:
-                raise ValueError("private_key/certificate_chain need root_certificates (TLS)")
             self._channel = grpc.insecure_channel(address, options=options)
         self._inference = _stubs.inference_pb2_grpc.InferenceStub(self._channel)
         self._admin = _stubs.admin_pb2_grpc.AdminStub(self._channel)
@@ -251,11 +288,8 @@ class Client:
         Returns:
           EmbedResult with .embeddings (np.float32, shape (n, dim)) and .stats.
         """
-        request = inference_pb2.EmbedRequest(
-            model=model, texts=_encode_texts(texts),
-            options=_options(attention, attention_params, max_tokens, num_threads,
-                             linear_precision),
-            return_token_ids=return_token_ids)
+        request = _embed_request(texts, attention, attention_params, max_tokens, num_threads,
+                                 return_token_ids, linear_precision, model)
         return _embed_result(self._call("Embed", self._inference.Embed, request,
                                         timeout=timeout))
 
@@ -309,10 +343,7 @@ class Client:
         request = inference_pb2.TokenizeRequest(model=model, texts=_encode_texts(texts),
                                                 add_special_tokens=add_special_tokens)
         response = self._call("Tokenize", self._inference.Tokenize, request, timeout=timeout)
-        return [Tokens(ids=list(t.ids), pieces=list(t.pieces),
-                       offsets=list(zip(t.starts, t.ends)),
-                       special=list(t.special) or [False] * len(t.ids))
-                for t in response.tokens]
+        return _tokens(response)
 
     def list_models(self, *, timeout: Optional[float] = None) -> List[Any]:
         """The served models (attnserve.v1.ModelInfo messages)."""
@@ -329,7 +360,7 @@ class Client:
         """grpc.health.v1 status name: "SERVING", "NOT_SERVING", ..."""
         response = self._call("Health.Check", self._health.Check,
                               health_pb2.HealthCheckRequest(service=service), timeout=timeout)
-        return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+        return _health_name(response)
 
     # -- Admin (token or mTLS client certificate) --------------------------
 

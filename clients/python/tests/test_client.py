@@ -12,6 +12,7 @@ from __future__ import annotations
 
 # pylint: disable=wrong-import-position
 
+import asyncio
 import os
 import sys
 import unittest
@@ -23,6 +24,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import attnserve_client  # noqa: E402
 from attnserve_client import AttnServeError, Client  # noqa: E402
+from attnserve_client.aio import AsyncClient  # noqa: E402
 from server_process import (SKIP_EXIT, ServerProcess, model_dir,  # noqa: E402
                             model_present)
 
@@ -171,6 +173,33 @@ class ClientTest(unittest.TestCase):
         with self.assertRaises(AttnServeError) as caught:
             list(self.client.embed_stream([["fine"], [b"\xff"]]))
         self.assertEqual(caught.exception.code, grpc.StatusCode.INVALID_ARGUMENT)
+
+    def test_async_client_equals_the_blocking_one(self):
+        texts = ["hello", "How old are you?", "caf\u00e9 au lait"]
+
+        async def run():
+            async with AsyncClient(self.server.address, timeout=60) as client:
+                health = await client.health()
+                # Concurrent calls on one channel, answered in any order.
+                singles = await asyncio.gather(*(client.embed(t) for t in texts))
+                tokens = await client.tokenize(texts)
+                streamed = [r async for r in client.embed_stream([texts[:1], texts[1:]])]
+                with self.assertRaises(AttnServeError) as caught:
+                    await client.embed([b"caf\xc3("])
+                models = await client.list_models()
+                return health, singles, tokens, streamed, caught.exception, models
+
+        health, singles, tokens, streamed, error, models = asyncio.run(run())
+        self.assertEqual(health, "SERVING")
+        for text, result in zip(texts, singles):
+            np.testing.assert_array_equal(result.embeddings, self.client.embed(text).embeddings)
+        self.assertEqual(tokens, self.client.tokenize(texts))
+        self.assertEqual([len(r) for r in streamed], [1, 2])
+        np.testing.assert_allclose(streamed[1].embeddings,
+                                   self.client.embed(texts[1:]).embeddings, atol=1e-6)
+        self.assertEqual(error.code, grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("texts[0]", error.details)
+        self.assertEqual(models[0].name, "use-lite")
 
 
 if __name__ == "__main__":
