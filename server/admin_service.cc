@@ -96,17 +96,17 @@ grpc::ServerUnaryReactor* AdminService::ReloadModel(grpc::CallbackServerContext*
     return reactor;
   }
   // Loading takes a fraction of a second; the old model serves meanwhile.
-  const std::string dir =
-      request->model_dir().empty() ? state_->models->current_dir() : request->model_dir();
-  const absl::Status loaded = state_->models->Load(dir);
+  // The other served models are not touched.
+  const absl::StatusOr<ModelManager::Served> loaded =
+      state_->models->Reload(request->model(), request->model_dir());
   state_->observer->OnModelReload(loaded.ok());
   if (!loaded.ok()) {
     reactor->FinishCall(ToGrpcStatus(absl::Status(
-        loaded.code(),
-        absl::StrCat("reload failed, the previous model keeps serving: ", loaded.message()))));
+        loaded.status().code(), absl::StrCat("reload failed, the previous model keeps serving: ",
+                                             loaded.status().message()))));
     return reactor;
   }
-  ToProto(state_->models->Current()->model_info(), state_->models->generation(), response);
+  ToProto(loaded->engine->model_info(), loaded->generation, response);
   reactor->FinishCall(grpc::Status::OK);
   return reactor;
 }

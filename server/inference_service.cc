@@ -170,8 +170,8 @@ grpc::ServerUnaryReactor* InferenceService::ListModels(grpc::CallbackServerConte
   absl::Status status = CheckCallable(*state_, GrpcSite("ListModels", context));
   if (status.ok() || status.code() == absl::StatusCode::kUnavailable) {
     status = absl::OkStatus();  // an empty list while loading or draining
-    if (auto engine = state_->models->Current(); engine != nullptr) {
-      ToProto(engine->model_info(), state_->models->generation(), response->add_models());
+    for (const ModelManager::Served& m : state_->models->All()) {
+      ToProto(m.engine->model_info(), m.generation, response->add_models());
     }
   }
   reactor->FinishCall(ToGrpcStatus(status));
@@ -186,7 +186,9 @@ grpc::ServerUnaryReactor* InferenceService::GetModelInfo(grpc::CallbackServerCon
   if (status.ok() || status.code() == absl::StatusCode::kUnavailable) {
     absl::StatusOr<std::shared_ptr<const Engine>> engine = EngineFor(*state_, request->model());
     status = engine.status();
-    if (engine.ok()) ToProto((*engine)->model_info(), state_->models->generation(), response);
+    if (engine.ok()) {
+      ToProto((*engine)->model_info(), state_->models->GenerationOf(engine->get()), response);
+    }
   }
   reactor->FinishCall(ToGrpcStatus(status));
   return reactor;

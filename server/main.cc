@@ -7,6 +7,8 @@
 // calls finish within the grace period, then exit 0.
 #include <csignal>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -18,7 +20,9 @@
 #include "server/server.h"
 #include "server/server_config.h"
 
-ABSL_FLAG(std::string, model, "", "Model directory (default: models/use-lite)");
+ABSL_FLAG(std::vector<std::string>, model, {},
+          "Model directory (default: models/use-lite); several, comma-separated, are served "
+          "side by side (one parent directory), the first being the default");
 ABSL_FLAG(std::string, config, "", "Config file, protobuf text format (attnserve.v1.Config)");
 ABSL_FLAG(std::string, grpc_address, "", "gRPC listen address (default 127.0.0.1:50051)");
 ABSL_FLAG(std::string, metrics_address, "", "Prometheus /metrics address (default 127.0.0.1:9464)");

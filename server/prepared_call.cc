@@ -33,14 +33,13 @@ absl::Time DeadlineOf(std::chrono::system_clock::time_point deadline) {
 
 absl::StatusOr<std::shared_ptr<const Engine>> EngineFor(const ServingState& state,
                                                         const std::string& model) {
-  std::shared_ptr<const Engine> engine = state.models->Current();
-  if (engine == nullptr) return absl::UnavailableError("the model is still loading");
-  const std::string& served = engine->model_info().name;
-  if (!model.empty() && model != served) {
-    return absl::NotFoundError(
-        absl::StrCat("model: '", model, "' is not served; this server serves '", served, "'"));
-  }
-  return engine;
+  std::shared_ptr<const Engine> engine =
+      model.empty() ? state.models->Current() : state.models->Find(model);
+  if (engine != nullptr) return engine;
+  if (state.models->Current() == nullptr)
+    return absl::UnavailableError("the model is still loading");
+  return absl::NotFoundError(absl::StrCat("model: '", model, "' is not served; this server serves ",
+                                          state.models->NameList()));
 }
 
 absl::Status CheckInputLimits(const v1::LimitsConfig& limits, const CallInputs& in) {

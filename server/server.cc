@@ -149,13 +149,19 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
                           config.http_threads(), " connections)"));
   }
 
-  if (absl::Status loaded = s->models_->Load(config.model_dir()); !loaded.ok()) {
-    s->server_->Shutdown();
-    return absl::Status(loaded.code(), absl::StrCat("cannot load the model: ", loaded.message()));
+  std::vector<std::string> model_dirs = {config.model_dir()};
+  model_dirs.insert(model_dirs.end(), config.extra_model_dirs().begin(),
+                    config.extra_model_dirs().end());
+  for (const std::string& dir : model_dirs) {
+    if (absl::Status loaded = s->models_->Add(dir); !loaded.ok()) {
+      s->server_->Shutdown();
+      return absl::Status(loaded.code(),
+                          absl::StrCat("cannot load the model '", dir, "': ", loaded.message()));
+    }
+    const std::string name = s->models_->All().back().name;
+    LogEvent(absl::StrCat("model '", name, "' loaded from ", config.model_root(), "/", dir,
+                          s->models_->All().size() == 1 ? " (the default)" : ""));
   }
-  const Engine* engine = s->models_->Current().get();
-  LogEvent(absl::StrCat("model '", engine->model_info().name, "' loaded from ", config.model_root(),
-                        "/", config.model_dir()));
 
   v1::Policy initial = config.initial_policy();
   if (initial.overridable().empty() && !config.has_initial_policy()) {
@@ -171,8 +177,17 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
   absl::StatusOr<std::unique_ptr<PolicyStore>> policy = PolicyStore::Open(
       config.policy_file(), initial, [models](const v1::Policy& p) -> absl::Status {
         ASSIGN_OR_RETURN(RunOptions options, PolicyRunOptions(p));
-        absl::Status s = models->Current()->CheckOptions(options);
-        return s.ok() ? s : absl::Status(s.code(), absl::StrCat("policy.defaults.", s.message()));
+        // One policy for every served model: it must suit each of them.
+        const std::vector<ModelManager::Served> served = models->All();
+        for (const ModelManager::Served& m : served) {
+          if (absl::Status s = m.engine->CheckOptions(options); !s.ok()) {
+            return absl::Status(
+                s.code(),
+                absl::StrCat("policy.defaults.", s.message(), served.size() > 1 ? " (model '" : "",
+                             served.size() > 1 ? m.name : "", served.size() > 1 ? "')" : ""));
+          }
+        }
+        return absl::OkStatus();
       });
   if (!policy.ok()) {
     s->server_->Shutdown();

@@ -40,13 +40,23 @@ absl::StatusOr<v1::Config> LoadConfig(const ConfigFlags& flags) {
   if (!flags.config_file.empty()) {
     RETURN_IF_ERROR(ParseTextProtoFile(flags.config_file, &config));
   }
-  if (!flags.model.empty()) {
-    std::filesystem::path model(flags.model);
+  for (size_t i = 0; i < flags.models.size(); ++i) {
+    std::filesystem::path model(flags.models[i]);
     while (model.has_filename() == false && model.has_parent_path() && model != model.root_path()) {
       model = model.parent_path();  // tolerate a trailing slash
     }
-    config.set_model_root(model.has_parent_path() ? model.parent_path().string() : ".");
-    config.set_model_dir(model.filename().string());
+    const std::string root = model.has_parent_path() ? model.parent_path().string() : ".";
+    if (i == 0) {
+      config.set_model_root(root);
+      config.set_model_dir(model.filename().string());
+      config.clear_extra_model_dirs();
+    } else if (root != config.model_root()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--model: '", flags.models[i], "' is not in '", config.model_root(),
+                       "'; the served models share one model root (the first one's parent)"));
+    } else {
+      config.add_extra_model_dirs(model.filename().string());
+    }
   }
   if (!flags.grpc_address.empty()) config.set_grpc_address(flags.grpc_address);
   if (!flags.metrics_address.empty()) config.set_metrics_address(flags.metrics_address);
@@ -123,6 +133,13 @@ absl::Status FinalizeConfig(v1::Config* c) {
   if (c->model_dir().find("..") != std::string::npos || c->model_dir().front() == '/') {
     return absl::InvalidArgumentError(
         absl::StrCat("model_dir: '", c->model_dir(), "' must be a name under model_root"));
+  }
+  for (int i = 0; i < c->extra_model_dirs_size(); ++i) {
+    const std::string& dir = c->extra_model_dirs(i);
+    if (dir.empty() || dir.find("..") != std::string::npos || dir.front() == '/') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("extra_model_dirs[", i, "]: '", dir, "' must be a name under model_root"));
+    }
   }
   if (absl::Status s = CheckRange("drain_grace_seconds", c->drain_grace_seconds(), 1, 3600);
       !s.ok())

@@ -4,6 +4,7 @@
 #define ATTNSERVE_SERVER_SERVER_CONFIG_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "attnserve/v1/config.pb.h"
@@ -13,7 +14,9 @@ namespace attnserve {
 // Flag values; empty means "not given".
 struct ConfigFlags {
   std::string config_file;
-  std::string model;  // a model directory: its parent becomes the model root
+  // Model directories: their (common) parent becomes the model root; the
+  // first is the default model, the others are served beside it.
+  std::vector<std::string> models;
   std::string grpc_address;
   std::string metrics_address;
   std::string admin_token_file;

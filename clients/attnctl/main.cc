@@ -112,10 +112,12 @@ int main(int argc, char** argv) {
   policy_set->add_option("--expected-version", policy.expected_version,
                          "Apply only if the current version is this one");
 
-  std::string reload_dir;
-  CLI::App* reload_cmd =
-      app.add_subcommand("reload", "Reload the model (or another under the root)");
+  std::string reload_dir, reload_model;
+  CLI::App* reload_cmd = app.add_subcommand(
+      "reload", "Reload a served model (from its directory or another under the root)");
   reload_cmd->add_option("--model-dir", reload_dir, "Directory name under the model root");
+  reload_cmd->add_option("--model-name", reload_model,
+                         "Which served model to reload (default: the default model)");
 
   CLI11_PARSE(app, argc, argv);
   embed.attention_given = embed_cmd->count("--attention") > 0;
@@ -146,6 +148,6 @@ int main(int argc, char** argv) {
   if (models_cmd->parsed()) return attnserve::RunRemoteModels(remote);
   if (policy_get->parsed()) return attnserve::RunRemotePolicyGet(remote);
   if (policy_set->parsed()) return attnserve::RunRemotePolicySet(remote, policy);
-  if (reload_cmd->parsed()) return attnserve::RunRemoteReload(remote, reload_dir);
+  if (reload_cmd->parsed()) return attnserve::RunRemoteReload(remote, reload_model, reload_dir);
   return 2;
 }

@@ -360,12 +360,14 @@ int RunRemotePolicySet(const RemoteOptions& remote, const PolicySetOptions& o) {
   return installed.ok() ? PrintJson(*installed) : Fail(installed.status());
 }
 
-int RunRemoteReload(const RemoteOptions& remote, const std::string& model_dir) {
+int RunRemoteReload(const RemoteOptions& remote, const std::string& model,
+                    const std::string& model_dir) {
   int code = 0;
   std::unique_ptr<AttnClient> client = ConnectOrDie(remote, true, &code);
   if (client == nullptr) return code;
   v1::ReloadModelRequest request;
   request.set_model_dir(model_dir);
+  request.set_model(model);
   auto info = client->ReloadModel(request);
   return info.ok() ? PrintJson(*info) : Fail(info.status());
 }

@@ -38,7 +38,8 @@ int RunRemoteModels(const RemoteOptions& remote);
 int RunRemoteKernels(const RemoteOptions& remote);
 int RunRemotePolicyGet(const RemoteOptions& remote);
 int RunRemotePolicySet(const RemoteOptions& remote, const PolicySetOptions& options);
-int RunRemoteReload(const RemoteOptions& remote, const std::string& model_dir);
+int RunRemoteReload(const RemoteOptions& remote, const std::string& model,
+                    const std::string& model_dir);
 
 }  // namespace attnserve
 

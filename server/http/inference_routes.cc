@@ -411,7 +411,13 @@ HttpResponse Info(ServingState* state, const HttpApiOptions& options, const Http
   json kernel_names = json::array();
   for (const v1::AttentionKernelInfo& k : kernels.kernels()) kernel_names.push_back(k.name());
   v1::ModelInfo wire;
-  ToProto(m, state->models->generation(), &wire);
+  ToProto(m, state->models->GenerationOf(engine.get()), &wire);
+  json models = json::array();
+  for (const ModelManager::Served& s : state->models->All()) {
+    v1::ModelInfo one;
+    ToProto(s.engine->model_info(), s.generation, &one);
+    models.push_back(json::parse(ProtoJson(one)));
+  }
   const json out = {{"model_id", m.name},
                     {"model_sha", nullptr},
                     {"model_dtype", "float32"},
@@ -422,6 +428,7 @@ HttpResponse Info(ServingState* state, const HttpApiOptions& options, const Http
                     {"max_text_bytes", state->limits.max_text_bytes()},
                     {"version", options.version},
                     {"model", json::parse(ProtoJson(wire))},
+                    {"models", models},
                     {"heads", heads},
                     {"kernels", kernel_names},
                     {"linear_precisions", LinearPrecisionChoices({"auto"})},
@@ -438,11 +445,9 @@ HttpResponse OpenAiModels(ServingState* state, const HttpRequest& http) {
     return ErrorResponse(ApiStyle::kOpenAi, kOpenAiNames, status);
   }
   json data = json::array();
-  if (auto engine = state->models->Current(); engine != nullptr) {
-    data.push_back({{"id", engine->model_info().name},
-                    {"object", "model"},
-                    {"created", 0},
-                    {"owned_by", "attnserve"}});
+  for (const ModelManager::Served& m : state->models->All()) {
+    data.push_back(
+        {{"id", m.name}, {"object", "model"}, {"created", 0}, {"owned_by", "attnserve"}});
   }
   HttpResponse r;
   r.body = json{{"object", "list"}, {"data", data}}.dump();

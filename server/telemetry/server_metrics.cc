@@ -75,15 +75,26 @@ class ServerMetrics::ScrapeCollector final : public prometheus::Collectable {
     out.push_back(
         Gauge("attnserve_draining", "1 while the server drains.", state_->draining.load() ? 1 : 0));
     if (state_->models != nullptr) {
-      auto engine = state_->models->Current();
-      out.push_back(Gauge("attnserve_model_loaded", "1 when a model is serving.", engine ? 1 : 0));
-      if (engine != nullptr) {
-        const ModelInfo& info = engine->model_info();
-        out.push_back(Gauge("attnserve_model_info", "The served model (value 1).", 1,
-                            {{"model", info.name}, {"family", info.family}}));
-        out.push_back(Gauge("attnserve_model_generation",
-                            "Increments on every successful model load.",
-                            static_cast<double>(state_->models->generation())));
+      const std::vector<ModelManager::Served> served = state_->models->All();
+      out.push_back(
+          Gauge("attnserve_model_loaded", "1 when a model is serving.", served.empty() ? 0 : 1));
+      if (!served.empty()) {
+        MetricFamily info_family{
+            "attnserve_model_info", "A served model (value 1).", MetricType::Gauge, {}};
+        MetricFamily generation_family{
+            "attnserve_model_generation",
+            "Which load (counted over all models) this model's current one was.",
+            MetricType::Gauge,
+            {}};
+        for (const ModelManager::Served& m : served) {
+          const ModelInfo& info = m.engine->model_info();
+          info_family.metric.push_back(
+              Gauge("", "", 1, {{"model", info.name}, {"family", info.family}}).metric[0]);
+          generation_family.metric.push_back(
+              Gauge("", "", static_cast<double>(m.generation), {{"model", info.name}}).metric[0]);
+        }
+        out.push_back(std::move(info_family));
+        out.push_back(std::move(generation_family));
       }
     }
     if (state_->Started()) {

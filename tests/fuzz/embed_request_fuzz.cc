@@ -40,7 +40,7 @@ Harness* MakeHarness() {
   engine.default_threads = 1;
   const std::filesystem::path path = std::filesystem::absolute(dir);
   h->models = std::make_unique<attnserve::ModelManager>(engine, path.parent_path().string());
-  if (absl::Status s = h->models->Load(path.filename().string()); !s.ok()) {
+  if (absl::Status s = h->models->Add(path.filename().string()); !s.ok()) {
     std::fprintf(stderr, "model: %s\n", std::string(s.message()).c_str());
     std::abort();
   }

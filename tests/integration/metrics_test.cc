@@ -40,7 +40,7 @@ TEST_F(ServerTest, MetricsReflectTrafficAndPassPromtool) {
   v1::EmbedRequest heavy = EmbedOf({text});
   heavy.mutable_options()->set_max_tokens(2048);
   std::vector<std::thread> burst;
-  for (int i = 0; i < 4; ++i) burst.emplace_back([&] { (void)client_->Embed(heavy); });
+  for (int i = 0; i < 8; ++i) burst.emplace_back([&] { (void)client_->Embed(heavy); });
   for (std::thread& t : burst) t.join();
 
   const std::string metrics = HttpCall(server_->metrics_port(), "GET", "/metrics").body;

@@ -423,13 +423,16 @@ class Client:
                               timeout=timeout)
         return list(response.kernels)
 
-    def reload_model(self, model_dir: str = "", *, timeout: Optional[float] = None) -> Any:
-        """Reloads the model (a directory under the server's model root; "" =
-        the current one); returns its attnserve.v1.ModelInfo. A failed reload
-        keeps the old model serving and raises AttnServeError."""
+    def reload_model(self, model_dir: str = "", *, model: str = "",
+                     timeout: Optional[float] = None) -> Any:
+        """Reloads a served model (`model`, by name; "" = the default one)
+        from `model_dir` (a directory under the server's model root; "" = the
+        one it was loaded from); returns its attnserve.v1.ModelInfo. A failed
+        reload keeps the old model serving and raises AttnServeError; the
+        other served models are never touched."""
         return self._call("ReloadModel", self._admin.ReloadModel,
-                          admin_pb2.ReloadModelRequest(model_dir=model_dir), admin=True,
-                          timeout=timeout)
+                          admin_pb2.ReloadModelRequest(model_dir=model_dir, model=model),
+                          admin=True, timeout=timeout)
 
 
 def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:

@@ -1,0 +1,150 @@
+// Several models in one server: USE-lite (the default) and a tiny BERT
+// classifier (tests/golden/bert, bert_tiny fixture) side by side in one
+// model root; requests route by name, a reload touches only its model and
+// loses no request, even under load on both.
+#include <atomic>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/integration/server_fixture.h"
+#include "tests/support/http_client.h"
+
+namespace attnserve::testing {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+class MultiModelTest : public ServerTest {
+ protected:
+  // A model root holding links to both models.
+  v1::Config TwoModels() {
+    const std::filesystem::path root = dir_ / "models";
+    std::filesystem::create_directories(root);
+    std::filesystem::create_directory_symlink(std::filesystem::absolute(TestModelDir()),
+                                              root / "use-lite");
+    std::filesystem::create_directory_symlink(
+        std::filesystem::path(ATTNSERVE_TINY_BERT_DIR) / "bert-cls", root / "bert-cls");
+    v1::Config config = BaseConfig();
+    config.set_model_root(root.string());
+    config.set_model_dir("use-lite");
+    config.add_extra_model_dirs("bert-cls");
+    config.mutable_admission()->set_workers(2);
+    return config;
+  }
+
+  int EmbeddingSize(const std::string& model) {
+    v1::EmbedRequest request = EmbedOf({"hello world"});
+    request.set_model(model);
+    absl::StatusOr<v1::EmbedResponse> r = client_->Embed(request);
+    EXPECT_TRUE(r.ok()) << model << ": " << r.status();
+    if (!r.ok()) return -1;
+    EXPECT_EQ(r->model(), model.empty() ? "use-lite" : model);
+    return r->embeddings(0).values_size();
+  }
+};
+
+TEST_F(MultiModelTest, RequestsRouteByNameAndEveryListShowsBoth) {
+  StartServer(TwoModels());
+  absl::StatusOr<v1::ListModelsResponse> models = client_->ListModels();
+  ASSERT_TRUE(models.ok()) << models.status();
+  ASSERT_EQ(models->models_size(), 2);
+  EXPECT_EQ(models->models(0).name(), "use-lite");  // the default comes first
+  EXPECT_EQ(models->models(1).name(), "bert-cls");
+  EXPECT_NE(models->models(0).generation(), models->models(1).generation());
+
+  EXPECT_EQ(EmbeddingSize(""), 512);
+  EXPECT_EQ(EmbeddingSize("use-lite"), 512);
+  EXPECT_EQ(EmbeddingSize("bert-cls"), models->models(1).embedding_dim());
+
+  v1::EmbedRequest unknown = EmbedOf({"hello"});
+  unknown.set_model("minilm");
+  absl::StatusOr<v1::EmbedResponse> refused = client_->Embed(unknown);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(refused.status().message(), HasSubstr("'use-lite', 'bert-cls'"));
+
+  const json openai = json::parse(HttpCall(server_->http_port(), "GET", "/v1/models").body);
+  ASSERT_EQ(openai["data"].size(), 2u);
+  EXPECT_EQ(openai["data"][1]["id"], "bert-cls");
+  const json info = json::parse(HttpCall(server_->http_port(), "GET", "/info").body);
+  EXPECT_EQ(info["model_id"], "use-lite");
+  EXPECT_EQ(info["models"].size(), 2u);
+  const std::string metrics = HttpCall(server_->metrics_port(), "GET", "/metrics").body;
+  EXPECT_THAT(metrics, HasSubstr("attnserve_model_info{model=\"use-lite\""));
+  EXPECT_THAT(metrics, HasSubstr("attnserve_model_info{model=\"bert-cls\""));
+}
+
+TEST_F(MultiModelTest, ReloadOfOneModelUnderLoadLosesNothingAndLeavesTheOther) {
+  StartServer(TwoModels());
+  const int64_t use_generation = client_->ListModels()->models(0).generation();
+  std::atomic<bool> stop{false};
+  std::atomic<int> served{0}, failed{0};
+  std::vector<std::thread> load;
+  for (const std::string model : {"use-lite", "bert-cls"}) {
+    load.emplace_back([&, model] {
+      std::unique_ptr<AttnClient> client = Connect(kAdminToken);
+      while (!stop.load()) {
+        v1::EmbedRequest request = EmbedOf({"the tide comes in", "and goes out"});
+        request.set_model(model);
+        absl::StatusOr<v1::EmbedResponse> r = client->Embed(request);
+        if (r.ok() && r->model() == model && r->embeddings_size() == 2) {
+          served.fetch_add(1);
+        } else {
+          failed.fetch_add(1);
+          ADD_FAILURE() << model << ": " << r.status();
+        }
+      }
+    });
+  }
+  int64_t last = 0;
+  for (int i = 0; i < 3; ++i) {
+    v1::ReloadModelRequest reload;
+    reload.set_model("bert-cls");
+    absl::StatusOr<v1::ModelInfo> info = client_->ReloadModel(reload);
+    ASSERT_TRUE(info.ok()) << info.status();
+    EXPECT_EQ(info->name(), "bert-cls");
+    EXPECT_GT(info->generation(), last);
+    last = info->generation();
+  }
+  // A reload that would give bert-cls's slot the name of the other model.
+  v1::ReloadModelRequest clash;
+  clash.set_model("bert-cls");
+  clash.set_model_dir("use-lite");
+  absl::StatusOr<v1::ModelInfo> refused = client_->ReloadModel(clash);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kAlreadyExists);
+  v1::ReloadModelRequest unknown;
+  unknown.set_model("minilm");
+  EXPECT_EQ(client_->ReloadModel(unknown).status().code(), absl::StatusCode::kNotFound);
+  while (served.load() < 20) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  stop.store(true);
+  for (std::thread& t : load) t.join();
+  EXPECT_EQ(failed.load(), 0);
+
+  absl::StatusOr<v1::ListModelsResponse> models = client_->ListModels();
+  ASSERT_TRUE(models.ok());
+  ASSERT_EQ(models->models_size(), 2);
+  EXPECT_EQ(models->models(0).name(), "use-lite");
+  EXPECT_EQ(models->models(0).generation(), use_generation);  // not touched
+  EXPECT_EQ(models->models(1).generation(), last);
+}
+
+TEST_F(MultiModelTest, TwoDirectoriesOfOneNameRefuseToStart) {
+  v1::Config config = TwoModels();
+  std::filesystem::create_directory_symlink(std::filesystem::absolute(TestModelDir()),
+                                            dir_ / "models" / "use-lite-copy");
+  config.add_extra_model_dirs("use-lite-copy");
+  ASSERT_TRUE(FinalizeConfig(&config).ok());
+  absl::StatusOr<std::unique_ptr<AttnServer>> server = AttnServer::Start(config);
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(server.status().message(), HasSubstr("'use-lite-copy' is model 'use-lite'"));
+}
+
+}  // namespace
+}  // namespace attnserve::testing
