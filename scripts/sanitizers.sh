@@ -44,14 +44,14 @@ run_asan() {
 # thread per request (the fixtures' threads_per_request) keep OpenMP on the
 # calling thread, so what TSan sees is our own threads: gRPC callbacks, the
 # admission queue, policy swaps, model reloads, the metrics exposer.
-tsan_targets=(server_test server_load_test metrics_test http_test)
+tsan_targets=(server_test server_load_test metrics_test http_test multi_model_test)
 run_tsan() {
   cmake --preset tsan >/dev/null
   timed "tsan build" cmake --build build-tsan --parallel "$jobs" --target "${tsan_targets[@]}"
   OMP_NUM_THREADS=1 \
   TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:history_size=7:ignore_noninstrumented_modules=1:suppressions=$root/scripts/tsan.supp" \
     timed "tsan tests" ctest --test-dir build-tsan --output-on-failure --parallel "$jobs" \
-      --timeout 900 -R '^(ServerTest|HttpTest)\.'
+      --timeout 900 -R '^(ServerTest|HttpTest|MultiModelTest)\.'
 }
 
 case "${1:-all}" in
