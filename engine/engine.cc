@@ -14,6 +14,7 @@
 #include "engine/policy/adaptive_run.h"
 #include "engine/policy/early_exit.h"
 #include "engine/policy/token_pruning.h"
+#include "engine/util/cpu_budget.h"
 #include "engine/util/file_io.h"
 #include "engine/util/float_env.h"
 #include "engine/util/heap_policy.h"
@@ -61,7 +62,11 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineConfig& config)
     return absl::NotFoundError(absl::StrCat("model directory '", dir, "' does not exist"));
   }
   ASSIGN_OR_RETURN(std::unique_ptr<EncoderModel> model, LoadModel(dir));  // model_families.cc
-  std::unique_ptr<Engine> engine(new Engine(config, std::move(model)));
+  EngineConfig sized = config;
+  if (sized.default_threads == 0) {
+    sized.default_threads = std::min(kMaxThreads, ReadCpuBudget().cpus);
+  }
+  std::unique_ptr<Engine> engine(new Engine(sized, std::move(model)));
   const ModelInfo& info = engine->model_->info();
   ASSIGN_OR_RETURN(
       engine->heads_,
@@ -189,9 +194,8 @@ absl::StatusOr<Engine::ResolvedRun> Engine::Resolve(const RunOptions& options) c
 }
 
 int Engine::ThreadsFor(int requested) const {
-  const int threads = requested == 0 ? config_.default_threads : requested;
-  return threads == 0 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
-                      : threads;
+  // Load resolved a default of 0 to the CPU budget.
+  return requested == 0 ? config_.default_threads : requested;
 }
 
 absl::StatusOr<RunOptions> Engine::AutoRequest(const RunOptions& options) const {

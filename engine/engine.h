@@ -21,7 +21,9 @@ namespace attnserve {
 
 struct EngineConfig {
   std::string model_dir = "models/use-lite";
-  // Compute threads of a run that does not ask for a number; 0 = all cores.
+  // Compute threads of a run that does not ask for a number; 0 = the CPUs
+  // this process may use (online, affinity mask and cgroup quota:
+  // engine/util/cpu_budget.h), read when the engine loads.
   int default_threads = 0;
   // Largest max_tokens a request may ask for (bounds memory: dense attention
   // holds n^2 floats per head in flight).

@@ -2,12 +2,16 @@
 // clip, deadlines and cancellation, and load faults on damaged model copies.
 #include "engine/engine.h"
 
+#include <sched.h>
+
 #include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "engine/attention/registry.h"
+#include "engine/util/cpu_budget.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/per_test_dir.h"
@@ -81,6 +85,27 @@ TEST_F(EngineTest, FactsSheetSanityValues) {
   EXPECT_EQ(r->stats.texts[0].tokens_used, 12);
   // Linear FLOPs of the facts sheet: 9,306,112 n + 524,288 per text, plus attention.
   EXPECT_EQ(r->stats.flops, 9'306'112LL * 14 + 2 * 524'288 + 3'072LL * (12 * 12 + 2 * 2));
+}
+
+// default_threads 0 means the CPU budget, not every online core: an engine
+// loaded on a thread pinned to one CPU (taskset -c 0) runs on one thread.
+TEST_F(EngineTest, DefaultThreadsFollowTheCpuBudget) {
+  absl::StatusOr<std::unique_ptr<Engine>> pinned;
+  std::thread([&pinned] {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+    EngineConfig config;
+    config.model_dir = testing::TestModelDir();
+    pinned = Engine::Load(config);
+  }).join();
+  ASSERT_TRUE(pinned.ok()) << pinned.status();
+  EXPECT_EQ((*pinned)->config().default_threads, 1);
+  absl::StatusOr<EmbedResult> result = (*pinned)->Embed({"hello"}, RunOptions{});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->stats.num_threads, 1);
+  EXPECT_EQ(engine_->config().default_threads, ReadCpuBudget().cpus);
 }
 
 TEST_F(EngineTest, BatchEqualsSingles) {
