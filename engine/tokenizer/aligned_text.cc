@@ -16,8 +16,6 @@ struct FreeDeleter {
   void operator()(utf8proc_uint8_t* p) const { std::free(p); }
 };
 
-int Utf8Length(char32_t cp) { return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4; }
-
 // A segment starts at a starter, except Hangul V and T jamo, which compose
 // with the L (or LV syllable) before them.
 bool StartsSegment(char32_t cp) {
@@ -26,15 +24,15 @@ bool StartsSegment(char32_t cp) {
   return utf8proc_get_property(static_cast<utf8proc_int32_t>(cp))->combining_class == 0;
 }
 
-// True when normalization leaves `cp` alone in any context it can be in
-// within its own segment (no decomposition, starter, composes with nothing).
-bool Inert(char32_t cp) {
+}  // namespace
+
+bool NormalizationInert(char32_t cp) {
+  if (cp < 0x80) return true;
+  // Hangul syllables and conjoining jamo (de)compose algorithmically.
   if ((cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0xAC00 && cp <= 0xD7A3)) return false;
   const utf8proc_property_t* p = utf8proc_get_property(static_cast<utf8proc_int32_t>(cp));
   return p->decomp_seqindex == UINT16_MAX && p->combining_class == 0 && p->comb_index == UINT16_MAX;
 }
-
-}  // namespace
 
 ByteSpan Union(ByteSpan a, ByteSpan b) {
   if (a.begin == a.end) return b;
@@ -82,7 +80,7 @@ absl::Status DecodeAligned(std::string_view text, std::u32string* chars,
 
 absl::Status NormalizeAligned(int utf8proc_options, std::u32string* chars,
                               std::vector<ByteSpan>* origins) {
-  if (std::all_of(chars->begin(), chars->end(), Inert)) return absl::OkStatus();
+  if (std::all_of(chars->begin(), chars->end(), NormalizationInert)) return absl::OkStatus();
   std::u32string out;
   std::vector<ByteSpan> out_origins;
   out.reserve(chars->size());
@@ -94,7 +92,7 @@ absl::Status NormalizeAligned(int utf8proc_options, std::u32string* chars,
     std::u32string segment = chars->substr(begin, end - begin);
     ByteSpan span;
     for (size_t i = begin; i < end; ++i) span = Union(span, (*origins)[i]);
-    if (!std::all_of(segment.begin(), segment.end(), Inert)) {
+    if (!std::all_of(segment.begin(), segment.end(), NormalizationInert)) {
       if (absl::Status s = NormalizeCodePoints(utf8proc_options, &segment); !s.ok()) return s;
     }
     out += segment;

@@ -21,6 +21,11 @@ struct ByteSpan {
   bool operator==(const ByteSpan&) const = default;
 };
 
+// True when NFC, NFD and NFKC leave `cp` alone whatever surrounds it: no
+// decomposition, combining class 0, in no composition pair, not Hangul. Text
+// made only of such code points skips utf8proc's normalization.
+bool NormalizationInert(char32_t cp);
+
 // The smallest span holding both (an empty span is ignored).
 ByteSpan Union(ByteSpan a, ByteSpan b);
 

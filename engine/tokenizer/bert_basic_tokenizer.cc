@@ -118,10 +118,10 @@ char32_t LowerSigma(const std::u32string& s, size_t i) {
   return (k == s.size() || !IsCased(s[k])) ? 0x3C2 : 0x3C3;
 }
 
-// True when NFC and NFD may change `s` (see BertNormalizationInert).
+// True when NFC and NFD may change `s` (see NormalizationInert).
 bool MayNormalize(const std::u32string& s) {
   for (char32_t c : s) {
-    if (!BertNormalizationInert(c)) return true;
+    if (!NormalizationInert(c)) return true;
   }
   return false;
 }
@@ -189,14 +189,6 @@ absl::Status StripAccents(std::u32string* s, std::vector<ByteSpan>* origins) {
 
 }  // namespace
 
-bool BertNormalizationInert(char32_t cp) {
-  if (cp < 0x80) return true;
-  // Hangul syllables and conjoining jamo (de)compose algorithmically.
-  if ((cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0xAC00 && cp <= 0xD7A3)) return false;
-  const utf8proc_property_t* p = utf8proc_get_property(static_cast<utf8proc_int32_t>(cp));
-  return p->decomp_seqindex == UINT16_MAX && p->combining_class == 0 && p->comb_index == UINT16_MAX;
-}
-
 // The ranges of Python's BasicTokenizer._is_chinese_char. The Rust tokenizers
 // start the fifth range at U+2B920 instead of U+2B820; we follow Python.
 bool BertIsChineseChar(char32_t cp) {
@@ -247,7 +239,7 @@ absl::Status BertBasicTokenize(std::string_view text, const BertBasicOptions& op
   uint32_t at = 0;
   for (char32_t c : *decoded) {
     const uint32_t from = at;
-    at += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+    at += static_cast<uint32_t>(Utf8Length(c));
     const size_t before = s.size();
     if (c < 0x80) {
       if (c == 0 || (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) continue;

@@ -44,10 +44,6 @@ std::vector<std::string> BertWordsAsUtf8(const BertWords& words);
 // Code point classes of BERT's Python tokenizer (exposed for tests).
 bool BertIsChineseChar(char32_t cp);
 bool BertIsPunctuation(char32_t cp);
-// True when NFC and NFD leave `cp` alone whatever surrounds it: no
-// decomposition, combining class 0, in no composition pair, not Hangul. Text
-// made only of such code points skips utf8proc's normalization.
-bool BertNormalizationInert(char32_t cp);
 
 }  // namespace attnserve
 

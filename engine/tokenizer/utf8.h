@@ -18,6 +18,9 @@ absl::Status ValidateUtf8(std::string_view text);
 // Code points of well-formed UTF-8 `text` (validate first).
 absl::StatusOr<std::u32string> DecodeUtf8(std::string_view text);
 
+// Bytes of `cp` in UTF-8.
+inline int Utf8Length(char32_t cp) { return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4; }
+
 // Appends the UTF-8 encoding of `cp` to `out`.
 void AppendUtf8(char32_t cp, std::string* out);
 

@@ -296,7 +296,7 @@ TEST(WordPieceTest, NormalizationInertIsExactOverTheWholeCodeSpace) {
     for (size_t i = 1; i < d.size(); ++i) in_composition[d[i]] = true;
   }
   for (char32_t cp = 0; cp < 0x110000; ++cp) {
-    if ((cp >= 0xD800 && cp <= 0xDFFF) || !BertNormalizationInert(cp)) continue;
+    if ((cp >= 0xD800 && cp <= 0xDFFF) || !NormalizationInert(cp)) continue;
     ++inert;
     ASSERT_FALSE(in_composition[cp]) << std::hex << "U+" << static_cast<uint32_t>(cp);
   }
