@@ -1,10 +1,11 @@
 // Latency of the BERT family path on generated checkpoints with the shapes of
-// real models (all-MiniLM-L6-v2, BERT-base), 128 and 512 tokens, 1 and 2
+// real models (all-MiniLM-L6-v2, BERT-base), 128 and 512 tokens (or --tokens), 1 and 2
 // threads, with achieved GFLOP/s and the ratio to the best f32 GEMM rate
 // measured in the same run on the models' layer shapes (the compute limit).
 // Weights are random: latency does not depend on their values.
 //
 //   bert_bench [--reps N] [--dir TMPDIR] [--linear-precision f32,int8,bf16]
+//              [--tokens 16,128,512] [--shapes minilm,bert-base]
 //
 // prints a Markdown table, one row per linear precision asked for (default
 // f32 only), with each row's best time over the f32 row's when f32 is in the
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
+#include "bench/random_bert_checkpoint.h"
 #include "engine/engine.h"
 #include "engine/kernels/gemm.h"
 #include "engine/kernels/linear_precision.h"
@@ -34,80 +36,6 @@
 
 namespace attnserve {
 namespace {
-
-struct Shape {
-  std::string name;
-  int layers, hidden, heads, ffn;
-};
-
-// Vocabulary rows do not change the per-token work; a short table keeps the
-// generated file small (the embedding lookup is a row copy either way).
-constexpr int kVocab = 2048;
-constexpr int kPositions = 512;
-
-// Writes a BERT checkpoint in the Hugging Face layout (config.json,
-// model.safetensors with F32 tensors, vocab.txt) into `dir`.
-void WriteModel(const Shape& s, const std::string& dir) {
-  std::filesystem::create_directories(dir);
-  nlohmann::json config = {
-      {"model_type", "bert"},           {"vocab_size", kVocab},
-      {"hidden_size", s.hidden},        {"num_hidden_layers", s.layers},
-      {"num_attention_heads", s.heads}, {"intermediate_size", s.ffn},
-      {"hidden_act", "gelu"},           {"max_position_embeddings", kPositions},
-      {"type_vocab_size", 2},           {"layer_norm_eps", 1e-12}};
-  std::ofstream(dir + "/config.json") << config.dump(2);
-  {
-    std::ofstream vocab(dir + "/vocab.txt");
-    vocab << "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
-    for (int i = 5; i < kVocab; ++i) vocab << "tok" << i << "\n";
-  }
-  std::vector<std::pair<std::string, std::vector<int64_t>>> tensors = {
-      {"embeddings.word_embeddings.weight", {kVocab, s.hidden}},
-      {"embeddings.position_embeddings.weight", {kPositions, s.hidden}},
-      {"embeddings.token_type_embeddings.weight", {2, s.hidden}},
-      {"embeddings.LayerNorm.weight", {s.hidden}},
-      {"embeddings.LayerNorm.bias", {s.hidden}}};
-  for (int l = 0; l < s.layers; ++l) {
-    const std::string p = "encoder.layer." + std::to_string(l) + ".";
-    for (const char* m : {"attention.self.query", "attention.self.key", "attention.self.value",
-                          "attention.output.dense"}) {
-      tensors.push_back({p + m + ".weight", {s.hidden, s.hidden}});
-      tensors.push_back({p + m + ".bias", {s.hidden}});
-    }
-    tensors.push_back({p + "attention.output.LayerNorm.weight", {s.hidden}});
-    tensors.push_back({p + "attention.output.LayerNorm.bias", {s.hidden}});
-    tensors.push_back({p + "intermediate.dense.weight", {s.ffn, s.hidden}});
-    tensors.push_back({p + "intermediate.dense.bias", {s.ffn}});
-    tensors.push_back({p + "output.dense.weight", {s.hidden, s.ffn}});
-    tensors.push_back({p + "output.dense.bias", {s.hidden}});
-    tensors.push_back({p + "output.LayerNorm.weight", {s.hidden}});
-    tensors.push_back({p + "output.LayerNorm.bias", {s.hidden}});
-  }
-  nlohmann::json header = nlohmann::json::object();
-  uint64_t offset = 0;
-  for (const auto& [name, shape] : tensors) {
-    uint64_t n = 1;
-    for (int64_t d : shape) n *= d;
-    header[name] = {{"dtype", "F32"}, {"shape", shape}, {"data_offsets", {offset, offset + 4 * n}}};
-    offset += 4 * n;
-  }
-  std::string text = header.dump();
-  text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data 8-byte aligned
-  std::ofstream out(dir + "/model.safetensors", std::ios::binary);
-  const uint64_t len = text.size();
-  out.write(reinterpret_cast<const char*>(&len), 8);
-  out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  std::mt19937 rng(1234);
-  std::normal_distribution<float> normal(0.0f, 0.02f);
-  for (const auto& [name, shape] : tensors) {
-    uint64_t n = 1;
-    for (int64_t d : shape) n *= d;
-    std::vector<float> v(n);
-    const bool gain = name.ends_with("LayerNorm.weight");
-    for (float& x : v) x = gain ? 1.0f + normal(rng) : normal(rng);
-    out.write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(4 * n));
-  }
-}
 
 double GemmGflops(int64_t m, int64_t n, int64_t k, int threads, int reps) {
   PrepareComputeThreads(threads);
@@ -126,12 +54,26 @@ int Main(int argc, char** argv) {
   int reps = 5;
   std::string tmp = std::filesystem::temp_directory_path().string();
   std::vector<std::string> precisions = {"f32"};
+  std::vector<int> lengths = {128, 512};
+  std::vector<std::string> shape_names = {"minilm", "bert-base"};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--reps" && i + 1 < argc) {
       reps = std::max(1, std::atoi(argv[++i]));
     } else if (arg == "--dir" && i + 1 < argc) {
       tmp = argv[++i];
+    } else if (arg == "--tokens" && i + 1 < argc) {
+      lengths.clear();
+      for (absl::string_view t : absl::StrSplit(argv[++i], ',')) {
+        const int n = std::atoi(std::string(t).c_str());
+        if (n < 3 || n > 512) {
+          std::cerr << "bert_bench: --tokens: each length must be in [3, 512]\n";
+          return 2;
+        }
+        lengths.push_back(n);
+      }
+    } else if (arg == "--shapes" && i + 1 < argc) {
+      shape_names = absl::StrSplit(argv[++i], ',');
     } else if (arg == "--linear-precision" && i + 1 < argc) {
       precisions = absl::StrSplit(argv[++i], ',');
       for (const std::string& p : precisions) {
@@ -143,12 +85,21 @@ int Main(int argc, char** argv) {
       }
     } else {
       std::cerr << "usage: bert_bench [--reps N] [--dir TMPDIR] [--linear-precision "
-                   "f32,int8,bf16]\n";
+                   "f32,int8,bf16] [--tokens 16,128,512] [--shapes minilm,bert-base]\n";
       return 2;
     }
   }
-  const std::vector<Shape> shapes = {{"MiniLM-L6 shape", 6, 384, 12, 1536},
-                                     {"BERT-base shape", 12, 768, 12, 3072}};
+  std::vector<BertShape> shapes;
+  for (const std::string& name : shape_names) {
+    if (name == "minilm") {
+      shapes.push_back({"MiniLM-L6 shape", 6, 384, 12, 1536});
+    } else if (name == "bert-base") {
+      shapes.push_back({"BERT-base shape", 12, 768, 12, 3072});
+    } else {
+      std::cerr << "bert_bench: --shapes: '" << name << "' is not minilm or bert-base\n";
+      return 2;
+    }
+  }
   std::string root = tmp + "/bert_bench.XXXXXX";
   if (mkdtemp(root.data()) == nullptr) {
     std::cerr << "bert_bench: cannot create a directory under " << tmp << "\n";
@@ -158,7 +109,7 @@ int Main(int argc, char** argv) {
   // (512 rows: the longer case), as the linear layers run them (B transposed).
   double limit[3] = {0, 0, 0};
   for (int threads : {1, 2}) {
-    for (const Shape& s : shapes) {
+    for (const BertShape& s : shapes) {
       limit[threads] = std::max({limit[threads], GemmGflops(512, s.ffn, s.hidden, threads, reps),
                                  GemmGflops(512, s.hidden, s.ffn, threads, reps),
                                  GemmGflops(512, s.hidden, s.hidden, threads, reps)});
@@ -170,9 +121,9 @@ int Main(int argc, char** argv) {
                "GFLOP/s (best) | % of f32 GEMM limit |\n"
                "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|\n";
   int status = 0;
-  for (const Shape& s : shapes) {
+  for (const BertShape& s : shapes) {
     const std::string dir = root + "/" + std::to_string(s.hidden);
-    WriteModel(s, dir);
+    WriteRandomBertCheckpoint(s, dir);
     EngineConfig config;
     config.model_dir = dir;
     auto engine = Engine::Load(config);
@@ -182,8 +133,8 @@ int Main(int argc, char** argv) {
       continue;
     }
     std::mt19937 rng(7);
-    std::uniform_int_distribution<int32_t> id(5, kVocab - 1);
-    for (int tokens : {128, 512}) {
+    std::uniform_int_distribution<int32_t> id(5, kBenchVocab - 1);
+    for (int tokens : lengths) {
       // The model adds [CLS] and [SEP]: tokens - 2 content ids.
       std::vector<std::vector<int32_t>> ids(1);
       for (int i = 0; i < tokens - 2; ++i) ids[0].push_back(id(rng));

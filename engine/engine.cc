@@ -99,6 +99,7 @@ absl::Status Engine::LoadCalibration(const std::string& path) {
   for (const CalibrationEntry& e : table.entries) {
     absl::Status ok = ResolveAttention(e.attention, e.attention_params).status();
     if (ok.ok()) ok = ValidatePruning(e.pruning, info.num_layers);
+    if (ok.ok()) ok = CheckPruningSupported(e.pruning);
     if (ok.ok()) ok = ValidateEarlyExit(e.early_exit, info.num_layers, /*has_heads=*/true);
     if (!ok.ok()) {
       return absl::InvalidArgumentError(
@@ -186,11 +187,19 @@ absl::StatusOr<Engine::ResolvedRun> Engine::Resolve(const RunOptions& options) c
   run.plan.linear = options.linear_precision;
   if (options.pruning.active() || options.early_exit.active()) {
     RETURN_IF_ERROR(ValidatePruning(options.pruning, info.num_layers));
+    RETURN_IF_ERROR(CheckPruningSupported(options.pruning));
     RETURN_IF_ERROR(ValidateEarlyExit(options.early_exit, info.num_layers, !heads_.empty()));
   }
   run.plan.deadline = options.deadline;
   run.plan.is_cancelled = options.is_cancelled;
   return run;
+}
+
+absl::Status Engine::CheckPruningSupported(const PruningOptions& pruning) const {
+  const ModelInfo& info = model_->info();
+  if (!pruning.active() || info.no_pruning_reason.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "pruning: model '", info.name, "' cannot prune tokens: ", info.no_pruning_reason));
 }
 
 int Engine::ThreadsFor(int requested) const {

@@ -146,6 +146,8 @@ class Engine {
   absl::StatusOr<ResolvedRun> Resolve(const RunOptions& options) const;
   absl::Status LoadCalibration(const std::string& path);
   absl::Status RequireCalibration() const;
+  // InvalidArgument when `pruning` is active and the model cannot prune.
+  absl::Status CheckPruningSupported(const PruningOptions& pruning) const;
   // Compute threads of a run asking for `requested` (0 = the engine default,
   // itself 0 = all cores).
   int ThreadsFor(int requested) const;

@@ -4,7 +4,9 @@
 #include <cmath>
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
 #include "engine/kernels/elementwise.h"
+#include "engine/kernels/gemm.h"
 #include "engine/util/status_macros.h"
 
 namespace attnserve {
@@ -65,6 +67,7 @@ void ActivateInPlace(HfActivation act, float* x, int64_t n) {
 }
 
 int64_t BertLayerWeights::AttentionSublayerFlopsPerToken() const {
+  // An absent projection (Optimized, Efficient, Super) is empty: 0 FLOPs.
   int64_t f = q.Flops() + k.Flops() + v.Flops() + attn_out.Flops();
   if (bottleneck) f += bottleneck_in.Flops();
   if (shared_kq && !bottleneck_attention) f += bottleneck_kq.Flops();
@@ -93,6 +96,80 @@ void RunFfn(const BertFfn& f, HfActivation act, LinearPrecision linear, int64_t 
   ActivateInPlace(act, tmp->data(), rows * f.up.out());
   f.down.Apply(tmp->data(), rows, a, true, linear);  // a = down(act(up(a))) + a
   f.norm.Apply(a, rows);
+}
+
+// Copies the head slices of the layer input in as keys or values: rows of
+// `in` [rows, width] into the slot of qkv at `dst` (rows qkv_width apart).
+void CopyRows(const float* in, int64_t rows, int width, float* dst, int64_t qkv_width) {
+  for (int64_t r = 0; r < rows; ++r) {
+    std::memcpy(dst + r * qkv_width, in + r * width, sizeof(float) * width);
+  }
+}
+
+// Super's values: per sequence of n rows, alignment[:n, :n] x + bias[:n].
+absl::Status AlignValues(const BertLayerWeights& w, const float* x,
+                         const std::vector<int64_t>& offsets, float* v, int64_t qkv_width,
+                         RunStats* stats) {
+  const int width = w.inner;
+  for (size_t b = 0; b + 1 < offsets.size(); ++b) {
+    const int64_t begin = offsets[b], n = offsets[b + 1] - offsets[b];
+    if (n == 0) continue;
+    if (n > w.alignment_size) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("sequence of ", n, " rows exceeds the super-attention alignment of ",
+                       w.alignment_size, " positions"));
+    }
+    float* out = v + begin * qkv_width;
+    Sgemm(false, false, n, width, n, 1.0f, w.alignment, w.alignment_size, x + begin * width, width,
+          0.0f, out, qkv_width);
+    for (int64_t i = 0; i < n; ++i) {
+      const float bias = w.alignment_bias[i];
+      float* row = out + i * qkv_width;
+      for (int c = 0; c < width; ++c) row[c] += bias;
+    }
+    stats->flops += 2 * n * n * width;
+  }
+  return absl::OkStatus();
+}
+
+// Fills qkv's q | k | v slots as the layer's attention type says: the fused
+// projection first (one GEMM for the slots it covers), then each remaining
+// slot by its own projection, the input's head slices, or Super's alignment.
+absl::Status MakeQkv(const BertLayerWeights& w, const float* q_in, const float* k_in,
+                     const float* v_in, const std::vector<int64_t>& offsets, bool pruning,
+                     LinearPrecision linear, float* qkv, RunStats* stats) {
+  const int I = w.inner;
+  const int64_t rows = offsets.back(), qkv_width = 3 * int64_t{I};
+  if (w.attention_type == AttentionType::kSuper && pruning) {
+    return absl::InvalidArgumentError(
+        "pruning: a super-attention layer needs every row of a sequence (its alignment mixes "
+        "values by position)");
+  }
+  int slots = 1;  // filled so far
+  if (!w.fused.empty()) {
+    w.fused.Apply(q_in, rows, qkv, false, linear, qkv_width);
+    slots = w.fused.out() / I;
+  } else {
+    w.q.Apply(q_in, rows, qkv, false, linear, qkv_width);
+  }
+  if (slots < 2) {
+    if (w.k.empty()) {
+      CopyRows(k_in, rows, I, qkv + I, qkv_width);  // Efficient: K_i = X_i
+    } else {
+      w.k.Apply(k_in, rows, qkv + I, false, linear, qkv_width);
+    }
+  }
+  if (slots < 3) {
+    if (w.attention_type == AttentionType::kSuper) {
+      return AlignValues(w, v_in, offsets, qkv + 2 * I, qkv_width, stats);
+    }
+    if (w.v.empty()) {
+      CopyRows(v_in, rows, I, qkv + 2 * I, qkv_width);  // Optimized, Efficient: V_i = X_i
+    } else {
+      w.v.Apply(v_in, rows, qkv + 2 * I, false, linear, qkv_width);
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -125,9 +202,8 @@ absl::Status RunBertLayer(const BertLayerWeights& w, const float* x,
   }
   const int64_t qkv_width = 3 * int64_t{I};
   s->qkv.resize(rows * qkv_width);
-  w.q.Apply(q_in, rows, s->qkv.data(), false, linear, qkv_width);
-  w.k.Apply(k_in, rows, s->qkv.data() + I, false, linear, qkv_width);
-  w.v.Apply(v_in, rows, s->qkv.data() + 2 * I, false, linear, qkv_width);
+  RETURN_IF_ERROR(
+      MakeQkv(w, q_in, k_in, v_in, offsets, pruner != nullptr, linear, s->qkv.data(), stats));
 
   s->context.resize(rows * I);
   const FusedQkvHeads heads{w.num_heads, w.head_dim,

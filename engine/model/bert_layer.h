@@ -7,6 +7,7 @@
 #define ATTNSERVE_ENGINE_MODEL_BERT_LAYER_H_
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -42,13 +43,26 @@ struct BertLayerWeights {
   bool bottleneck = false, shared_kq = false, bottleneck_attention = false;
   PackedLinear bottleneck_in, bottleneck_kq;
   Norm bottleneck_in_norm, bottleneck_kq_norm;
+  // docs/LAYER_TYPES.md: which of k and v are projections (empty when not),
+  // and Super's alignment over positions, alignment [l, l] and its bias [l].
+  AttentionType attention_type = AttentionType::kStandard;
+  const float* alignment = nullptr;
+  const float* alignment_bias = nullptr;
+  int alignment_size = 0;  // l: the longest sequence the layer accepts
   PackedLinear q, k, v, attn_out;
+  // q | k | v (or q | k) as one projection when they read the same input:
+  // one GEMM instead of two or three on short texts, where each call's fixed
+  // cost weighs. Its weights are fused_storage ([out, in] rows, then bias);
+  // empty when nothing was fused.
+  PackedLinear fused;
+  std::shared_ptr<const std::vector<float>> fused_storage;
   Norm attn_norm;
   std::vector<BertFfn> extra_ffn;  // MobileBERT's num_feedforward_networks - 1
   BertFfn ffn;
   PackedLinear out_bottleneck;  // inner -> hidden, norm(dense(x) + layer input)
   Norm out_bottleneck_norm;
 
+  // Per token; Super's alignment adds 2 * n * inner for a sequence of n.
   int64_t AttentionSublayerFlopsPerToken() const;
   int64_t FfnSublayerFlopsPerToken() const;
   int max_width() const;
@@ -60,7 +74,9 @@ void ActivateInPlace(HfActivation act, float* x, int64_t n);
 // offsets[b+1])), writing y [rows', hidden], with the plan's attention kernel
 // and linear precision. `pruner` (may be null) drops rows
 // after the attention sublayer; *offsets then describes y's rows. Each
-// sequence's first row ([CLS]) is always kept.
+// sequence's first row ([CLS]) is always kept. A Super layer needs every row
+// of a sequence in place (row i is position i): it refuses a pruner, and a
+// sequence longer than its alignment.
 absl::Status RunBertLayer(const BertLayerWeights& w, const float* x, std::vector<int64_t>* offsets,
                           const ExecutionPlan& plan, const SublayerPruner* pruner, LayerScratch* s,
                           std::vector<float>* y, RunStats* stats);

@@ -19,6 +19,8 @@ class Binder {
   absl::StatusOr<const float*> Get(const std::string& name, std::vector<int64_t> shape) const {
     return w_.Float32(prefix_ + name, shape);
   }
+  bool Has(const std::string& name) const { return w_.Has(prefix_ + name); }
+  std::string Name(const std::string& name) const { return prefix_ + name; }
   // A torch.nn.Linear: weight [out, in], bias [out].
   absl::StatusOr<PackedLinear> Linear(const std::string& name, int in, int out) const {
     ASSIGN_OR_RETURN(const float* weight, Get(name + ".weight", {out, in}));
@@ -42,6 +44,71 @@ class Binder {
   const SafetensorsFile& w_;
   std::string prefix_;
 };
+
+// Makes l->fused from the projections that read the same input: q | k, and
+// v too unless MobileBERT's shared key/query bottleneck feeds q and k but not
+// v. A fused row computes what the separate ones do (int8 scales are per
+// output channel, activations per token either way).
+void FuseProjections(BertLayerWeights* l) {
+  const bool v_shares_input = !(l->bottleneck && l->shared_kq && !l->bottleneck_attention);
+  std::vector<const PackedLinear*> parts = {&l->q};
+  if (!l->k.empty()) parts.push_back(&l->k);
+  if (!l->v.empty() && v_shares_input && parts.size() == 2) parts.push_back(&l->v);
+  if (parts.size() < 2) return;
+  const int in = l->q.in(), width = l->q.out();
+  auto storage = std::make_shared<std::vector<float>>();
+  storage->reserve(parts.size() * int64_t{width} * (in + 1));
+  for (const PackedLinear* part : parts) {
+    storage->insert(storage->end(), part->weight(), part->weight() + int64_t{width} * in);
+  }
+  for (const PackedLinear* part : parts) {
+    storage->insert(storage->end(), part->bias(), part->bias() + width);
+  }
+  const int out = static_cast<int>(parts.size()) * width;
+  l->fused = PackedLinear(storage->data(), storage->data() + int64_t{out} * in, in, out,
+                          PackedLinear::Layout::kOutputMajor);
+  l->fused_storage = std::move(storage);
+}
+
+// The query, key and value projections a layer's attention type has, and
+// Super's alignment (docs/LAYER_TYPES.md). A tensor the type does not use is
+// refused: a mislabelled attention_type would otherwise compute something else.
+absl::Status BindAttentionInputs(const Binder& b, const std::string& p, int qk_in, int v_in,
+                                 BertLayerWeights* l) {
+  const AttentionType type = l->attention_type;
+  const int I = l->inner;
+  const bool has_key = type != AttentionType::kEfficient;
+  const bool has_value = type == AttentionType::kStandard;
+  const bool has_alignment = type == AttentionType::kSuper;
+  ASSIGN_OR_RETURN(l->q, b.Linear(p + "query", qk_in, I));
+  if (has_key) {
+    ASSIGN_OR_RETURN(l->k, b.Linear(p + "key", qk_in, I));
+  }
+  if (has_value) {
+    ASSIGN_OR_RETURN(l->v, b.Linear(p + "value", v_in, I));
+  }
+  if (has_alignment) {
+    ASSIGN_OR_RETURN(l->alignment,
+                     b.Get(p + "alignment.weight", {l->alignment_size, l->alignment_size}));
+    ASSIGN_OR_RETURN(l->alignment_bias, b.Get(p + "alignment.bias", {l->alignment_size}));
+  }
+  for (const auto& [name, used] : {std::pair<std::string, bool>{"key", has_key},
+                                   {"value", has_value},
+                                   {"alignment", has_alignment}}) {
+    if (!used && (b.Has(p + name + ".weight") || b.Has(p + name + ".bias"))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tensor '", b.Name(p + name + ".weight"), "' is not used by attention_type '",
+          AttentionTypeName(type), "' (config.json): is the type right?"));
+    }
+  }
+  FuseProjections(l);
+  if (!has_value && qk_in != v_in) {
+    return absl::InvalidArgumentError(absl::StrCat("attention_type '", AttentionTypeName(type),
+                                                   "' needs the attention input and value "
+                                                   "widths equal"));
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -104,6 +171,11 @@ absl::StatusOr<std::unique_ptr<BertModel>> BertModel::Load(const std::string& mo
       .weight_bytes = model->weights_.float_bytes(),
       .max_activation_width = max_width,
       .max_heads = max_heads,
+      .no_pruning_reason =
+          c.attention_type == AttentionType::kSuper
+              ? "its super attention mixes values by position, which needs every token of a "
+                "text in place (docs/LAYER_TYPES.md)"
+              : "",
   };
   return model;
 }
@@ -151,6 +223,8 @@ absl::Status BertModel::BindWeights(const std::string& prefix) {
     l.num_heads = c.num_heads;
     l.head_dim = I / c.num_heads;
     l.activation = c.activation;
+    l.attention_type = c.attention_type;
+    l.alignment_size = c.max_position_embeddings;
     const double eps = c.layer_norm_eps;
     const bool nn = c.no_norm;
     if (c.family == HfFamily::kDistilBert) {
@@ -159,6 +233,7 @@ absl::Status BertModel::BindWeights(const std::string& prefix) {
       ASSIGN_OR_RETURN(l.k, b.Linear(p + "attention.k_lin", H, H));
       ASSIGN_OR_RETURN(l.v, b.Linear(p + "attention.v_lin", H, H));
       ASSIGN_OR_RETURN(l.attn_out, b.Linear(p + "attention.out_lin", H, H));
+      FuseProjections(&l);
       ASSIGN_OR_RETURN(l.attn_norm, b.LayerNorm(p + "sa_layer_norm", H, false, eps));
       ASSIGN_OR_RETURN(l.ffn.up, b.Linear(p + "ffn.lin1", H, c.intermediate_size));
       ASSIGN_OR_RETURN(l.ffn.down, b.Linear(p + "ffn.lin2", c.intermediate_size, H));
@@ -183,9 +258,7 @@ absl::Status BertModel::BindWeights(const std::string& prefix) {
       v_in = l.bottleneck_attention ? I : H;
     }
     const int qk_in = l.bottleneck && (l.shared_kq || l.bottleneck_attention) ? I : H;
-    ASSIGN_OR_RETURN(l.q, b.Linear(p + "attention.self.query", qk_in, I));
-    ASSIGN_OR_RETURN(l.k, b.Linear(p + "attention.self.key", qk_in, I));
-    ASSIGN_OR_RETURN(l.v, b.Linear(p + "attention.self.value", v_in, I));
+    RETURN_IF_ERROR(BindAttentionInputs(b, p + "attention.self.", qk_in, v_in, &l));
     ASSIGN_OR_RETURN(l.attn_out, b.Linear(p + "attention.output.dense", I, I));
     ASSIGN_OR_RETURN(l.attn_norm, b.LayerNorm(p + "attention.output.LayerNorm", I, nn, eps));
     for (int f = 0; mobile && f + 1 < c.num_feedforward_networks; ++f) {

@@ -35,6 +35,9 @@ struct ModelInfo {
   // the widest per-token activation row (floats) and the most heads of a layer.
   int max_activation_width = 0;
   int max_heads = 0;
+  // Why the model cannot prune tokens (e.g. Super attention's positional
+  // alignment); empty when it can.
+  std::string no_pruning_reason;
 };
 
 // Token ids the model adds around a text's own ids before it runs them.

@@ -110,7 +110,34 @@ absl::Status ParseLabels(const json& j, const Fields& f, std::vector<std::string
   return absl::OkStatus();
 }
 
+absl::Status ParseAttentionType(const Fields& f, const std::string& name, AttentionType* out) {
+  for (AttentionType t : {AttentionType::kStandard, AttentionType::kOptimized,
+                          AttentionType::kEfficient, AttentionType::kSuper}) {
+    if (name == AttentionTypeName(t)) {
+      *out = t;
+      return absl::OkStatus();
+    }
+  }
+  return f.Error("attention_type", absl::StrCat("'", name,
+                                                "' is not supported (standard, optimized, "
+                                                "efficient, super)"));
+}
+
 }  // namespace
+
+const char* AttentionTypeName(AttentionType type) {
+  switch (type) {
+    case AttentionType::kStandard:
+      return "standard";
+    case AttentionType::kOptimized:
+      return "optimized";
+    case AttentionType::kEfficient:
+      return "efficient";
+    case AttentionType::kSuper:
+      return "super";
+  }
+  return "?";
+}
 
 absl::StatusOr<HfConfig> ParseHfConfig(const std::string& json_text, const std::string& source) {
   const json j = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
@@ -165,6 +192,9 @@ absl::StatusOr<HfConfig> ParseHfConfig(const std::string& json_text, const std::
       c.no_norm = norm == "no_norm";
     } else {
       c.embedding_size = c.hidden_size;
+      std::string attention_type = "standard";
+      RETURN_IF_ERROR(f.String("attention_type", &attention_type));
+      RETURN_IF_ERROR(ParseAttentionType(f, attention_type, &c.attention_type));
     }
   } else if (c.model_type == "distilbert") {
     c.family = HfFamily::kDistilBert;
@@ -191,6 +221,10 @@ absl::StatusOr<HfConfig> ParseHfConfig(const std::string& json_text, const std::
                                               "' is not supported (bert, distilbert, mobilebert)"));
   }
   RETURN_IF_ERROR(ParseLabels(j, f, &c.labels));
+  if (c.family != HfFamily::kBert && j.contains("attention_type")) {
+    return f.Error("attention_type",
+                   absl::StrCat("applies to model_type bert only, not '", c.model_type, "'"));
+  }
   const int inner = c.inner_size();
   if (inner % c.num_heads != 0) {
     return f.Error(c.family == HfFamily::kDistilBert ? "n_heads" : "num_attention_heads",

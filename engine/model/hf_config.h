@@ -15,6 +15,13 @@ namespace attnserve {
 enum class HfFamily { kBert, kDistilBert, kMobileBert };
 enum class HfActivation { kGelu, kGeluTanh, kRelu };
 
+// How a layer makes its attention inputs (docs/LAYER_TYPES.md): standard
+// multi-head attention, or the seed note's Optimized (no value projection),
+// Efficient (no key or value projection) and Super (Optimized plus a learned
+// alignment matrix over positions) attention.
+enum class AttentionType { kStandard, kOptimized, kEfficient, kSuper };
+const char* AttentionTypeName(AttentionType type);
+
 struct HfConfig {
   HfFamily family = HfFamily::kBert;
   std::string model_type;  // "bert", "distilbert", "mobilebert"
@@ -28,6 +35,8 @@ struct HfConfig {
   int max_position_embeddings = 0;
   int type_vocab_size = 0;          // 0: no token-type table (DistilBERT)
   std::vector<std::string> labels;  // id2label in id order; empty when absent
+  // config.json "attention_type" (BERT only; absent: standard).
+  AttentionType attention_type = AttentionType::kStandard;
 
   // MobileBERT only (the others keep these defaults, which mean "plain BERT").
   int embedding_size = 0;  // 0: hidden_size

@@ -172,6 +172,7 @@ absl::Status UseLiteModel::BindWeights() {
       .weight_bytes = w.total_bytes(),
       .max_activation_width = max_width,
       .max_heads = max_heads,
+      .no_pruning_reason = "",
   };
   return absl::OkStatus();
 }

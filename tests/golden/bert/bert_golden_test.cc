@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -19,21 +18,18 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/reference_outputs.h"
 
 namespace attnserve {
 namespace {
 
 using nlohmann::json;
+using testing::CheckReferenceCases;
+using testing::Cosine;
 using ::testing::HasSubstr;
 
-constexpr double kMinCosine = 0.99999;
-constexpr double kMaxAbsDiff = 1e-4;
-
 const json& Expected() {
-  static const json* expected = [] {
-    std::ifstream in(ATTNSERVE_BERT_EXPECTED);
-    return new json(in ? json::parse(in) : json());
-  }();
+  static const json* expected = new json(testing::ReadJsonFile(ATTNSERVE_BERT_EXPECTED));
   return *expected;
 }
 
@@ -52,16 +48,6 @@ const Engine* LoadTiny(const std::string& name) {
   return engine;
 }
 
-double Cosine(const float* a, const std::vector<double>& b) {
-  double ab = 0, aa = 0, bb = 0;
-  for (size_t i = 0; i < b.size(); ++i) {
-    ab += a[i] * b[i];
-    aa += double{a[i]} * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / std::sqrt(aa * bb);
-}
-
 class BertTinyTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -75,42 +61,12 @@ class BertTinyTest : public ::testing::Test {
   // Every case of `name` against the reference, embeddings and (for
   // sequence classifiers) the head's probabilities.
   void CheckModel(const std::string& name) {
+    SCOPED_TRACE(name);
     const Engine* engine = LoadTiny(name);
     ASSERT_NE(engine, nullptr);
     const json& model = Expected()["models"][name];
     ASSERT_FALSE(model.is_null()) << name;
-    for (const json& c : model["cases"]) {
-      const auto ids = c["ids"].get<std::vector<std::vector<int32_t>>>();
-      SCOPED_TRACE(absl::StrCat(name, " ids ", c["ids"].dump()));
-      auto result = engine->EmbedTokenIds(ids, RunOptions());
-      ASSERT_TRUE(result.ok()) << result.status();
-      const auto want = c["embeddings"].get<std::vector<std::vector<double>>>();
-      ASSERT_EQ(result->dim, static_cast<int>(want[0].size()));
-      for (size_t t = 0; t < want.size(); ++t) {
-        const float* got = result->embedding(t);
-        EXPECT_GE(Cosine(got, want[t]), kMinCosine) << "text " << t;
-        for (size_t i = 0; i < want[t].size(); ++i) {
-          ASSERT_NEAR(got[i], want[t][i], kMaxAbsDiff) << "text " << t << " dim " << i;
-        }
-      }
-      if (c.contains("texts")) {
-        // The same through the model's WordPiece tokenizer.
-        auto embedded = engine->Embed(c["texts"].get<std::vector<std::string>>(), RunOptions());
-        ASSERT_TRUE(embedded.ok()) << embedded.status();
-        EXPECT_EQ(embedded->token_ids, ids);
-        EXPECT_EQ(embedded->embeddings, result->embeddings);
-      }
-      if (!c.contains("probabilities")) continue;
-      auto classified = engine->ClassifyTokenIds(ids, "classifier", RunOptions());
-      ASSERT_TRUE(classified.ok()) << classified.status();
-      const auto probs = c["probabilities"].get<std::vector<std::vector<double>>>();
-      for (size_t t = 0; t < probs.size(); ++t) {
-        ASSERT_EQ(classified->scores[t].size(), probs[t].size());
-        for (size_t k = 0; k < probs[t].size(); ++k) {
-          EXPECT_NEAR(classified->scores[t][k], probs[t][k], kMaxAbsDiff) << "text " << t;
-        }
-      }
-    }
+    CheckReferenceCases(*engine, model);
   }
 };
 
