@@ -59,6 +59,12 @@ absl::Status ValidatePolicyShape(const v1::Policy& policy) {
   // The names in the defaults (precision, pruning fallback, modes) parse
   // as requests' do; the model's validator checks the values.
   RETURN_IF_ERROR(PolicyRunOptions(policy).status());
+  for (const auto& [model, options] : policy.model_defaults()) {
+    if (model.empty()) {
+      return absl::InvalidArgumentError("policy.model_defaults: a model name is empty");
+    }
+    RETURN_IF_ERROR(PolicyRunOptions(policy, model).status());
+  }
   if (policy.defaults().num_threads() < 0) {
     return absl::InvalidArgumentError("policy.defaults.num_threads: must be >= 0");
   }

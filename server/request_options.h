@@ -9,13 +9,17 @@
 
 namespace attnserve {
 
-// Options of the policy alone; INVALID_ARGUMENT naming the field
-// ("policy.defaults.…") for a name that does not parse.
-absl::StatusOr<RunOptions> PolicyRunOptions(const v1::Policy& policy);
+// Options of the policy alone for requests to `model`: its defaults, with
+// the fields model_defaults[model] sets over them. INVALID_ARGUMENT naming
+// the field ("policy.defaults.…", "policy.model_defaults[\"m\"].…") for a
+// name that does not parse.
+absl::StatusOr<RunOptions> PolicyRunOptions(const v1::Policy& policy,
+                                            const std::string& model = "");
 
+// The request's fields over PolicyRunOptions(policy, model).
 // PERMISSION_DENIED naming the field when the request sets one the policy
 // does not allow; values themselves are validated by the engine.
-absl::StatusOr<RunOptions> MergeRunOptions(const v1::Policy& policy,
+absl::StatusOr<RunOptions> MergeRunOptions(const v1::Policy& policy, const std::string& model,
                                            const v1::ExecutionOptions& request);
 
 }  // namespace attnserve

@@ -176,15 +176,28 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
   }
   absl::StatusOr<std::unique_ptr<PolicyStore>> policy = PolicyStore::Open(
       config.policy_file(), initial, [models](const v1::Policy& p) -> absl::Status {
-        ASSIGN_OR_RETURN(RunOptions options, PolicyRunOptions(p));
-        // One policy for every served model: it must suit each of them.
+        // One policy for every served model: its defaults, with each
+        // model's own over them, must suit that model.
         const std::vector<ModelManager::Served> served = models->All();
+        for (const auto& [name, unused] : p.model_defaults()) {
+          if (models->Find(name) == nullptr) {
+            return absl::InvalidArgumentError(
+                absl::StrCat("policy.model_defaults: '", name,
+                             "' is not served; this server serves ", models->NameList()));
+          }
+        }
         for (const ModelManager::Served& m : served) {
+          ASSIGN_OR_RETURN(RunOptions options, PolicyRunOptions(p, m.name));
           if (absl::Status s = m.engine->CheckOptions(options); !s.ok()) {
+            const bool own = p.model_defaults().contains(m.name);
             return absl::Status(
                 s.code(),
-                absl::StrCat("policy.defaults.", s.message(), served.size() > 1 ? " (model '" : "",
-                             served.size() > 1 ? m.name : "", served.size() > 1 ? "')" : ""));
+                absl::StrCat(own ? absl::StrCat("policy.defaults with model_defaults[\"", m.name,
+                                                "\"]: ")
+                                 : std::string("policy.defaults."),
+                             s.message(), !own && served.size() > 1 ? " (model '" : "",
+                             !own && served.size() > 1 ? m.name : "",
+                             !own && served.size() > 1 ? "')" : ""));
           }
         }
         return absl::OkStatus();

@@ -134,6 +134,48 @@ TEST_F(MultiModelTest, ReloadOfOneModelUnderLoadLosesNothingAndLeavesTheOther) {
   EXPECT_EQ(models->models(1).generation(), last);
 }
 
+// model_defaults["bert-cls"] changes what bert-cls requests run and nothing
+// else; a name the server does not serve, or a value one model cannot take,
+// is refused naming it, and the policy in force stays.
+TEST_F(MultiModelTest, PolicyModelDefaultsApplyToTheirModelOnly) {
+  StartServer(TwoModels());
+  const auto kernel_and_precision = [&](const std::string& model) {
+    v1::EmbedRequest request = EmbedOf({"hello world"});
+    request.set_model(model);
+    absl::StatusOr<v1::EmbedResponse> r = client_->Embed(request);
+    EXPECT_TRUE(r.ok()) << model << ": " << r.status();
+    return r.ok() ? r->stats().attention_kernel() + "/" + r->stats().linear_precision()
+                  : std::string("error");
+  };
+  EXPECT_EQ(kernel_and_precision("bert-cls"), "dense/f32");
+  v1::SetPolicyRequest set;
+  *set.mutable_policy() = *client_->GetPolicy();
+  v1::ExecutionOptions& bert = (*set.mutable_policy()->mutable_model_defaults())["bert-cls"];
+  bert.mutable_attention()->set_kernel("flash");
+  bert.set_linear_precision("int8");
+  ASSERT_TRUE(client_->SetPolicy(set).ok());
+  EXPECT_EQ(kernel_and_precision("bert-cls"), "flash/int8");
+  EXPECT_EQ(kernel_and_precision("use-lite"), "dense/f32");
+  EXPECT_EQ(kernel_and_precision(""), "dense/f32");
+  const int64_t version = client_->GetPolicy()->version();
+
+  v1::SetPolicyRequest unknown = set;
+  (*unknown.mutable_policy()->mutable_model_defaults())["minilm"].set_max_tokens(8);
+  absl::Status refused = client_->SetPolicy(unknown).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(), HasSubstr("policy.model_defaults: 'minilm' is not served"));
+
+  // 100 content tokens exceed the tiny BERT's position table, not USE-lite's.
+  v1::SetPolicyRequest too_long = set;
+  (*too_long.mutable_policy()->mutable_model_defaults())["bert-cls"].set_max_tokens(100);
+  refused = client_->SetPolicy(too_long).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(), HasSubstr("model_defaults[\"bert-cls\"]"));
+  EXPECT_THAT(refused.message(), HasSubstr("max_tokens"));
+  EXPECT_EQ(client_->GetPolicy()->version(), version);
+  EXPECT_EQ(kernel_and_precision("bert-cls"), "flash/int8");
+}
+
 TEST_F(MultiModelTest, TwoDirectoriesOfOneNameRefuseToStart) {
   v1::Config config = TwoModels();
   std::filesystem::create_directory_symlink(std::filesystem::absolute(TestModelDir()),
