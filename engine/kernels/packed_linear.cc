@@ -28,7 +28,7 @@ namespace attnserve {
 //         bf16 (4x slower than f32, measured), so an f32 GEMM runs on
 //         bf16-rounded weights and inputs: the same products, f32 speed.
 struct PackedLinear::Packs {
-  absl::once_flag int8_once, int8_plain_once, bf16_once, bf16_rounded_once;
+  absl::once_flag int8_once, int8_plain_once, bf16_once, bf16_rounded_once, f32_once;
   std::atomic<int64_t> bytes{0};
   // int8: w = w_scale[j] * w8[k, j]; w_colsum[j] = sum_k w8[k, j].
   std::vector<float> w_scale;
@@ -36,6 +36,7 @@ struct PackedLinear::Packs {
   std::vector<int8_t> w8;        // [in, out]; the plain form only (oneDNN's GEMM API)
   std::vector<float> w8f;        // the same integers as floats (OpenBLAS backend)
   std::vector<float> w_rounded;  // [in, out] bf16-rounded; the emulated bf16 form only
+  std::vector<float> w_input_major;  // [in, out] f32 copy of output-major weights
   bool int8_packed_ok = false, bf16_packed_ok = false;
 #if defined(ATTNSERVE_GEMM_ONEDNN)
   dnnl::memory int8_packed, bf16_packed;  // in the matmul primitive's own layout
@@ -360,6 +361,19 @@ void PackedLinear::Apply(const float* x, int64_t rows, float* y, bool accumulate
     ApplyInt8(x, rows, y, accumulate, ldy);
   } else if (precision == LinearPrecision::kBf16 && packs_ != nullptr) {
     ApplyBf16(x, rows, y, accumulate, ldy);
+  } else if (layout_ == Layout::kOutputMajor && packs_ != nullptr) {
+    // oneDNN 2.6's f32 GEMM with B transposed runs short row counts at a
+    // fraction of its untransposed speed: transpose once, on first use.
+    Packs& p = *packs_;
+    absl::call_once(p.f32_once, [&] {
+      const int64_t k = in_, n = out_;
+      p.w_input_major.resize(k * n);
+      for (int64_t j = 0; j < n; ++j) {
+        for (int64_t kk = 0; kk < k; ++kk) p.w_input_major[kk * n + j] = weight_[j * k + kk];
+      }
+      p.bytes += static_cast<int64_t>(p.w_input_major.size() * sizeof(float));
+    });
+    Linear(x, rows, in_, p.w_input_major.data(), out_, bias_, y, accumulate, false, ldy);
   } else {
     Linear(x, rows, in_, weight_, out_, bias_, y, accumulate, layout_ == Layout::kOutputMajor, ldy);
   }
