@@ -77,9 +77,9 @@ absl::StatusOr<PreparedCall> PrepareCall(const ServingState& state, const CallIn
   ASSIGN_OR_RETURN(prepared.engine, EngineFor(state, *inputs.model));
   RETURN_IF_ERROR(CheckInputLimits(state.limits, inputs));
   prepared.policy = state.policy->Current();
-  ASSIGN_OR_RETURN(prepared.options,
-                   MergeRunOptions(*prepared.policy, prepared.engine->model_info().name,
-                                   *inputs.options));
+  ASSIGN_OR_RETURN(
+      prepared.options,
+      MergeRunOptions(*prepared.policy, prepared.engine->model_info().name, *inputs.options));
   if (prepared.options.num_threads == 0) prepared.options.num_threads = state.threads_per_request;
   // Fail fast on a bad kernel, parameter or range (max_tokens against the
   // server's limit included: it is the engine's max_tokens_limit) before queueing.

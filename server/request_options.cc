@@ -44,9 +44,7 @@ void ApplyBudget(const v1::Budget& b, RunOptions* options) {
 using FieldCheck = std::function<absl::Status(const std::string& field)>;
 absl::Status ApplySetFields(const std::string& prefix, const v1::ExecutionOptions& set,
                             const FieldCheck& allowed, RunOptions* options) {
-  const auto check = [&](const char* field) {
-    return allowed ? allowed(field) : absl::OkStatus();
-  };
+  const auto check = [&](const char* field) { return allowed ? allowed(field) : absl::OkStatus(); };
   if (set.has_attention()) {
     RETURN_IF_ERROR(check("attention"));
     ApplyAttention(set.attention(), options);

@@ -181,9 +181,9 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
         const std::vector<ModelManager::Served> served = models->All();
         for (const auto& [name, unused] : p.model_defaults()) {
           if (models->Find(name) == nullptr) {
-            return absl::InvalidArgumentError(
-                absl::StrCat("policy.model_defaults: '", name,
-                             "' is not served; this server serves ", models->NameList()));
+            return absl::InvalidArgumentError(absl::StrCat("policy.model_defaults: '", name,
+                                                           "' is not served; this server serves ",
+                                                           models->NameList()));
           }
         }
         for (const ModelManager::Served& m : served) {
@@ -191,13 +191,12 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
           if (absl::Status s = m.engine->CheckOptions(options); !s.ok()) {
             const bool own = p.model_defaults().contains(m.name);
             return absl::Status(
-                s.code(),
-                absl::StrCat(own ? absl::StrCat("policy.defaults with model_defaults[\"", m.name,
-                                                "\"]: ")
-                                 : std::string("policy.defaults."),
-                             s.message(), !own && served.size() > 1 ? " (model '" : "",
-                             !own && served.size() > 1 ? m.name : "",
-                             !own && served.size() > 1 ? "')" : ""));
+                s.code(), absl::StrCat(own ? absl::StrCat("policy.defaults with model_defaults[\"",
+                                                          m.name, "\"]: ")
+                                           : std::string("policy.defaults."),
+                                       s.message(), !own && served.size() > 1 ? " (model '" : "",
+                                       !own && served.size() > 1 ? m.name : "",
+                                       !own && served.size() > 1 ? "')" : ""));
           }
         }
         return absl::OkStatus();

@@ -33,9 +33,9 @@ struct PackedLinear::Packs {
   // int8: w = w_scale[j] * w8[k, j]; w_colsum[j] = sum_k w8[k, j].
   std::vector<float> w_scale;
   std::vector<int32_t> w_colsum;
-  std::vector<int8_t> w8;        // [in, out]; the plain form only (oneDNN's GEMM API)
-  std::vector<float> w8f;        // the same integers as floats (OpenBLAS backend)
-  std::vector<float> w_rounded;  // [in, out] bf16-rounded; the emulated bf16 form only
+  std::vector<int8_t> w8;            // [in, out]; the plain form only (oneDNN's GEMM API)
+  std::vector<float> w8f;            // the same integers as floats (OpenBLAS backend)
+  std::vector<float> w_rounded;      // [in, out] bf16-rounded; the emulated bf16 form only
   std::vector<float> w_input_major;  // [in, out] f32 copy of output-major weights
   bool int8_packed_ok = false, bf16_packed_ok = false;
 #if defined(ATTNSERVE_GEMM_ONEDNN)
