@@ -184,46 +184,35 @@ TEST(LayerTypesParameters, EachTypeDropsOrAddsWhatItShould) {
   EXPECT_EQ(params["super"] - params["optimized"], layers * (l * l + l));
 }
 
-// Copies the `from` model to a scratch directory with config.json's
-// attention_type set to `type`.
-// The caller removes the directory.
-std::string Relabelled(const std::string& from, const std::string& type) {
-  const std::string dir = (testing::PerTestDir("layer_types_") / (from + "-as-" + type)).string();
+// Loads a copy of the `from` model whose config.json says attention_type
+// `type`; returns the load error ("" if it loaded).
+std::string LoadErrorRelabelled(const std::string& from, const std::string& type) {
+  const std::filesystem::path root = testing::PerTestDir("layer_types_");
+  const std::string dir = (root / (from + "-as-" + type)).string();
   std::filesystem::create_directories(dir);
   std::filesystem::copy(ModelDir(from), dir, std::filesystem::copy_options::recursive);
   json config = testing::ReadJsonFile(dir + "/config.json");
   config["attention_type"] = type;
   std::ofstream(dir + "/config.json") << config.dump();
-  return dir;
+  EngineConfig engine_config;
+  engine_config.model_dir = dir;
+  auto loaded = Engine::Load(engine_config);
+  std::filesystem::remove_all(root);
+  return loaded.ok() ? "" : std::string(loaded.status().message());
 }
 
 TEST(LayerTypesLoad, TensorTheTypeDoesNotUseIsRefused) {
-  EngineConfig config;
-  config.model_dir = Relabelled("standard", "optimized");
-  auto loaded = Engine::Load(config);
-  std::filesystem::remove_all(std::filesystem::path(config.model_dir).parent_path());
-  ASSERT_FALSE(loaded.ok());
-  EXPECT_THAT(std::string(loaded.status().message()),
+  EXPECT_THAT(LoadErrorRelabelled("standard", "optimized"),
               HasSubstr("'bert.encoder.layer.0.attention.self.value.weight' is not used by "
                         "attention_type 'optimized'"));
 }
 
 TEST(LayerTypesLoad, MissingTensorIsNamed) {
-  EngineConfig config;
-  config.model_dir = Relabelled("optimized", "super");
-  auto loaded = Engine::Load(config);
-  std::filesystem::remove_all(std::filesystem::path(config.model_dir).parent_path());
-  ASSERT_FALSE(loaded.ok());
-  EXPECT_THAT(std::string(loaded.status().message()), HasSubstr("alignment.weight"));
+  EXPECT_THAT(LoadErrorRelabelled("optimized", "super"), HasSubstr("alignment.weight"));
 }
 
 TEST(LayerTypesLoad, UnknownTypeListsTheKnownOnes) {
-  EngineConfig config;
-  config.model_dir = Relabelled("standard", "sparse");
-  auto loaded = Engine::Load(config);
-  std::filesystem::remove_all(std::filesystem::path(config.model_dir).parent_path());
-  ASSERT_FALSE(loaded.ok());
-  EXPECT_THAT(std::string(loaded.status().message()),
+  EXPECT_THAT(LoadErrorRelabelled("standard", "sparse"),
               HasSubstr("attention_type: 'sparse' is not supported (standard, optimized, "
                         "efficient, super)"));
 }
