@@ -136,15 +136,10 @@ absl::Status AlignValues(const BertLayerWeights& w, const float* x,
 // projection first (one GEMM for the slots it covers), then each remaining
 // slot by its own projection, the input's head slices, or Super's alignment.
 absl::Status MakeQkv(const BertLayerWeights& w, const float* q_in, const float* k_in,
-                     const float* v_in, const std::vector<int64_t>& offsets, bool pruning,
-                     LinearPrecision linear, float* qkv, RunStats* stats) {
+                     const float* v_in, const std::vector<int64_t>& offsets, LinearPrecision linear,
+                     float* qkv, RunStats* stats) {
   const int I = w.inner;
   const int64_t rows = offsets.back(), qkv_width = 3 * int64_t{I};
-  if (w.attention_type == AttentionType::kSuper && pruning) {
-    return absl::InvalidArgumentError(
-        "pruning: a super-attention layer needs every row of a sequence (its alignment mixes "
-        "values by position)");
-  }
   int slots = 1;  // filled so far
   if (!w.fused.empty()) {
     w.fused.Apply(q_in, rows, qkv, false, linear, qkv_width);
@@ -202,8 +197,7 @@ absl::Status RunBertLayer(const BertLayerWeights& w, const float* x,
   }
   const int64_t qkv_width = 3 * int64_t{I};
   s->qkv.resize(rows * qkv_width);
-  RETURN_IF_ERROR(
-      MakeQkv(w, q_in, k_in, v_in, offsets, pruner != nullptr, linear, s->qkv.data(), stats));
+  RETURN_IF_ERROR(MakeQkv(w, q_in, k_in, v_in, offsets, linear, s->qkv.data(), stats));
 
   s->context.resize(rows * I);
   const FusedQkvHeads heads{w.num_heads, w.head_dim,

@@ -74,9 +74,11 @@ void ActivateInPlace(HfActivation act, float* x, int64_t n);
 // offsets[b+1])), writing y [rows', hidden], with the plan's attention kernel
 // and linear precision. `pruner` (may be null) drops rows
 // after the attention sublayer; *offsets then describes y's rows. Each
-// sequence's first row ([CLS]) is always kept. A Super layer needs every row
-// of a sequence in place (row i is position i): it refuses a pruner, and a
-// sequence longer than its alignment.
+// sequence's first row ([CLS]) is always kept. A Super layer reads row i of
+// a sequence as position i, so rows pruned by an earlier layer would shift
+// its alignment: the engine refuses pruning for such models
+// (ModelInfo::no_pruning_reason); a sequence longer than the alignment is
+// refused here.
 absl::Status RunBertLayer(const BertLayerWeights& w, const float* x, std::vector<int64_t>* offsets,
                           const ExecutionPlan& plan, const SublayerPruner* pruner, LayerScratch* s,
                           std::vector<float>* y, RunStats* stats);

@@ -101,12 +101,10 @@ absl::Status BindAttentionInputs(const Binder& b, const std::string& p, int qk_i
           AttentionTypeName(type), "' (config.json): is the type right?"));
     }
   }
+  // Keys or values copied from the input need its width to be the heads'
+  // width: ParseHfConfig takes attention_type for plain BERT only (no
+  // MobileBERT bottleneck), where both are the hidden size.
   FuseProjections(l);
-  if (!has_value && qk_in != v_in) {
-    return absl::InvalidArgumentError(absl::StrCat("attention_type '", AttentionTypeName(type),
-                                                   "' needs the attention input and value "
-                                                   "widths equal"));
-  }
   return absl::OkStatus();
 }
 
