@@ -190,13 +190,12 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
           ASSIGN_OR_RETURN(RunOptions options, PolicyRunOptions(p, m.name));
           if (absl::Status s = m.engine->CheckOptions(options); !s.ok()) {
             const bool own = p.model_defaults().contains(m.name);
-            return absl::Status(
-                s.code(), absl::StrCat(own ? absl::StrCat("policy.defaults with model_defaults[\"",
-                                                          m.name, "\"]: ")
-                                           : std::string("policy.defaults."),
-                                       s.message(), !own && served.size() > 1 ? " (model '" : "",
-                                       !own && served.size() > 1 ? m.name : "",
-                                       !own && served.size() > 1 ? "')" : ""));
+            const std::string where =
+                own ? absl::StrCat("policy.defaults with model_defaults[\"", m.name, "\"]: ")
+                    : "policy.defaults.";
+            const std::string which =
+                !own && served.size() > 1 ? absl::StrCat(" (model '", m.name, "')") : "";
+            return absl::Status(s.code(), absl::StrCat(where, s.message(), which));
           }
         }
         return absl::OkStatus();
