@@ -2,7 +2,8 @@
 // implementation (a golden generator's expected.json): per case, token ids,
 // the embedding of each text and, for sequence classifiers, the head's
 // probabilities and logits. Used by the BERT-family and layer-type golden
-// tests, whose generators write the same JSON shape.
+// tests, whose generators write the same JSON shape, and the check that
+// every attention kernel runs on a model.
 #ifndef ATTNSERVE_TESTS_SUPPORT_REFERENCE_OUTPUTS_H_
 #define ATTNSERVE_TESTS_SUPPORT_REFERENCE_OUTPUTS_H_
 
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/attention/registry.h"
 #include "engine/engine.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -92,6 +94,29 @@ inline void CheckReferenceCases(const Engine& engine, const nlohmann::json& mode
         EXPECT_NEAR(got_logits[k], want_logits[k], kReferenceMaxAbsDiff)
             << "text " << t << " logit " << k;
       }
+    }
+  }
+}
+
+// Every registered attention kernel on `ids`: each runs, gives finite
+// embeddings of dense's size, and the exact ones dense's numbers (cosine
+// >= 0.99999).
+inline void CheckEveryKernelRuns(const Engine& engine,
+                                 const std::vector<std::vector<int32_t>>& ids) {
+  auto dense = engine.EmbedTokenIds(ids, RunOptions());
+  ASSERT_TRUE(dense.ok()) << dense.status();
+  for (const AttentionKernel* kernel : AllAttentionKernels()) {
+    SCOPED_TRACE(std::string(kernel->name()));
+    RunOptions options;
+    options.attention = std::string(kernel->name());
+    auto result = engine.EmbedTokenIds(ids, options);
+    ASSERT_TRUE(result.ok()) << result.status();
+    ASSERT_EQ(result->embeddings.size(), dense->embeddings.size());
+    for (float v : result->embeddings) ASSERT_TRUE(std::isfinite(v));
+    if (!kernel->info().exact) continue;
+    for (size_t t = 0; t < ids.size(); ++t) {
+      const std::vector<double> want(dense->embedding(t), dense->embedding(t) + dense->dim);
+      EXPECT_GE(Cosine(result->embedding(t), want), 0.99999) << "text " << t;
     }
   }
 }

@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/attention/registry.h"
 #include "engine/engine.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -24,6 +23,7 @@ namespace attnserve {
 namespace {
 
 using nlohmann::json;
+using testing::CheckEveryKernelRuns;
 using testing::CheckReferenceCases;
 using testing::Cosine;
 using ::testing::HasSubstr;
@@ -142,22 +142,8 @@ TEST_F(BertTinyTest, EveryAttentionKernelRuns) {
   for (const char* name : {"bert-cls", "distilbert", "mobilebert", "mobilebert-cls", "minilm-st"}) {
     const Engine* engine = LoadTiny(name);
     ASSERT_NE(engine, nullptr);
-    auto dense = engine->EmbedTokenIds(ids, RunOptions());
-    ASSERT_TRUE(dense.ok()) << dense.status();
-    for (const AttentionKernel* kernel : AllAttentionKernels()) {
-      SCOPED_TRACE(absl::StrCat(name, " with ", std::string(kernel->name())));
-      RunOptions options;
-      options.attention = std::string(kernel->name());
-      auto result = engine->EmbedTokenIds(ids, options);
-      ASSERT_TRUE(result.ok()) << result.status();
-      ASSERT_EQ(result->embeddings.size(), dense->embeddings.size());
-      for (float v : result->embeddings) ASSERT_TRUE(std::isfinite(v));
-      if (!kernel->info().exact) continue;
-      for (size_t t = 0; t < ids.size(); ++t) {
-        const std::vector<double> want(dense->embedding(t), dense->embedding(t) + dense->dim);
-        EXPECT_GE(Cosine(result->embedding(t), want), 0.99999) << "text " << t;
-      }
-    }
+    SCOPED_TRACE(name);
+    CheckEveryKernelRuns(*engine, ids);
   }
 }
 

@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/attention/registry.h"
 #include "engine/engine.h"
 #include "engine/kernels/linear_precision.h"
 #include "gmock/gmock.h"
@@ -80,21 +79,7 @@ TEST_P(LayerTypesTest, MatchesPyTorch) {
 TEST_P(LayerTypesTest, EveryAttentionKernelRuns) {
   const Engine* engine = Load(GetParam());
   ASSERT_NE(engine, nullptr);
-  auto dense = engine->EmbedTokenIds(kIds, RunOptions());
-  ASSERT_TRUE(dense.ok()) << dense.status();
-  for (const AttentionKernel* kernel : AllAttentionKernels()) {
-    SCOPED_TRACE(std::string(kernel->name()));
-    RunOptions options;
-    options.attention = std::string(kernel->name());
-    auto result = engine->EmbedTokenIds(kIds, options);
-    ASSERT_TRUE(result.ok()) << result.status();
-    for (float v : result->embeddings) ASSERT_TRUE(std::isfinite(v));
-    if (!kernel->info().exact) continue;
-    for (size_t t = 0; t < kIds.size(); ++t) {
-      const std::vector<double> want(dense->embedding(t), dense->embedding(t) + dense->dim);
-      EXPECT_GE(Cosine(result->embedding(t), want), 0.99999) << "text " << t;
-    }
-  }
+  testing::CheckEveryKernelRuns(*engine, kIds);
 }
 
 // int8 / bf16 dense layers stay close to PyTorch (the same bounds as the BERT
