@@ -1,51 +1,47 @@
 // End-to-end quality of every attention kernel: embeds long real prose
 // (bench/data/quality_passages.json, Moby-Dick chapters) with the clip lifted
-// to n tokens, under each registered kernel at its defaults and at half and
-// twice its budget parameter, and prints a Markdown table of the cosine to
-// the dense embedding and the end-to-end latency speed-up over dense measured
-// in the same run. These are end-to-end figures (whole encoder), not
+// to n tokens, under each registered kernel at its defaults (length-dependent
+// where engine/attention/length_defaults.h has a rule) and, unless --sweep 0,
+// at half and twice its budget parameter, and prints a Markdown table of the cosine to
+// the dense embedding and the end-to-end latency speed-up over dense and over
+// flash measured in the same run. These are end-to-end figures (whole encoder), not
 // kernel-level ones.
 //
 //   kernel_quality [--model DIR] [--passages FILE] [--lengths 512,2048,4096]
-//                  [--threads N] [--kernels a,b,...]
+//                  [--threads N] [--kernels a,b,...] [--sweep 0|1]
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_join.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "bench/load_average.h"
+#include "engine/attention/length_defaults.h"
 #include "engine/attention/registry.h"
 #include "engine/engine.h"
-#include "nlohmann/json.hpp"
+#include "tools/prose_quality.h"
 
 namespace attnserve {
 namespace {
-
-struct Config {
-  std::string kernel;
-  std::map<std::string, std::string> params;
-};
 
 // Budget parameters, in the order they are looked for; the first one a
 // kernel has is swept at half and twice its default.
 const char* const kBudgetParams[] = {"ratio",  "k",      "features", "landmarks",
                                      "window", "bucket", "segment",  "block"};
 
-std::vector<Config> Configs(const std::vector<std::string>& only) {
-  std::vector<Config> configs;
+std::vector<KernelConfig> Configs(const std::vector<std::string>& only, bool sweep) {
+  std::vector<KernelConfig> configs;
   for (const AttentionKernel* kernel : AllAttentionKernels()) {
     const KernelInfo& info = kernel->info();
     if (info.name == "dense") continue;
     if (!only.empty() && std::find(only.begin(), only.end(), info.name) == only.end()) continue;
     configs.push_back({info.name, {}});
+    if (!sweep) continue;
     for (const char* budget : kBudgetParams) {
       auto spec = std::find_if(info.params.begin(), info.params.end(),
                                [budget](const ParamSpec& p) { return p.name == budget; });
@@ -65,61 +61,22 @@ std::vector<Config> Configs(const std::vector<std::string>& only) {
   return configs;
 }
 
-double Cosine(const float* a, const float* b, int dim) {
-  double dot = 0, na = 0, nb = 0;
-  for (int i = 0; i < dim; ++i) {
-    dot += double{a[i]} * b[i];
-    na += double{a[i]} * a[i];
-    nb += double{b[i]} * b[i];
+// ParamText, plus the value a length-dependent default took at n tokens.
+std::string DefaultsText(const KernelConfig& c, int n) {
+  std::string text = ParamText(c);
+  absl::StatusOr<const AttentionKernel*> kernel = FindAttentionKernel(c.kernel);
+  if (!kernel.ok()) return text;
+  for (const ParamSpec& spec : (*kernel)->info().params) {
+    const LengthDefault* rule = FindLengthDefault(c.kernel, spec.name);
+    if (rule == nullptr || c.params.count(spec.name) > 0) continue;
+    absl::StrAppend(&text, " (", spec.name, "=", rule->At(n, spec), " at n)");
   }
-  return dot / std::sqrt(std::max(na * nb, 1e-30));
+  return text;
 }
 
-struct Measured {
-  std::vector<std::vector<float>> embeddings;  // per passage
-  double seconds = 0;                          // summed over passages
-  double scored = 0;                           // fraction of pairs scored
-  int tokens = 0;                              // of the first passage
-};
-
-Measured Measure(const Engine& engine, const std::vector<std::string>& passages, int n, int threads,
-                 const Config& config) {
-  RunOptions options;
-  options.attention = config.kernel;
-  options.attention_params = config.params;
-  options.max_tokens = n;
-  options.num_threads = threads;
-  Measured m;
-  int64_t scored = 0, total = 0;
-  for (const std::string& text : passages) {
-    // Best of two runs: the machine is shared, the minimum is the cleanest.
-    double best = 1e30;
-    absl::StatusOr<EmbedResult> result;
-    for (int rep = 0; rep < 2; ++rep) {
-      const auto start = std::chrono::steady_clock::now();
-      result = engine.Embed({text}, options);
-      best = std::min(
-          best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-      if (!result.ok()) {
-        std::cerr << "kernel_quality: " << config.kernel << ": " << result.status() << "\n";
-        std::exit(1);
-      }
-    }
-    m.seconds += best;
-    m.embeddings.emplace_back(result->embeddings.begin(), result->embeddings.end());
-    scored += result->stats.attention_pairs_scored;
-    total += result->stats.attention_pairs_total;
-    if (m.tokens == 0) m.tokens = result->stats.texts[0].tokens_used;
-  }
-  m.scored = total > 0 ? double(scored) / total : 0;
-  return m;
-}
-
-std::string ParamText(const Config& c) {
-  if (c.params.empty()) return "defaults";
-  std::vector<std::string> parts;
-  for (const auto& [k, v] : c.params) parts.push_back(k + "=" + v);
-  return absl::StrJoin(parts, " ");
+int Fail(const absl::Status& status) {
+  std::cerr << "kernel_quality: " << status << "\n";
+  return 1;
 }
 
 int Main(int argc, char** argv) {
@@ -127,6 +84,7 @@ int Main(int argc, char** argv) {
   std::vector<int> lengths = {512, 2048, 4096};
   std::vector<std::string> only;
   int threads = 1;
+  bool sweep = true;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--model") {
@@ -137,6 +95,8 @@ int Main(int argc, char** argv) {
       threads = std::atoi(value.c_str());
     } else if (flag == "--kernels") {
       only = absl::StrSplit(value, ',');
+    } else if (flag == "--sweep") {
+      sweep = value != "0";
     } else if (flag == "--lengths") {
       lengths.clear();
       for (absl::string_view part : absl::StrSplit(value, ',')) {
@@ -148,48 +108,43 @@ int Main(int argc, char** argv) {
       return 2;
     }
   }
-  std::ifstream in(passages_file);
-  if (!in) {
-    std::cerr << "kernel_quality: cannot open " << passages_file << "\n";
-    return 2;
-  }
-  std::vector<std::string> passages;
-  const nlohmann::json root = nlohmann::json::parse(in);
-  for (const auto& p : root["passages"]) passages.push_back(p["text"]);
+  absl::StatusOr<std::vector<std::string>> passages = ReadPassages(passages_file);
+  if (!passages.ok()) return Fail(passages.status());
   EngineConfig config;
   config.model_dir = model;
   absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Load(config);
-  if (!engine.ok()) {
-    std::cerr << "kernel_quality: " << engine.status() << "\n";
-    return 2;
-  }
-  const std::vector<Config> configs = Configs(only);
+  if (!engine.ok()) return Fail(engine.status());
+  const std::vector<KernelConfig> configs = Configs(only, sweep);
+  std::printf("Load average before: %s\n\n", LoadAverage().c_str());
+  // Speed-ups are given over dense and over flash, the fastest exact kernel
+  // at long lengths (dense materialises n x n scores per head).
   std::printf(
-      "| n | kernel | params | cosine mean | cosine min | pairs scored | latency ms | speed-up "
-      "|\n");
-  std::printf("|---:|---|---|---:|---:|---:|---:|---:|\n");
+      "| n | kernel | params | cosine mean | cosine min | pairs scored | latency ms | vs dense | "
+      "vs flash |\n");
+  std::printf("|---:|---|---|---:|---:|---:|---:|---:|---:|\n");
   for (int n : lengths) {
-    Measure(**engine, passages, n, threads, {"dense", {}});  // warm-up
-    const Measured dense = Measure(**engine, passages, n, threads, {"dense", {}});
-    const double dense_ms = 1e3 * dense.seconds / passages.size();
-    std::printf("| %d | dense | | 1 | 1 | 100%% | %.1f | 1.00x |\n", dense.tokens, dense_ms);
+    (void)EmbedProse(**engine, *passages, n, threads, {"dense", {}});  // warm-up
+    absl::StatusOr<ProseRun> dense = EmbedProse(**engine, *passages, n, threads, {"dense", {}});
+    if (!dense.ok()) return Fail(dense.status());
+    absl::StatusOr<ProseRun> flash = EmbedProse(**engine, *passages, n, threads, {"flash", {}});
+    if (!flash.ok()) return Fail(flash.status());
+    const double dense_ms = 1e3 * dense->seconds / passages->size();
+    const double flash_ms = 1e3 * flash->seconds / passages->size();
+    std::printf("| %d | dense | | 1 | 1 | 100%% | %.1f | 1.00x | %.2fx |\n", dense->tokens,
+                dense_ms, flash_ms / dense_ms);
     std::fflush(stdout);
-    for (const Config& c : configs) {
-      const Measured m = Measure(**engine, passages, n, threads, c);
-      double sum = 0, worst = 1;
-      for (size_t p = 0; p < passages.size(); ++p) {
-        const double cos = Cosine(m.embeddings[p].data(), dense.embeddings[p].data(),
-                                  static_cast<int>(m.embeddings[p].size()));
-        sum += cos;
-        worst = std::min(worst, cos);
-      }
-      const double ms = 1e3 * m.seconds / passages.size();
-      std::printf("| %d | %s | %s | %.4f | %.4f | %.1f%% | %.1f | %.2fx |\n", m.tokens,
-                  c.kernel.c_str(), ParamText(c).c_str(), sum / passages.size(), worst,
-                  100 * m.scored, ms, dense_ms / ms);
+    for (const KernelConfig& c : configs) {
+      absl::StatusOr<ProseRun> run = EmbedProse(**engine, *passages, n, threads, c);
+      if (!run.ok()) return Fail(run.status());
+      const CosineToDense cos = CompareWithDense(*run, *dense);
+      const double ms = 1e3 * run->seconds / passages->size();
+      std::printf("| %d | %s | %s | %.4f | %.4f | %.1f%% | %.1f | %.2fx | %.2fx |\n", run->tokens,
+                  c.kernel.c_str(), DefaultsText(c, run->tokens).c_str(), cos.mean, cos.min,
+                  100 * run->scored, ms, dense_ms / ms, flash_ms / ms);
       std::fflush(stdout);
     }
   }
+  std::printf("\nLoad average after: %s\n", LoadAverage().c_str());
   return 0;
 }
 

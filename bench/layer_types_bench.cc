@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/load_average.h"
 #include "bench/random_bert_checkpoint.h"
 #include "engine/engine.h"
 #include "engine/kernels/linear_precision.h"
@@ -32,13 +33,6 @@ namespace attnserve {
 namespace {
 
 constexpr const char* kTypes[] = {"standard", "optimized", "efficient", "super"};
-
-std::string LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five;
-  in >> one >> five;
-  return in ? one + " (1 min), " + five + " (5 min)" : "unknown";
-}
 
 int Main(int argc, char** argv) {
   int reps = 20;

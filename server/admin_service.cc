@@ -1,6 +1,7 @@
 #include "server/admin_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "engine/attention/length_defaults.h"
 #include "engine/attention/registry.h"
 #include "server/inference_service.h"
 #include "server/status_util.h"
@@ -25,6 +26,13 @@ void FillKernelCatalogue(v1::ListAttentionKernelsResponse* out) {
       s->set_min_value(p.min_value);
       s->set_max_value(p.max_value);
       s->set_description(p.description);
+      if (const LengthDefault* rule = FindLengthDefault(info.name, p.name)) {
+        for (const auto& [tokens, value] : rule->points) {
+          v1::LengthPoint* point = s->add_default_by_length();
+          point->set_tokens(tokens);
+          point->set_value(value);
+        }
+      }
     }
   }
 }

@@ -73,7 +73,7 @@ absl::StatusOr<ResolvedAttention> ResolveAttention(
   absl::StatusOr<const AttentionKernel*> kernel = FindAttentionKernel(name);
   if (!kernel.ok()) return kernel.status();
   const KernelInfo& info = (*kernel)->info();
-  ResolvedAttention resolved{*kernel, {}};
+  ResolvedAttention resolved{*kernel, {}, {}};
   for (const ParamSpec& spec : info.params) {
     resolved.params[spec.name] = spec.default_value;
   }
@@ -103,7 +103,21 @@ absl::StatusOr<ResolvedAttention> ResolveAttention(
     }
     resolved.params[key] = value;
   }
+  for (const ParamSpec& spec : info.params) {
+    if (raw_params.count(spec.name) > 0) continue;
+    if (const LengthDefault* rule = FindLengthDefault(info.name, spec.name)) {
+      resolved.by_length.emplace_back(&spec, rule);
+    }
+  }
   return resolved;
+}
+
+const AttentionParams& ParamsAtLength(const ResolvedAttention& attention, int64_t n,
+                                      AttentionParams* scratch) {
+  if (attention.by_length.empty()) return attention.params;
+  if (scratch->size() != attention.params.size()) *scratch = attention.params;
+  for (const auto& [spec, rule] : attention.by_length) (*scratch)[spec->name] = rule->At(n, *spec);
+  return *scratch;
 }
 
 }  // namespace attnserve

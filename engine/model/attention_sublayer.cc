@@ -34,6 +34,7 @@ absl::StatusOr<const float*> AttendEachSequence(const ExecutionPlan& plan,
   const auto attention_start = std::chrono::steady_clock::now();
   const ProfileScope scope(ProfilePhase::kAttention);
   AttentionStats attention_stats;
+  AttentionParams sized;  // the parameters at this sequence's length
   for (size_t b = 0; b + 1 < offsets.size(); ++b) {
     const int64_t begin = offsets[b], n = offsets[b + 1] - offsets[b];
     if (n == 0) continue;
@@ -50,7 +51,8 @@ absl::StatusOr<const float*> AttendEachSequence(const ExecutionPlan& plan,
     in.out = context + begin * width;
     in.out_stride = width;
     if (want_mass) in.key_mass = key_mass->data() + begin;
-    RETURN_IF_ERROR(attention.kernel->Run(in, attention.params, &attention_stats));
+    RETURN_IF_ERROR(
+        attention.kernel->Run(in, ParamsAtLength(attention, n, &sized), &attention_stats));
   }
   stats->attention_seconds +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - attention_start).count();

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <thread>
 
+#include "engine/attention/length_defaults.h"
 #include "engine/policy/classifier_head.h"
 #include "gmock/gmock.h"
 #include "server/text_proto.h"
@@ -176,6 +177,21 @@ TEST_F(ServerTest, AdminNeedsTheToken) {
   auto kernels = client_->ListAttentionKernels();
   ASSERT_TRUE(kernels.ok());
   EXPECT_EQ(kernels->kernels(0).name(), "dense");
+  // A default that follows the length lists its points.
+  bool listed = false;
+  for (const v1::AttentionKernelInfo& k : kernels->kernels()) {
+    for (const v1::ParamSchema& p : k.params()) {
+      const LengthDefault* rule = FindLengthDefault(k.name(), p.name());
+      ASSERT_EQ(static_cast<size_t>(p.default_by_length_size()),
+                rule == nullptr ? 0u : rule->points.size())
+          << k.name() << "." << p.name();
+      if (rule == nullptr) continue;
+      listed = true;
+      EXPECT_EQ(p.default_by_length(0).tokens(), rule->points[0].first);
+      EXPECT_EQ(p.default_by_length(0).value(), rule->points[0].second);
+    }
+  }
+  EXPECT_TRUE(listed);
 }
 
 TEST_F(ServerTest, AdminDisabledWithoutTokenOrMtls) {

@@ -70,12 +70,13 @@ TEST_P(BudgetTest, ErrorShrinksAsBudgetGrows) {
 
 INSTANTIATE_TEST_SUITE_P(
     Approx, BudgetTest,
-    ::testing::Values(BudgetCase{"linformer", "k", {16, 64, 128, 256}, {}},
-                      BudgetCase{"performer", "features", {16, 64, 256, 1024, 4096}, {}},
-                      BudgetCase{"nystrom", "landmarks", {8, 32, 128, 256}, {}},
-                      BudgetCase{"lsh", "n_hashes", {1, 2, 4, 8}, {{"bucket", "16"}}},
-                      BudgetCase{"lsh", "bucket", {8, 32, 128, 256}, {}},
-                      BudgetCase{"adaptive_topk", "k", {8, 32, 64, 256}, {{"ratio", "0"}}}),
+    ::testing::Values(
+        BudgetCase{"linformer", "k", {16, 64, 128, 256}, {}},
+        BudgetCase{"performer", "features", {16, 64, 256, 1024, 4096}, {{"dense_below", "0"}}},
+        BudgetCase{"nystrom", "landmarks", {8, 32, 128, 256}, {}},
+        BudgetCase{"lsh", "n_hashes", {1, 2, 4, 8}, {{"bucket", "16"}}},
+        BudgetCase{"lsh", "bucket", {8, 32, 128, 256}, {}},
+        BudgetCase{"adaptive_topk", "k", {8, 32, 64, 256}, {{"ratio", "0"}}}),
     [](const auto& info) { return info.param.kernel + "_" + info.param.param; });
 
 // ---- Full budget equals dense ---------------------------------------------
@@ -133,7 +134,9 @@ TEST(ApproxLongTest, TwoThousandTokens) {
 TEST(ApproxSeedTest, DeterministicGivenSeedAndSeedMatters) {
   const Problem p = MakeProblem(200, 2, 32, /*padded=*/true);
   const std::vector<std::pair<std::string, std::map<std::string, std::string>>> cases = {
-      {"performer", {}}, {"lsh", {{"bucket", "16"}}}, {"adaptive_topk", {{"rank", "4"}}}};
+      {"performer", {{"dense_below", "0"}}},
+      {"lsh", {{"bucket", "16"}}},
+      {"adaptive_topk", {{"rank", "4"}}}};
   for (const auto& [kernel, base] : cases) {
     auto with_seed = [&base](int seed) {
       auto params = base;
@@ -152,8 +155,40 @@ TEST(PerformerTest, LargeNormsStayFinite) {
   Problem p = MakeProblem(300, 2, 32, /*padded=*/true);
   for (float& x : p.q) x *= 30.0f;
   for (float& x : p.k) x *= 30.0f;
-  const RunResult r = RunKernel(p, "performer", {});
+  const RunResult r = RunKernel(p, "performer", {{"dense_below", "0"}});
   for (float x : r.out) ASSERT_TRUE(std::isfinite(x));
+}
+
+// Keys lose their mean before the features (softmax is unchanged by a
+// per-query constant): a large offset shared by every key, as real models'
+// keys have, changes the estimate only by rounding.
+TEST(PerformerTest, ASharedKeyOffsetChangesNothing) {
+  Problem p = MakeProblem(300, 2, 32, /*padded=*/false, 0.3f);
+  const std::vector<float> before = RunKernel(p, "performer", {{"dense_below", "0"}}).out;
+  const int64_t width = p.width();
+  for (int64_t j = 0; j < p.n; ++j) {
+    for (int64_t c = 0; c < width; ++c) p.k[j * width + c] += 3.0f + 0.1f * (c % 7);
+  }
+  const std::vector<float> after = RunKernel(p, "performer", {{"dense_below", "0"}}).out;
+  ASSERT_EQ(before.size(), after.size());
+  double worst = 0;
+  for (size_t i = 0; i < before.size(); ++i) {
+    worst = std::max(worst, double{std::abs(before[i] - after[i])});
+  }
+  EXPECT_LT(worst, 1e-3);
+}
+
+// Below `dense_below` real keys the kernel is exact dense attention; at or
+// above it, the estimate (no pair scored).
+TEST(PerformerTest, ShortSequencesRunDense) {
+  const Problem p = MakeProblem(200, 2, 32, /*padded=*/true);
+  const RunResult dense = RunKernel(p, "dense", {});
+  const RunResult exact = RunKernel(p, "performer", {{"dense_below", "1024"}});
+  EXPECT_EQ(exact.out, dense.out);
+  EXPECT_EQ(exact.stats.pairs_scored, dense.stats.pairs_scored);
+  const RunResult estimated = RunKernel(p, "performer", {{"dense_below", "0"}});
+  EXPECT_EQ(estimated.stats.pairs_scored, 0);
+  EXPECT_NE(estimated.out, dense.out);
 }
 
 // ---- Low precision ----------------------------------------------------------

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/attention/length_defaults.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -145,6 +146,20 @@ TEST_F(AttnctlTest, KernelsListsTheCatalogue) {
   ASSERT_TRUE(list.is_array());
   EXPECT_EQ(list[0]["name"], "dense");
   EXPECT_EQ(list[0]["exact"], true);
+  // Length-dependent defaults come with their points.
+  const LengthDefault& rule = AllLengthDefaults().front();
+  bool found = false;
+  for (const json& k : list) {
+    if (k["name"] != rule.kernel) continue;
+    for (const json& p : k["params"]) {
+      if (p["name"] != rule.param) continue;
+      found = true;
+      ASSERT_TRUE(p.contains("default_by_length")) << p.dump();
+      EXPECT_EQ(p["default_by_length"].size(), rule.points.size());
+      EXPECT_EQ(p["default_by_length"][0][0], rule.points[0].first);
+    }
+  }
+  EXPECT_TRUE(found) << rule.kernel << "." << rule.param;
 }
 
 }  // namespace

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
+#include "engine/attention/length_defaults.h"
 #include "engine/attention/registry.h"
 #include "engine/util/cpu_budget.h"
 #include "gmock/gmock.h"
@@ -153,6 +155,40 @@ TEST_F(EngineTest, ThreadCountDoesNotChangeResults) {
   EXPECT_GT(Cosine(a->embedding(0), b->embedding(0), 512), 0.9999999);
   EXPECT_EQ(a->stats.num_threads, 1);
   EXPECT_EQ(b->stats.num_threads, 2);
+}
+
+// A kernel whose budget follows the length runs, with no parameter set,
+// exactly as with the rule's value at the text's length set explicitly.
+TEST_F(EngineTest, LengthDependentDefaultsFollowTheTextsLength) {
+  ASSERT_FALSE(AllLengthDefaults().empty());
+  const LengthDefault& rule = AllLengthDefaults().front();
+  std::string text;
+  for (int i = 0; i < 80; ++i) text += "The harbour lights went out one by one as the ship left. ";
+  RunOptions options;
+  options.attention = rule.kernel;
+  options.max_tokens = 700;
+  absl::StatusOr<EmbedResult> by_default = engine_->Embed({text}, options);
+  ASSERT_TRUE(by_default.ok()) << by_default.status();
+  const int64_t n = by_default->stats.texts[0].tokens_used;
+  ASSERT_GT(n, 600);
+
+  const ParamSpec* spec = nullptr;
+  for (const ParamSpec& p : (*FindAttentionKernel(rule.kernel))->info().params) {
+    if (p.name == rule.param) spec = &p;
+  }
+  ASSERT_NE(spec, nullptr);
+  const double at_n = rule.At(n, *spec);
+  options.attention_params = {{rule.param, absl::StrCat(at_n)}};
+  absl::StatusOr<EmbedResult> explicit_value = engine_->Embed({text}, options);
+  ASSERT_TRUE(explicit_value.ok()) << explicit_value.status();
+  EXPECT_EQ(by_default->embeddings, explicit_value->embeddings);
+  EXPECT_EQ(by_default->stats.attention_pairs_scored, explicit_value->stats.attention_pairs_scored);
+
+  ASSERT_NE(at_n, spec->default_value) << "pick a length where the rule moves the default";
+  options.attention_params = {{rule.param, absl::StrCat(spec->default_value)}};
+  absl::StatusOr<EmbedResult> fixed = engine_->Embed({text}, options);
+  ASSERT_TRUE(fixed.ok()) << fixed.status();
+  EXPECT_NE(by_default->embeddings, fixed->embeddings);
 }
 
 TEST_F(EngineTest, BadInputsNameTheField) {
