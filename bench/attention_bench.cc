@@ -1,6 +1,8 @@
 // Kernel-level benchmark of every registered attention kernel (default
-// parameters) on one layer-0 shape of USE-lite: 4 heads x head_dim 64, fused
-// QKV rows as the encoder lays them out, n = 128 ... 8192, 1 and 2 threads.
+// parameters) on one attention shape (4 heads x head_dim 64 unless
+// --attention_shape=HxD; USE-lite's is 4x128), fused QKV rows as the encoder
+// lays them out, n = 128 ... 8192, 1 and 2 threads. --attention_configs adds
+// kernels at set parameters ("adaptive_topk:ratio=0.25,rank=128;dense").
 // Times one AttentionKernel::Run call; says nothing about end-to-end latency.
 //
 // Peak extra memory: before the benchmarks, each (kernel, n, threads) runs
@@ -11,6 +13,7 @@
 // safe because the parent has not started OpenMP yet.
 //
 //   attention_bench [--attention_kernels=a,b] [--attention_sizes=128,512]
+//                   [--attention_shape=4x128] [--attention_configs=k:p=v;k2]
 //                   [--attention_mem=0] [benchmark flags]
 //   attention_bench --attention_catalogue=1   # Markdown table of the kernels
 // bench/run_attention_bench.sh runs it and bench/attention_report.py makes
@@ -21,6 +24,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <map>
@@ -39,9 +43,16 @@
 namespace attnserve {
 namespace {
 
-constexpr int kHeads = 4;
-constexpr int kHeadDim = 64;
-constexpr int kWidth = kHeads * kHeadDim;
+int kHeads = 4;  // set once from --attention_shape before any benchmark runs
+int kHeadDim = 64;
+int kWidth = kHeads * kHeadDim;
+
+// A kernel and the parameters it runs with (defaults, or a --attention_configs entry).
+struct BenchKernel {
+  const AttentionKernel* kernel = nullptr;
+  AttentionParams params;
+  std::string label;  // "name" or "name{p=v,...}"
+};
 
 // Fused [n, 3 * width] QKV rows and an output, with AttentionInputs over them.
 struct Buffers {
@@ -65,12 +76,6 @@ struct Buffers {
   }
 };
 
-AttentionParams Defaults(const AttentionKernel& kernel) {
-  AttentionParams params;
-  for (const ParamSpec& p : kernel.info().params) params[p.name] = p.default_value;
-  return params;
-}
-
 int64_t MaxRssKiB() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -79,21 +84,20 @@ int64_t MaxRssKiB() {
 
 // Peak extra memory (bytes) of one call, measured in a child process; -1 if
 // the child failed.
-int64_t ProbePeakExtraBytes(const AttentionKernel& kernel, int64_t n, int threads) {
+int64_t ProbePeakExtraBytes(const BenchKernel& kernel, int64_t n, int threads) {
   int fds[2];
   if (pipe(fds) != 0) return -1;
   const pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);
     PrepareComputeThreads(threads);
-    const AttentionParams params = Defaults(kernel);
     {
       Buffers warm(128);
-      (void)kernel.Run(warm.in, params, nullptr);
+      (void)kernel.kernel->Run(warm.in, kernel.params, nullptr);
     }
     Buffers buffers(n);
     const int64_t before = MaxRssKiB();
-    const bool ok = kernel.Run(buffers.in, params, nullptr).ok();
+    const bool ok = kernel.kernel->Run(buffers.in, kernel.params, nullptr).ok();
     const int64_t extra = ok ? (MaxRssKiB() - before) * 1024 : -1;
     const ssize_t written = write(fds[1], &extra, sizeof(extra));
     _exit(written == sizeof(extra) ? 0 : 1);
@@ -106,10 +110,11 @@ int64_t ProbePeakExtraBytes(const AttentionKernel& kernel, int64_t n, int thread
   return extra;
 }
 
-void BM_Attention(benchmark::State& state, const AttentionKernel* kernel, int64_t n, int threads,
+void BM_Attention(benchmark::State& state, const BenchKernel* bench, int64_t n, int threads,
                   int64_t peak_extra_bytes) {
   PrepareComputeThreads(threads);
-  const AttentionParams params = Defaults(*kernel);
+  const AttentionKernel* kernel = bench->kernel;
+  const AttentionParams& params = bench->params;
   Buffers buffers(n);
   // One untimed call first: thread pool start-up and GEMM JIT are not the kernel.
   (void)kernel->Run(buffers.in, params, nullptr);
@@ -187,29 +192,54 @@ int main(int argc, char** argv) {
     }
     sizes.push_back(n);
   }
-  std::vector<const AttentionKernel*> kernels;
+  const std::string shape = TakeFlag(&argc, argv, "attention_shape", "4x64");
+  if (std::sscanf(shape.c_str(), "%dx%d", &kHeads, &kHeadDim) != 2 || kHeads < 1 || kHeadDim < 1) {
+    std::cerr << "attention_bench: bad --attention_shape '" << shape << "' (want HEADSxDIM)\n";
+    return 2;
+  }
+  kWidth = kHeads * kHeadDim;
+  // Kernels live for the process; the list must not move once benchmarks point into it.
+  std::vector<BenchKernel> kernels;
   for (const AttentionKernel* k : AllAttentionKernels()) {
     const std::string name(k->name());
     if (kernel_list.empty() ||
         absl::StrCat(",", kernel_list, ",").find(absl::StrCat(",", name, ",")) !=
             std::string::npos) {
-      kernels.push_back(k);
+      absl::StatusOr<ResolvedAttention> r = ResolveAttention(name, {});
+      if (!r.ok()) return 2;
+      kernels.push_back({k, r->params, name});
     }
   }
-  for (const AttentionKernel* k : kernels) {
-    const KernelInfo& info = k->info();
-    benchmark::AddCustomContext(absl::StrCat("kernel:", info.name),
+  const std::string configs = TakeFlag(&argc, argv, "attention_configs", "");
+  if (!configs.empty() && kernel_list.empty()) kernels.clear();
+  for (absl::string_view text : absl::StrSplit(configs, ';', absl::SkipEmpty())) {
+    absl::StatusOr<AttentionText> parsed =
+        ParseAttentionText(std::string_view(text.data(), text.size()));
+    absl::StatusOr<ResolvedAttention> r =
+        parsed.ok() ? ResolveAttention(parsed->kernel, parsed->params) : parsed.status();
+    if (!r.ok()) {
+      std::cerr << "attention_bench: --attention_configs: " << r.status() << "\n";
+      return 2;
+    }
+    std::string label(text);
+    const size_t colon = label.find(':');
+    if (colon != std::string::npos)
+      label = label.substr(0, colon) + "{" + label.substr(colon + 1) + "}";
+    kernels.push_back({r->kernel, r->params, label});
+  }
+  for (const BenchKernel& b : kernels) {
+    const KernelInfo& info = b.kernel->info();
+    benchmark::AddCustomContext(absl::StrCat("kernel:", b.label),
                                 absl::StrCat(info.exact ? "exact" : "approximate", "|",
                                              info.time_complexity, "|", info.memory_complexity));
   }
-  for (const AttentionKernel* k : kernels) {
+  for (const BenchKernel& b : kernels) {
     for (int64_t n : sizes) {
       for (int threads : {1, 2}) {
-        const int64_t peak = probe_memory ? ProbePeakExtraBytes(*k, n, threads) : -1;
+        const int64_t peak = probe_memory ? ProbePeakExtraBytes(b, n, threads) : -1;
         benchmark::RegisterBenchmark(
-            absl::StrCat("attention/", std::string(k->name()), "/n:", n, "/threads:", threads)
-                .c_str(),
-            BM_Attention, k, n, threads, peak)
+            absl::StrCat("attention/", b.label, "/n:", n, "/threads:", threads).c_str(),
+            BM_Attention, &b, n, threads, peak)
             ->Unit(benchmark::kMillisecond)
             ->UseRealTime();
       }

@@ -9,6 +9,7 @@
 //
 //   kernel_quality [--model DIR] [--passages FILE] [--lengths 512,2048,4096]
 //                  [--threads N] [--kernels a,b,...] [--sweep 0|1]
+//                  [--config kernel:p=v,p=v]...   (adds one configuration; repeatable)
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -79,12 +80,24 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
+// "kernel:p=v,p=v" (or "kernel" alone), checked against the kernel's schema.
+absl::StatusOr<KernelConfig> ParseKernelConfig(std::string_view text) {
+  absl::StatusOr<AttentionText> parsed = ParseAttentionText(text);
+  if (!parsed.ok()) return parsed.status();
+  if (absl::StatusOr<ResolvedAttention> r = ResolveAttention(parsed->kernel, parsed->params);
+      !r.ok()) {
+    return r.status();
+  }
+  return KernelConfig{parsed->kernel, parsed->params};
+}
+
 int Main(int argc, char** argv) {
   std::string model = "models/use-lite", passages_file = "bench/data/quality_passages.json";
   std::vector<int> lengths = {512, 2048, 4096};
   std::vector<std::string> only;
   int threads = 1;
   bool sweep = true;
+  std::vector<KernelConfig> extra;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--model") {
@@ -97,6 +110,10 @@ int Main(int argc, char** argv) {
       only = absl::StrSplit(value, ',');
     } else if (flag == "--sweep") {
       sweep = value != "0";
+    } else if (flag == "--config") {
+      absl::StatusOr<KernelConfig> c = ParseKernelConfig(value);
+      if (!c.ok()) return Fail(c.status());
+      extra.push_back(*std::move(c));
     } else if (flag == "--lengths") {
       lengths.clear();
       for (absl::string_view part : absl::StrSplit(value, ',')) {
@@ -114,7 +131,9 @@ int Main(int argc, char** argv) {
   config.model_dir = model;
   absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Load(config);
   if (!engine.ok()) return Fail(engine.status());
-  const std::vector<KernelConfig> configs = Configs(only, sweep);
+  std::vector<KernelConfig> configs =
+      only.empty() && !extra.empty() ? std::vector<KernelConfig>{} : Configs(only, sweep);
+  configs.insert(configs.end(), extra.begin(), extra.end());
   std::printf("Load average before: %s\n\n", LoadAverage().c_str());
   // Speed-ups are given over dense and over flash, the fastest exact kernel
   // at long lengths (dense materialises n x n scores per head).

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/attention/approx_common.h"
+#include "engine/attention/top_k_select.h"
 #include "engine/kernels/elementwise.h"
 #include "engine/kernels/gemm.h"
 #include "engine/util/status_macros.h"
@@ -15,23 +16,25 @@ const KernelInfo& AdaptiveTopkAttention::info() const {
   static const KernelInfo* const kInfo = new KernelInfo{
       .name = "adaptive_topk",
       .description =
-          "Adaptive sparse attention (seed note 000), training-free: a cheap "
-          "scorer in a compressed space (Q and K projected to `rank` dims by "
-          "a fixed seeded Gaussian projection; rank >= head_dim scores in "
-          "full dims) ranks the keys for each block of `block` queries by "
-          "the block's mean query; the top max(k, ratio*n) keys are kept and "
-          "the block runs an exact softmax over those only (two small GEMMs). "
-          "Pairs scored counts the exact pairs; k >= n is dense.",
-      .time_complexity = "O(n^2 r / block + n kept d)",
+          "Adaptive sparse attention (seed note 000), training-free: a scorer "
+          "ranks the keys for each block of `block` queries by the block's mean "
+          "query (in full head dims by default; rank < head_dim scores in a "
+          "seeded Gaussian projection instead); the top max(k, ratio*n) keys "
+          "(or, with key_block > 1, whole runs of key_block contiguous keys) "
+          "are kept and the block runs an exact softmax over those only (two "
+          "small GEMMs). Pairs scored counts the exact pairs; k >= n is dense.",
+      .time_complexity = "O(n^2 min(r, d) / block + n kept d)",
       .memory_complexity = "O(n r + n^2 / block)",
       .exact = false,
       .reports_key_mass = true,
       .params = {{"k", ParamType::kInt, 32, 1, 1 << 20, "kept keys per query (at least)"},
                  {"ratio", ParamType::kFloat, 0.125, 0, 1,
                   "kept fraction of the keys, if more than k"},
-                 {"rank", ParamType::kInt, 16, 1, 4096,
-                  "scorer dimensions; >= head_dim scores in full dims"},
+                 {"rank", ParamType::kInt, 4096, 1, 4096,
+                  "scorer dimensions; >= head_dim (the default) scores in full dims"},
                  {"block", ParamType::kInt, 32, 1, 1 << 16, "queries sharing one key selection"},
+                 {"key_block", ParamType::kInt, 1, 1, 1 << 16,
+                  "contiguous keys selected together (1: each key on its own)"},
                  {"seed", ParamType::kInt, 0, 0, 2147483647.0, "projection seed"}},
       .tolerance = {.max_rel_error = 1.2},
   };
@@ -40,21 +43,34 @@ const KernelInfo& AdaptiveTopkAttention::info() const {
 
 namespace {
 
-// Indices (ascending) of the `kept` largest of scores[0, n): a threshold from
-// nth_element on a copy, then one pass (ties at the threshold filled in order).
-void TopK(const float* scores, int64_t n, int64_t kept, std::vector<float>* work,
-          std::vector<int64_t>* out) {
-  work->assign(scores, scores + n);
-  std::nth_element(work->begin(), work->begin() + (n - kept), work->end());
-  const float threshold = (*work)[n - kept];
-  out->clear();
-  for (int64_t j = 0; j < n; ++j) {
-    if (scores[j] > threshold) out->push_back(j);
+// Per-thread buffers, reused across heads and calls (grow only).
+struct Scratch {
+  std::vector<float> q, k, v, out, qbar, proj, kp, qp, scorer, block_best, ks, vs, p;
+  std::vector<int64_t> sel, picked;
+  TopKScratch top;
+};
+
+float* Sized(std::vector<float>* buffer, int64_t size) {
+  if (static_cast<int64_t>(buffer->size()) < size) buffer->resize(static_cast<size_t>(size));
+  return buffer->data();
+}
+
+// The keys of the top ceil(kept / key_block) contiguous key blocks, ranked by
+// each block's best key score: whole blocks are kept, so the gathers copy
+// key_block rows at a time and the selection ranks n / key_block items.
+void TopKeyBlocks(const float* scores, int64_t n, int64_t kept, int64_t key_block, Scratch* s) {
+  const int64_t count = (n + key_block - 1) / key_block;
+  float* best = Sized(&s->block_best, count);
+  for (int64_t b = 0; b < count; ++b) {
+    const int64_t end = std::min(n, (b + 1) * key_block);
+    best[b] = *std::max_element(scores + b * key_block, scores + end);
   }
-  for (int64_t j = 0; j < n && static_cast<int64_t>(out->size()) < kept; ++j) {
-    if (scores[j] == threshold) out->push_back(j);
+  TopKIndices(best, count, std::min(count, (kept + key_block - 1) / key_block), &s->top,
+              &s->picked);
+  s->sel.clear();
+  for (int64_t b : s->picked) {
+    for (int64_t j = b * key_block; j < std::min(n, (b + 1) * key_block); ++j) s->sel.push_back(j);
   }
-  std::sort(out->begin(), out->end());
 }
 
 }  // namespace
@@ -74,66 +90,95 @@ absl::Status AdaptiveTopkAttention::Run(const AttentionInputs& in, const Attenti
   const int64_t bq = static_cast<int64_t>(params.at("block"));
   const int64_t blocks = (n_q + bq - 1) / bq;
   const uint64_t seed = static_cast<uint64_t>(params.at("seed"));
+  const int64_t key_block = static_cast<int64_t>(params.at("key_block"));
+  // With no padded key, rows are read where they lie (strided) instead of gathered.
+  const bool all_real = n_r == in.n_kv;
+  std::vector<int64_t> head_pairs(in.num_heads, n_q * kept);
   std::vector<float> head_mass(in.key_mass != nullptr ? in.num_heads * n_r : 0, 0.0f);
 #pragma omp parallel for schedule(static) if (in.num_heads > 1)
   for (int h = 0; h < in.num_heads; ++h) {
-    std::vector<float> q(n_q * d), k(n_r * d), v(n_r * d), out(n_q * d);
+    thread_local Scratch s;
     float* mass = head_mass.empty() ? nullptr : head_mass.data() + h * n_r;
-    approx::GatherHead(in.q, in.q_stride, h, d, nullptr, n_q, q.data());
-    approx::GatherHead(in.k, in.k_stride, h, d, real.data(), n_r, k.data());
-    approx::GatherHead(in.v, in.v_stride, h, d, real.data(), n_r, v.data());
+    const float* q = in.q + int64_t{h} * d;
+    const int64_t ldq = in.q_stride;
+    const float *k = in.k + int64_t{h} * d, *v = in.v + int64_t{h} * d;
+    int64_t ldk = in.k_stride, ldv = in.v_stride;
+    if (!all_real) {
+      approx::GatherHead(in.k, in.k_stride, h, d, real.data(), n_r, Sized(&s.k, n_r * d));
+      approx::GatherHead(in.v, in.v_stride, h, d, real.data(), n_r, Sized(&s.v, n_r * d));
+      k = s.k.data();
+      v = s.v.data();
+      ldk = ldv = d;
+    }
+    float* out = Sized(&s.out, n_q * d);
     if (dense) {
-      approx::DenseHead(q.data(), n_q, k.data(), v.data(), n_r, d, in.scale, out.data(), mass);
-      approx::ScatterHead(out.data(), n_q, d, h, in.out, in.out_stride);
+      approx::GatherHead(in.q, in.q_stride, h, d, nullptr, n_q, Sized(&s.q, n_q * d));
+      if (all_real) {
+        approx::GatherHead(in.k, in.k_stride, h, d, nullptr, n_r, Sized(&s.k, n_r * d));
+        approx::GatherHead(in.v, in.v_stride, h, d, nullptr, n_r, Sized(&s.v, n_r * d));
+      }
+      approx::DenseHead(s.q.data(), n_q, s.k.data(), s.v.data(), n_r, d, in.scale, out, mass);
+      approx::ScatterHead(out, n_q, d, h, in.out, in.out_stride);
       continue;
     }
     // Scorer: block-mean queries and keys in r dims, [blocks, n_r] scores.
-    std::vector<float> qbar(blocks * d, 0.0f);
+    float* qbar = Sized(&s.qbar, blocks * d);
+    std::fill(qbar, qbar + blocks * d, 0.0f);
     for (int64_t b = 0; b < blocks; ++b) {
       const int64_t end = std::min(n_q, (b + 1) * bq);
       for (int64_t i = b * bq; i < end; ++i) {
-        for (int c = 0; c < d; ++c) qbar[b * d + c] += q[i * d + c];
+        for (int c = 0; c < d; ++c) qbar[b * d + c] += q[i * ldq + c];
       }
     }
-    std::vector<float> scorer(blocks * n_r);
+    float* scorer = Sized(&s.scorer, blocks * n_r);
     if (project) {
-      std::vector<float> proj(int64_t{d} * r), kp(n_r * r), qp(blocks * r);
-      approx::FillGaussian(approx::MixSeed(seed, h), proj.data(), proj.size());
-      Sgemm(false, false, n_r, r, d, 1.0f, k.data(), d, proj.data(), r, 0.0f, kp.data(), r);
-      Sgemm(false, false, blocks, r, d, 1.0f, qbar.data(), d, proj.data(), r, 0.0f, qp.data(), r);
-      Sgemm(false, true, blocks, n_r, r, 1.0f, qp.data(), r, kp.data(), r, 0.0f, scorer.data(),
-            n_r);
+      float* proj = Sized(&s.proj, int64_t{d} * r);
+      float* kp = Sized(&s.kp, n_r * r);
+      float* qp = Sized(&s.qp, blocks * r);
+      approx::FillGaussian(approx::MixSeed(seed, h), proj, int64_t{d} * r);
+      Sgemm(false, false, n_r, r, d, 1.0f, k, ldk, proj, r, 0.0f, kp, r);
+      Sgemm(false, false, blocks, r, d, 1.0f, qbar, d, proj, r, 0.0f, qp, r);
+      Sgemm(false, true, blocks, n_r, r, 1.0f, qp, r, kp, r, 0.0f, scorer, n_r);
     } else {
-      Sgemm(false, true, blocks, n_r, d, 1.0f, qbar.data(), d, k.data(), d, 0.0f, scorer.data(),
-            n_r);
+      Sgemm(false, true, blocks, n_r, d, 1.0f, qbar, d, k, ldk, 0.0f, scorer, n_r);
     }
-    // Exact attention of each query block over its kept keys.
-    std::vector<float> work, ks(kept * d), vs(kept * d), p(bq * kept);
-    std::vector<int64_t> sel;
+    // Exact attention of each query block over its kept keys. Whole key
+    // blocks may keep up to key_block - 1 keys more than `kept`.
+    const int64_t most = std::min(n_r, kept + key_block - 1);
+    float* ks = Sized(&s.ks, most * d);
+    float* vs = Sized(&s.vs, most * d);
+    float* p = Sized(&s.p, bq * most);
+    head_pairs[h] = 0;
     for (int64_t b = 0; b < blocks; ++b) {
       const int64_t begin = b * bq, rows = std::min(n_q, begin + bq) - begin;
-      TopK(scorer.data() + b * n_r, n_r, kept, &work, &sel);
-      approx::GatherHead(k.data(), d, 0, d, sel.data(), kept, ks.data());
-      approx::GatherHead(v.data(), d, 0, d, sel.data(), kept, vs.data());
-      Sgemm(false, true, rows, kept, d, in.scale, q.data() + begin * d, d, ks.data(), d, 0.0f,
-            p.data(), kept);
+      if (key_block > 1) {
+        TopKeyBlocks(scorer + b * n_r, n_r, kept, key_block, &s);
+      } else {
+        TopKIndices(scorer + b * n_r, n_r, kept, &s.top, &s.sel);
+      }
+      const int64_t m = static_cast<int64_t>(s.sel.size());
+      head_pairs[h] += rows * m;
+      approx::GatherHead(k, ldk, 0, d, s.sel.data(), m, ks);
+      approx::GatherHead(v, ldv, 0, d, s.sel.data(), m, vs);
+      Sgemm(false, true, rows, m, d, in.scale, q + begin * ldq, ldq, ks, d, 0.0f, p, m);
       for (int64_t i = 0; i < rows; ++i) {
-        float* row = p.data() + i * kept;
-        SoftmaxRow(row, kept);
+        float* row = p + i * m;
+        SoftmaxRow(row, m);
         if (mass != nullptr) {
-          for (int64_t t = 0; t < kept; ++t) mass[sel[t]] += row[t];
+          for (int64_t t = 0; t < m; ++t) mass[s.sel[t]] += row[t];
         }
       }
-      Sgemm(false, false, rows, d, kept, 1.0f, p.data(), kept, vs.data(), d, 0.0f,
-            out.data() + begin * d, d);
+      Sgemm(false, false, rows, d, m, 1.0f, p, m, vs, d, 0.0f, out + begin * d, d);
     }
-    approx::ScatterHead(out.data(), n_q, d, h, in.out, in.out_stride);
+    approx::ScatterHead(out, n_q, d, h, in.out, in.out_stride);
   }
   approx::ScatterKeyMass(head_mass, real, in.num_heads, in.key_mass);
+  int64_t pairs = 0;
+  for (int64_t hp : head_pairs) pairs += hp;
   const int64_t scorer_flops =
       dense ? 0 : (project ? 2 * (n_r + blocks) * d * r : 0) + 2 * blocks * n_r * r;
-  approx::AddStats(stats, n_q * kept * in.num_heads, n_q * n_r * in.num_heads,
-                   in.num_heads * (scorer_flops + 4 * n_q * kept * d));
+  approx::AddStats(stats, pairs, n_q * n_r * in.num_heads,
+                   in.num_heads * scorer_flops + 4 * pairs * d);
   return absl::OkStatus();
 }
 

@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "engine/attention/adaptive_topk_attention.h"
 #include "engine/attention/bf16_attention.h"
 #include "engine/attention/bigbird_attention.h"
@@ -110,6 +111,24 @@ absl::StatusOr<ResolvedAttention> ResolveAttention(
     }
   }
   return resolved;
+}
+
+absl::StatusOr<AttentionText> ParseAttentionText(std::string_view text) {
+  const size_t colon = text.find(':');
+  AttentionText parsed{std::string(text.substr(0, colon)), {}};
+  if (colon != std::string_view::npos) {
+    for (absl::string_view pair :
+         absl::StrSplit(absl::string_view(text.data() + colon + 1, text.size() - colon - 1), ',')) {
+      std::pair<std::string, std::string> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
+      if (kv.first.empty() || kv.second.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("attention '", std::string(text),
+                                                       "': expected name=value, got '",
+                                                       std::string(pair), "'"));
+      }
+      parsed.params[kv.first] = kv.second;
+    }
+  }
+  return parsed;
 }
 
 const AttentionParams& ParamsAtLength(const ResolvedAttention& attention, int64_t n,

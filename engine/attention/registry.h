@@ -38,6 +38,15 @@ absl::StatusOr<const AttentionKernel*> FindAttentionKernel(std::string_view name
 absl::StatusOr<ResolvedAttention> ResolveAttention(
     std::string_view name, const std::map<std::string, std::string>& raw_params);
 
+// Splits "kernel" or "kernel:p=v,p=v" (the benches' and tools' command-line
+// form) into the name and its raw parameters; a pair without '=' is
+// InvalidArgument. Nothing is validated: ResolveAttention does that.
+struct AttentionText {
+  std::string kernel;
+  std::map<std::string, std::string> params;
+};
+absl::StatusOr<AttentionText> ParseAttentionText(std::string_view text);
+
 // The parameters to run `attention` on a sequence of n keys: `attention.params`
 // with each length-dependent default evaluated at n. `scratch` is reused
 // across calls (no allocation once it holds the kernel's keys); the result

@@ -191,6 +191,40 @@ TEST(PerformerTest, ShortSequencesRunDense) {
   EXPECT_NE(estimated.out, dense.out);
 }
 
+// ---- adaptive_topk's key blocks --------------------------------------------
+
+// With key_block, one query block (block >= n) keeps whole aligned runs of
+// key_block keys, ceil(kept / key_block) of them: the keys that receive
+// probability mass are exactly those runs.
+TEST(AdaptiveTopkTest, KeyBlocksKeepWholeContiguousRuns) {
+  const Problem p = MakeProblem(200, 1, 32, /*padded=*/false);
+  const RunResult r = RunKernel(
+      p, "adaptive_topk", {{"block", "256"}, {"ratio", "0.2"}, {"k", "1"}, {"key_block", "16"}});
+  // kept = 40 keys -> 3 runs of 16.
+  std::vector<int> runs_hit(13, 0);
+  int keys_hit = 0;
+  for (int64_t j = 0; j < p.n; ++j) {
+    if (r.mass[j] > 0) {
+      ++keys_hit;
+      ++runs_hit[j / 16];
+    }
+  }
+  int whole_runs = 0;
+  for (int hits : runs_hit) {
+    EXPECT_TRUE(hits == 0 || hits == 16 || hits == 200 % 16) << "a run was split";
+    whole_runs += hits > 0;
+  }
+  EXPECT_EQ(whole_runs, 3);
+  EXPECT_EQ(r.stats.pairs_scored, p.n * keys_hit);
+}
+
+// key_block covering every key keeps them all: the sparse path equals dense.
+TEST(AdaptiveTopkTest, OneKeyBlockOverEveryKeyEqualsDense) {
+  const Problem p = MakeProblem(150, 2, 32, /*padded=*/true);
+  const RunResult r = RunKernel(p, "adaptive_topk", {{"key_block", "150"}, {"k", "1"}});
+  EXPECT_LT(MaxAbsError(r.out, Reference(p)), 1e-5);
+}
+
 // ---- Low precision ----------------------------------------------------------
 
 TEST(LowPrecisionTest, StatedErrorBoundsVsNaive) {
