@@ -43,7 +43,7 @@ AdmissionQueue::Admit AdmissionQueue::TrySubmitBatchable(std::shared_ptr<BatchMe
   return Push(Entry{nullptr, std::move(member), std::move(run)});
 }
 
-void AdmissionQueue::SetBatchLimits(std::function<BatchLimits()> limits) {
+void AdmissionQueue::SetBatchLimits(LimitsFn limits) {
   std::lock_guard<std::mutex> lock(mu_);
   limits_ = std::move(limits);
 }
@@ -71,7 +71,7 @@ int AdmissionQueue::running() const {
 
 void AdmissionQueue::Gather(std::unique_lock<std::mutex>& lock,
                             std::vector<std::shared_ptr<BatchMember>>* members) {
-  const BatchLimits limits = limits_ ? limits_() : BatchLimits{};
+  const BatchLimits limits = limits_ ? limits_(*members->front()) : BatchLimits{};
   const std::string& key = members->front()->batch_key();
   if (key.empty() || limits.max_requests <= 1) return;
   int64_t tokens = members->front()->batch_tokens();

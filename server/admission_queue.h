@@ -29,6 +29,8 @@ class BatchMember {
   virtual const std::string& batch_key() const = 0;
   // Estimated tokens, for the batch's token limit.
   virtual int64_t batch_tokens() const = 0;
+  // The served model's name, for per-model batch limits ("" = none).
+  virtual const std::string& batch_model() const = 0;
 };
 
 struct BatchLimits {
@@ -64,8 +66,10 @@ class AdmissionQueue {
   Admit TrySubmitBatchable(std::shared_ptr<BatchMember> member, GroupJob run);
 
   // Where the batch limits come from, read each time a group is gathered
-  // (the policy may change them at runtime). Unset: no batching.
-  void SetBatchLimits(std::function<BatchLimits()> limits);
+  // for the member a worker took first (the policy may change them at
+  // runtime, per model). Unset: no batching.
+  using LimitsFn = std::function<BatchLimits(const BatchMember& first)>;
+  void SetBatchLimits(LimitsFn limits);
 
   // Refuses new jobs; accepted ones still run. Returns when all have finished.
   void Shutdown();
@@ -99,7 +103,7 @@ class AdmissionQueue {
   int running_ = 0;       // requests taken by workers, not yet released
   int busy_workers_ = 0;  // workers running a job or a group
   bool shutting_down_ = false;
-  std::function<BatchLimits()> limits_;
+  LimitsFn limits_;
   std::vector<std::thread> threads_;
 };
 

@@ -77,14 +77,24 @@ EmbedBatchMember::EmbedBatchMember(ServingState* state, CallSite site, PreparedC
       response(response),
       finish(std::move(finish)) {}
 
-BatchLimits ResolveBatchLimits(const v1::Batching& config, const v1::Policy& policy) {
-  const v1::Batching& p = policy.batching();
+BatchLimits ResolveBatchLimits(const v1::Batching& config, const v1::Policy& policy,
+                               const std::string& model) {
+  // Most specific first.
+  std::vector<const v1::Batching*> layers;
+  if (auto it = policy.model_batching().find(model); it != policy.model_batching().end()) {
+    layers.push_back(&it->second);
+  }
+  layers.push_back(&policy.batching());
+  layers.push_back(&config);
   BatchLimits limits;
-  limits.max_requests =
-      p.max_batch_requests() > 0 ? p.max_batch_requests() : config.max_batch_requests();
-  limits.max_tokens = p.max_batch_tokens() > 0 ? p.max_batch_tokens() : config.max_batch_tokens();
-  limits.max_delay = std::chrono::microseconds(
-      p.has_max_queue_delay_us() ? p.max_queue_delay_us() : config.max_queue_delay_us());
+  for (auto layer = layers.rbegin(); layer != layers.rend(); ++layer) {
+    const v1::Batching& b = **layer;
+    if (b.max_batch_requests() > 0) limits.max_requests = b.max_batch_requests();
+    if (b.max_batch_tokens() > 0) limits.max_tokens = b.max_batch_tokens();
+    if (b.has_max_queue_delay_us()) {
+      limits.max_delay = std::chrono::microseconds(b.max_queue_delay_us());
+    }
+  }
   return limits;
 }
 

@@ -37,6 +37,7 @@ struct EmbedBatchMember final : BatchMember {
                    v1::EmbedResponse* response, FinishFn finish);
   const std::string& batch_key() const override { return key; }
   int64_t batch_tokens() const override { return tokens; }
+  const std::string& batch_model() const override { return prepared.engine->model_info().name; }
 
   ServingState* state;
   CallSite site;
@@ -52,8 +53,11 @@ struct EmbedBatchMember final : BatchMember {
 void RunEmbedBatch(std::vector<std::shared_ptr<BatchMember>> members,
                    const AdmissionQueue::Release& release);
 
-// The batch limits in force: the policy's non-zero fields over the config's.
-BatchLimits ResolveBatchLimits(const v1::Batching& config, const v1::Policy& policy);
+// The batch limits in force for `model`'s requests, field by field: the
+// policy's model_batching[model], else the policy's batching, else the
+// config's (zero or unset fields fall through).
+BatchLimits ResolveBatchLimits(const v1::Batching& config, const v1::Policy& policy,
+                               const std::string& model);
 
 }  // namespace attnserve
 

@@ -53,6 +53,15 @@ absl::Status ValidatePolicyShape(const v1::Policy& policy) {
   if (absl::Status s = CheckBatching(policy.batching()); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("policy.batching.", s.message()));
   }
+  for (const auto& [model, batching] : policy.model_batching()) {
+    if (model.empty()) {
+      return absl::InvalidArgumentError("policy.model_batching: a model name is empty");
+    }
+    if (absl::Status s = CheckBatching(batching); !s.ok()) {
+      return absl::Status(s.code(),
+                          absl::StrCat("policy.model_batching[\"", model, "\"].", s.message()));
+    }
+  }
   if (policy.defaults().max_tokens() < 0) {
     return absl::InvalidArgumentError("policy.defaults.max_tokens: must be >= 0");
   }

@@ -179,12 +179,18 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
         // One policy for every served model: its defaults, with each
         // model's own over them, must suit that model.
         const std::vector<ModelManager::Served> served = models->All();
+        auto served_or_refuse = [models](const char* field,
+                                         const std::string& name) -> absl::Status {
+          if (models->Find(name) != nullptr) return absl::OkStatus();
+          return absl::InvalidArgumentError(absl::StrCat("policy.", field, ": '", name,
+                                                         "' is not served; this server serves ",
+                                                         models->NameList()));
+        };
         for (const auto& [name, unused] : p.model_defaults()) {
-          if (models->Find(name) == nullptr) {
-            return absl::InvalidArgumentError(absl::StrCat("policy.model_defaults: '", name,
-                                                           "' is not served; this server serves ",
-                                                           models->NameList()));
-          }
+          RETURN_IF_ERROR(served_or_refuse("model_defaults", name));
+        }
+        for (const auto& [name, unused] : p.model_batching()) {
+          RETURN_IF_ERROR(served_or_refuse("model_batching", name));
         }
         for (const ModelManager::Served& m : served) {
           ASSIGN_OR_RETURN(RunOptions options, PolicyRunOptions(p, m.name));
@@ -207,8 +213,8 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
   s->policy_ = *std::move(policy);
   s->state_.policy = s->policy_.get();
   PolicyStore* policies = s->policy_.get();
-  s->queue_->SetBatchLimits([batching = config.batching(), policies] {
-    return ResolveBatchLimits(batching, *policies->Current());
+  s->queue_->SetBatchLimits([batching = config.batching(), policies](const BatchMember& first) {
+    return ResolveBatchLimits(batching, *policies->Current(), first.batch_model());
   });
   LogEvent(absl::StrCat("policy version ", s->policy_->Current()->version(), ", attention '",
                         s->policy_->Current()->defaults().attention().kernel().empty()

@@ -9,6 +9,7 @@
 //   eval_quality --heads build-quality/heads [--data data] [--model DIR]
 //                [--datasets imdb,yelp,amazon,spam_assassin] [--max-texts 600]
 //                [--configs a,b] [--long-configs a,b] [--lengths 512,2048,4096]
+//                [--max-tokens N]   (--configs also takes "kernel:p=v;p=v")
 //                [--out docs/results/quality.json]
 //                [--out-long docs/results/quality_long.json]
 //                [--markdown docs/QUALITY.md]
@@ -25,6 +26,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_split.h"
+#include "engine/attention/registry.h"
 #include "engine/engine.h"
 #include "nlohmann/json.hpp"
 #include "server/telemetry/power/detect.h"
@@ -99,11 +101,28 @@ std::vector<quality::GridConfig> Select(std::vector<quality::GridConfig> grid,
   for (const std::string& name : names) {
     auto it = std::find_if(grid.begin(), grid.end(),
                            [&](const quality::GridConfig& c) { return c.name == name; });
-    if (it == grid.end()) {
-      std::cerr << "eval_quality: --configs: unknown config " << name << "\n";
+    if (it != grid.end()) {
+      out.push_back(*it);
+      continue;
+    }
+    // Not a grid row: an attention kernel at its defaults or at set
+    // parameters, "kernel" or "kernel:p=v;p=v" (';' because ',' separates
+    // configs), everything else as dense f32.
+    std::string text = name;
+    std::replace(text.begin(), text.end(), ';', ',');
+    absl::StatusOr<AttentionText> parsed = ParseAttentionText(text);
+    absl::Status valid = parsed.ok() ? ResolveAttention(parsed->kernel, parsed->params).status()
+                                     : parsed.status();
+    if (!valid.ok()) {
+      std::cerr << "eval_quality: --configs: " << name
+                << " is neither a grid config nor an attention kernel: " << valid << "\n";
       std::exit(2);
     }
-    out.push_back(*it);
+    quality::GridConfig c;
+    c.name = name;
+    c.attention = parsed->kernel;
+    c.attention_params = parsed->params;
+    out.push_back(c);
   }
   // The baseline is always measured first (retention, relative FLOPs).
   if (out.empty() || out.front().name != "dense") {
@@ -155,6 +174,7 @@ struct Args {
   size_t max_texts = 300;
   uint32_t seed = 20240605;
   int warmup = 5, repeats = 1;
+  int max_tokens = 0;
   std::string clock = "cpu";
   bool skip_long = false;
 };
@@ -177,6 +197,7 @@ int Run(const Args& args) {
   for (const std::string& n : notes) std::cerr << "  " << n << "\n";
   quality::RowOptions options;
   options.threads = 1;
+  options.max_tokens = args.max_tokens;
   options.warmup = args.warmup;
   options.repeats = args.repeats;
   options.clock =
@@ -337,6 +358,8 @@ int main(int argc, char** argv) {
   app.add_option("--datasets", a.datasets, "Comma-separated set names (= head names)");
   app.add_option("--max-texts", a.max_texts, "Subsample larger test sets to this (0 = all)");
   app.add_option("--seed", a.seed, "Subsampling seed");
+  app.add_option("--max-tokens", a.max_tokens,
+                 "Clip of the classification texts (0 = the model's own; more lifts it)");
   app.add_option("--configs", a.configs, "Only these classification configs (dense is added)");
   app.add_option("--long-configs", a.long_configs, "Only these long-passage configs");
   app.add_option("--passages", a.passages, "Long prose passages JSON")

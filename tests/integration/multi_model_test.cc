@@ -176,6 +176,53 @@ TEST_F(MultiModelTest, PolicyModelDefaultsApplyToTheirModelOnly) {
   EXPECT_EQ(kernel_and_precision("bert-cls"), "flash/int8");
 }
 
+// model_batching per served model: accepted for a served name and kept in
+// the policy; an unknown name or an out-of-range field is refused naming it.
+// Batching off for bert-cls (1 request per run) leaves its answers single.
+TEST_F(MultiModelTest, PolicyModelBatchingIsCheckedByName) {
+  StartServer(TwoModels());
+  v1::SetPolicyRequest set;
+  *set.mutable_policy() = *client_->GetPolicy();
+  (*set.mutable_policy()->mutable_model_batching())["bert-cls"].set_max_batch_requests(1);
+  ASSERT_TRUE(client_->SetPolicy(set).ok());
+  EXPECT_EQ(client_->GetPolicy()->model_batching().at("bert-cls").max_batch_requests(), 1);
+  const int64_t version = client_->GetPolicy()->version();
+
+  v1::SetPolicyRequest unknown = set;
+  (*unknown.mutable_policy()->mutable_model_batching())["minilm"].set_max_batch_requests(4);
+  absl::Status refused = client_->SetPolicy(unknown).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(), HasSubstr("policy.model_batching: 'minilm' is not served"));
+
+  v1::SetPolicyRequest out_of_range = set;
+  (*out_of_range.mutable_policy()->mutable_model_batching())["use-lite"].set_max_batch_requests(
+      5000);
+  refused = client_->SetPolicy(out_of_range).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(),
+              HasSubstr("policy.model_batching[\"use-lite\"].max_batch_requests"));
+  EXPECT_EQ(client_->GetPolicy()->version(), version);
+
+  // Concurrent calls to bert-cls all run alone under its own limit.
+  std::vector<std::thread> callers;
+  std::atomic<int> merged{0}, answered{0};
+  for (int t = 0; t < 4; ++t) {
+    callers.emplace_back([&] {
+      for (int i = 0; i < 10; ++i) {
+        v1::EmbedRequest request = EmbedOf({"hello world"});
+        request.set_model("bert-cls");
+        absl::StatusOr<v1::EmbedResponse> r = client_->Embed(request);
+        if (!r.ok()) continue;
+        ++answered;
+        if (r->stats().batch_requests() > 1) ++merged;
+      }
+    });
+  }
+  for (std::thread& t : callers) t.join();
+  EXPECT_EQ(answered.load(), 40);
+  EXPECT_EQ(merged.load(), 0);
+}
+
 TEST_F(MultiModelTest, TwoDirectoriesOfOneNameRefuseToStart) {
   v1::Config config = TwoModels();
   std::filesystem::create_directory_symlink(std::filesystem::absolute(TestModelDir()),

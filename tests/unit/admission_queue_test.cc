@@ -1,5 +1,6 @@
 // AdmissionQueue: capacity, and how a worker gathers queued batch members
-// (same key, within the request and token limits, oldest first).
+// (same key, within the request and token limits, oldest first), and the
+// limits per model (ResolveBatchLimits).
 #include "server/admission_queue.h"
 
 #include <atomic>
@@ -10,18 +11,24 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/embed_batch.h"
 
 namespace attnserve {
 namespace {
 
 using ::testing::ElementsAre;
 
+// The model is the key's text before '/' ("m/x" -> "m").
 struct FakeMember : BatchMember {
   FakeMember(std::string key, int64_t tokens, int id)
-      : key(std::move(key)), tokens(tokens), id(id) {}
+      : key(std::move(key)),
+        model(this->key.substr(0, this->key.find('/'))),
+        tokens(tokens),
+        id(id) {}
   const std::string& batch_key() const override { return key; }
   int64_t batch_tokens() const override { return tokens; }
-  std::string key;
+  const std::string& batch_model() const override { return model; }
+  std::string key, model;
   int64_t tokens;
   int id;
 };
@@ -69,7 +76,9 @@ class GatherTest : public ::testing::Test {
 };
 
 TEST_F(GatherTest, SameKeyMembersShareAGroupOthersWait) {
-  queue_.SetBatchLimits([] { return BatchLimits{8, 1000, std::chrono::microseconds(0)}; });
+  queue_.SetBatchLimits([](const BatchMember&) {
+    return BatchLimits{8, 1000, std::chrono::microseconds(0)};
+  });
   Submit("a", 10, 1);
   Submit("a", 10, 2);
   Submit("b", 10, 3);
@@ -82,7 +91,9 @@ TEST_F(GatherTest, SameKeyMembersShareAGroupOthersWait) {
 }
 
 TEST_F(GatherTest, RequestAndTokenLimitsSplitGroups) {
-  queue_.SetBatchLimits([] { return BatchLimits{2, 100, std::chrono::microseconds(0)}; });
+  queue_.SetBatchLimits([](const BatchMember&) {
+    return BatchLimits{2, 100, std::chrono::microseconds(0)};
+  });
   Submit("a", 10, 1);
   Submit("a", 10, 2);
   Submit("a", 10, 3);  // over 2 requests: the next group
@@ -90,6 +101,46 @@ TEST_F(GatherTest, RequestAndTokenLimitsSplitGroups) {
   Submit("a", 10, 5);
   Open();
   EXPECT_THAT(Groups(), ElementsAre(ElementsAre(1, 2), ElementsAre(3, 5), ElementsAre(4)));
+}
+
+// Limits are looked up for the member a worker takes first: model "small"
+// batches two requests at most, model "big" eight.
+TEST_F(GatherTest, LimitsFollowTheFirstMembersModel) {
+  queue_.SetBatchLimits([](const BatchMember& first) {
+    return BatchLimits{first.batch_model() == "small" ? 2 : 8, 1000, std::chrono::microseconds(0)};
+  });
+  for (int id = 1; id <= 4; ++id) Submit("small/a", 10, id);
+  for (int id = 5; id <= 8; ++id) Submit("big/a", 10, id);
+  Open();
+  EXPECT_THAT(Groups(), ElementsAre(ElementsAre(1, 2), ElementsAre(3, 4), ElementsAre(5, 6, 7, 8)));
+}
+
+// Field by field: the policy's model_batching[model], else the policy's
+// batching, else the config's; unset or zero fields fall through.
+TEST(ResolveBatchLimitsTest, ModelOverPolicyOverConfig) {
+  v1::Batching config;
+  config.set_max_batch_requests(32);
+  config.set_max_batch_tokens(1024);
+  config.set_max_queue_delay_us(0);
+  v1::Policy policy;
+  policy.mutable_batching()->set_max_batch_tokens(512);
+  v1::Batching& bert = (*policy.mutable_model_batching())["bert"];
+  bert.set_max_batch_requests(4);
+  bert.set_max_queue_delay_us(2000);
+
+  const BatchLimits for_bert = ResolveBatchLimits(config, policy, "bert");
+  EXPECT_EQ(for_bert.max_requests, 4);
+  EXPECT_EQ(for_bert.max_tokens, 512);
+  EXPECT_EQ(for_bert.max_delay, std::chrono::microseconds(2000));
+
+  const BatchLimits for_other = ResolveBatchLimits(config, policy, "use-lite");
+  EXPECT_EQ(for_other.max_requests, 32);
+  EXPECT_EQ(for_other.max_tokens, 512);
+  EXPECT_EQ(for_other.max_delay, std::chrono::microseconds(0));
+
+  const BatchLimits config_only = ResolveBatchLimits(config, v1::Policy(), "bert");
+  EXPECT_EQ(config_only.max_requests, 32);
+  EXPECT_EQ(config_only.max_tokens, 1024);
 }
 
 TEST_F(GatherTest, WithoutLimitsEveryMemberRunsAlone) {
@@ -101,7 +152,9 @@ TEST_F(GatherTest, WithoutLimitsEveryMemberRunsAlone) {
 
 TEST(AdmissionQueueTest, BatchMembersCountAgainstTheCapacityAndTheRunningGauge) {
   AdmissionQueue queue(1, 2);
-  queue.SetBatchLimits([] { return BatchLimits{8, 1000, std::chrono::microseconds(0)}; });
+  queue.SetBatchLimits([](const BatchMember&) {
+    return BatchLimits{8, 1000, std::chrono::microseconds(0)};
+  });
   std::mutex mu;
   std::condition_variable cv;
   bool open = false;
@@ -132,7 +185,9 @@ TEST(AdmissionQueueTest, BatchMembersCountAgainstTheCapacityAndTheRunningGauge) 
 
 TEST(AdmissionQueueTest, DelayWaitsForMoreMembers) {
   AdmissionQueue queue(1, 16);
-  queue.SetBatchLimits([] { return BatchLimits{4, 1000, std::chrono::milliseconds(500)}; });
+  queue.SetBatchLimits([](const BatchMember&) {
+    return BatchLimits{4, 1000, std::chrono::milliseconds(500)};
+  });
   std::mutex mu;
   std::vector<int> sizes;
   auto group = [&](std::vector<std::shared_ptr<BatchMember>> members,
