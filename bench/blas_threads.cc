@@ -29,12 +29,6 @@
 #include "engine/kernels/gemm.h"
 #include "engine/util/float_env.h"
 
-#if defined(ATTNSERVE_GEMM_OPENBLAS)
-extern "C" int openblas_get_parallel(void);
-extern "C" int openblas_get_num_threads(void);
-extern "C" char* openblas_get_config(void);
-#endif
-
 namespace attnserve {
 namespace {
 
@@ -115,14 +109,9 @@ int Main(int argc, char** argv) {
     }
   }
   std::printf("GEMM backend: %s\n", std::string(GemmBackendName()).c_str());
-#if defined(ATTNSERVE_GEMM_OPENBLAS)
-  const int parallel = openblas_get_parallel();
-  std::printf("OpenBLAS: %s; threading %s; its own thread count %d\n", openblas_get_config(),
-              parallel == 0   ? "none (sequential)"
-              : parallel == 1 ? "pthreads"
-                              : "OpenMP",
-              openblas_get_num_threads());
-#endif
+  const GemmThreading threading = GetGemmThreading();
+  std::printf("GEMM threading: %s (%s the caller's thread count)\n", threading.description.c_str(),
+              threading.follows_caller_threads ? "follows" : "ignores");
   std::printf("online CPUs: %u; load average before: %s\n", std::thread::hardware_concurrency(),
               LoadAverage().c_str());
   std::printf("GEMM %ld x %ld x %ld, %.1f s per row\n\n", static_cast<long>(m),

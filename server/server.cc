@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include "absl/strings/str_cat.h"
+#include "engine/kernels/gemm.h"
 #include "engine/util/build_info.h"
 #include "engine/util/cpu_budget.h"
 #include "engine/util/file_io.h"
@@ -96,6 +97,13 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
   const CpuBudget cpus = ReadCpuBudget();
   s->state_.cpu_budget = cpus.cpus;
   LogEvent(absl::StrCat("cpu budget: ", cpus.Describe()));
+  if (const GemmThreading gemm = GetGemmThreading(); gemm.follows_caller_threads) {
+    LogEvent(absl::StrCat("gemm: ", gemm.description));
+  } else {
+    LogEvent(absl::StrCat("gemm: ", gemm.description,
+                          "; WARNING: it ignores threads_per_request and may use every CPU per "
+                          "call; install libopenblas0-openmp (docs/DEPLOYMENT.md)"));
+  }
   s->state_.models = s->models_.get();
   s->state_.queue = s->queue_.get();
   if (config.metrics_address() != "none") {

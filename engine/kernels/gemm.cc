@@ -51,6 +51,22 @@ void Linear(const float* x, int64_t m, int64_t k, const float* w, int64_t n, con
   Sgemm(false, w_out_major, m, n, k, 1.0f, x, k, w, w_out_major ? k : n, beta, y, ldy);
 }
 
+#if defined(ATTNSERVE_GEMM_OPENBLAS)
+extern "C" int openblas_get_parallel(void);
+extern "C" char* openblas_get_config(void);
+#endif
+
+GemmThreading GetGemmThreading() {
+#if defined(ATTNSERVE_GEMM_ONEDNN)
+  return {"onednn, OpenMP threads", true};
+#else
+  const int parallel = openblas_get_parallel();
+  const std::string config = openblas_get_config();
+  if (parallel == 1) return {config + ", pthreads (its own pool)", false};
+  return {config + (parallel == 2 ? ", OpenMP threads" : ", sequential"), true};
+#endif
+}
+
 std::string_view GemmBackendName() {
 #if defined(ATTNSERVE_GEMM_ONEDNN)
   return "onednn";

@@ -4,6 +4,7 @@
 #define ATTNSERVE_ENGINE_KERNELS_GEMM_H_
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace attnserve {
@@ -23,6 +24,17 @@ void Linear(const float* x, int64_t m, int64_t k, const float* w, int64_t n, con
 
 // "onednn" or "openblas".
 std::string_view GemmBackendName();
+
+// How the GEMM library threads, and whether it keeps to each caller's
+// OpenMP thread count (PrepareComputeThreads). OpenBLAS says at run time
+// which Debian build was loaded: the OpenMP one keeps to it; the pthread one
+// runs one process-wide pool of its own (docs/DEPLOYMENT.md, "Threads and
+// the GEMM library").
+struct GemmThreading {
+  std::string description;  // e.g. "openblas 0.3.21 ..., OpenMP threads"
+  bool follows_caller_threads = true;
+};
+GemmThreading GetGemmThreading();
 
 }  // namespace attnserve
 

@@ -60,6 +60,17 @@ TEST(GemmTest, LinearSetsAndAccumulatesWithBias) {
 // LayerNorm, SoftmaxRow and TanhInPlace are Highway kernels: tested on every
 // SIMD target in simd_targets_test.cc.
 
+// The GEMM library this binary loaded keeps to each worker's thread count:
+// fails where OpenBLAS's pthread build is the one installed (arm64: install
+// libopenblas0-openmp; docs/DEPLOYMENT.md "Threads and the GEMM library").
+TEST(GemmTest, ThreadingFollowsTheCallersThreadCount) {
+  const GemmThreading threading = GetGemmThreading();
+  EXPECT_TRUE(threading.follows_caller_threads) << threading.description;
+  EXPECT_NE(threading.description.find(GemmBackendName() == "onednn" ? "onednn" : "OpenBLAS"),
+            std::string::npos)
+      << threading.description;
+}
+
 TEST(ActivationTest, ReluMatchesNaive) {
   auto x = RandomVector(1001, 13, 4.0f);
   auto relu = x;
