@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/http_client.h"
 #include "tests/support/test_model.h"
 
 namespace attnserve {
@@ -71,23 +73,39 @@ class ProcessTest : public ::testing::Test {
             "127.0.0.1:0", static_cast<char*>(nullptr));
       _exit(127);
     }
-    // Wait for "serving" and read the bound port from the log.
+    // Wait for "serving" and read the bound ports from the log.
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    // The first "(port N" is the gRPC port (the listening line comes first).
-    // A plain search: GCC 12's <regex> trips -Wmaybe-uninitialized under ASan.
-    const std::string marker = "(port ";
     while (std::chrono::steady_clock::now() < give_up) {
       const std::string log = Slurp(log_);
-      const size_t at = log.find(marker);
-      if (log.find("serving:") != std::string::npos && at != std::string::npos) {
-        const size_t digits = at + marker.size();
-        const size_t end = log.find_first_not_of("0123456789", digits);
-        address_ = "127.0.0.1:" + log.substr(digits, end - digits);
+      if (log.find("serving:") != std::string::npos) {
+        address_ = "127.0.0.1:" + PortAfter(log, "listening on ");
+        metrics_port_ = std::atoi(PortAfter(log, "metrics on ").c_str());
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     FAIL() << "server did not start: " << Slurp(log_);
+  }
+  // The N of the first "(port N" after `line_start` in the log ("" if none).
+  // A plain search: GCC 12's <regex> trips -Wmaybe-uninitialized under ASan.
+  static std::string PortAfter(const std::string& log, const std::string& line_start) {
+    const std::string marker = "(port ";
+    const size_t line = log.find(line_start);
+    if (line == std::string::npos) return "";
+    const size_t at = log.find(marker, line);
+    if (at == std::string::npos) return "";
+    const size_t digits = at + marker.size();
+    return log.substr(digits, log.find_first_not_of("0123456789", digits) - digits);
+  }
+  // Requests admitted and not yet answered, from the server's /metrics.
+  int RequestsInServer() const {
+    const testing::HttpAnswer answer = testing::HttpCall(metrics_port_, "GET", "/metrics");
+    int total = 0;
+    for (const std::string name : {"attnserve_in_flight_requests ", "attnserve_queue_depth "}) {
+      const size_t at = answer.body.find("\n" + name);
+      if (at != std::string::npos) total += std::atoi(answer.body.c_str() + at + 1 + name.size());
+    }
+    return total;
   }
   // Runs in the child between fork and exec (what `taskset` or a container
   // runtime would set up).
@@ -106,6 +124,7 @@ class ProcessTest : public ::testing::Test {
   fs::path dir_, log_;
   pid_t pid_ = -1;
   std::string address_;
+  int metrics_port_ = 0;
 };
 
 TEST_F(ProcessTest, HealthEmbedAndGracefulDrainOnSigterm) {
@@ -131,21 +150,28 @@ TEST_F(ProcessTest, HealthEmbedAndGracefulDrainOnSigterm) {
   for (int i = 0; i < 1800; ++i) text += "tide ";
   std::ofstream(dir_ / "long.jsonl") << "{\"text\": \"" << text << "\"}\n";
   std::string embed_out;
+  std::atomic<bool> answered = false;
   std::thread request([&] {
     EXPECT_EQ(RunCommand(Attnctl(absl::StrCat("embed --max-tokens 2048 --input ",
                                               (dir_ / "long.jsonl").string())),
                          &embed_out),
               0);
+    answered = true;
   });
-  // Give the request time to be admitted, then ask the server to stop.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Wait until the server holds the request (a fixed sleep lost the race to a
+  // slow attnctl start under ASan on a loaded machine), then ask it to stop.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!answered && RequestsInServer() == 0 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   ASSERT_EQ(::kill(pid_, SIGTERM), 0);
   request.join();
   int status = 0;
   ASSERT_EQ(::waitpid(pid_, &status, 0), pid_);
   pid_ = -1;
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << Slurp(log_);
-  const nlohmann::json line = nlohmann::json::parse(embed_out);
+  const nlohmann::json line = nlohmann::json::parse(embed_out, nullptr, false);
+  ASSERT_TRUE(line.is_object() && line.contains("embedding")) << embed_out;
   EXPECT_EQ(line["embedding"].size(), 512u);
   EXPECT_EQ(line["stats"]["tokens_used"].get<size_t>(),
             std::min<size_t>(line["token_ids"].size(), 2048));
