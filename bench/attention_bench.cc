@@ -215,17 +215,15 @@ int main(int argc, char** argv) {
   for (absl::string_view text : absl::StrSplit(configs, ';', absl::SkipEmpty())) {
     absl::StatusOr<AttentionText> parsed =
         ParseAttentionText(std::string_view(text.data(), text.size()));
-    absl::StatusOr<ResolvedAttention> r =
-        parsed.ok() ? ResolveAttention(parsed->kernel, parsed->params) : parsed.status();
-    if (!r.ok()) {
-      std::cerr << "attention_bench: --attention_configs: " << r.status() << "\n";
+    if (!parsed.ok()) {
+      std::cerr << "attention_bench: --attention_configs: " << parsed.status() << "\n";
       return 2;
     }
     std::string label(text);
     const size_t colon = label.find(':');
     if (colon != std::string::npos)
       label = label.substr(0, colon) + "{" + label.substr(colon + 1) + "}";
-    kernels.push_back({r->kernel, r->params, label});
+    kernels.push_back({parsed->resolved.kernel, parsed->resolved.params, label});
   }
   for (const BenchKernel& b : kernels) {
     const KernelInfo& info = b.kernel->info();

@@ -80,17 +80,6 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
-// "kernel:p=v,p=v" (or "kernel" alone), checked against the kernel's schema.
-absl::StatusOr<KernelConfig> ParseKernelConfig(std::string_view text) {
-  absl::StatusOr<AttentionText> parsed = ParseAttentionText(text);
-  if (!parsed.ok()) return parsed.status();
-  if (absl::StatusOr<ResolvedAttention> r = ResolveAttention(parsed->kernel, parsed->params);
-      !r.ok()) {
-    return r.status();
-  }
-  return KernelConfig{parsed->kernel, parsed->params};
-}
-
 int Main(int argc, char** argv) {
   std::string model = "models/use-lite", passages_file = "bench/data/quality_passages.json";
   std::vector<int> lengths = {512, 2048, 4096};
@@ -111,9 +100,9 @@ int Main(int argc, char** argv) {
     } else if (flag == "--sweep") {
       sweep = value != "0";
     } else if (flag == "--config") {
-      absl::StatusOr<KernelConfig> c = ParseKernelConfig(value);
+      absl::StatusOr<AttentionText> c = ParseAttentionText(value);
       if (!c.ok()) return Fail(c.status());
-      extra.push_back(*std::move(c));
+      extra.push_back({c->kernel, c->params});
     } else if (flag == "--lengths") {
       lengths.clear();
       for (absl::string_view part : absl::StrSplit(value, ',')) {

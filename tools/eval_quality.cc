@@ -111,11 +111,9 @@ std::vector<quality::GridConfig> Select(std::vector<quality::GridConfig> grid,
     std::string text = name;
     std::replace(text.begin(), text.end(), ';', ',');
     absl::StatusOr<AttentionText> parsed = ParseAttentionText(text);
-    absl::Status valid =
-        parsed.ok() ? ResolveAttention(parsed->kernel, parsed->params).status() : parsed.status();
-    if (!valid.ok()) {
+    if (!parsed.ok()) {
       std::cerr << "eval_quality: --configs: " << name
-                << " is neither a grid config nor an attention kernel: " << valid << "\n";
+                << " is neither a grid config nor an attention kernel: " << parsed.status() << "\n";
       std::exit(2);
     }
     quality::GridConfig c;

@@ -115,7 +115,7 @@ absl::StatusOr<ResolvedAttention> ResolveAttention(
 
 absl::StatusOr<AttentionText> ParseAttentionText(std::string_view text) {
   const size_t colon = text.find(':');
-  AttentionText parsed{std::string(text.substr(0, colon)), {}};
+  AttentionText parsed{std::string(text.substr(0, colon)), {}, {}};
   if (colon != std::string_view::npos) {
     for (absl::string_view pair :
          absl::StrSplit(absl::string_view(text.data() + colon + 1, text.size() - colon - 1), ',')) {
@@ -128,6 +128,9 @@ absl::StatusOr<AttentionText> ParseAttentionText(std::string_view text) {
       parsed.params[kv.first] = kv.second;
     }
   }
+  absl::StatusOr<ResolvedAttention> resolved = ResolveAttention(parsed.kernel, parsed.params);
+  if (!resolved.ok()) return resolved.status();
+  parsed.resolved = *std::move(resolved);
   return parsed;
 }
 

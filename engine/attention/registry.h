@@ -38,12 +38,14 @@ absl::StatusOr<const AttentionKernel*> FindAttentionKernel(std::string_view name
 absl::StatusOr<ResolvedAttention> ResolveAttention(
     std::string_view name, const std::map<std::string, std::string>& raw_params);
 
-// Splits "kernel" or "kernel:p=v,p=v" (the benches' and tools' command-line
-// form) into the name and its raw parameters; a pair without '=' is
-// InvalidArgument. Nothing is validated: ResolveAttention does that.
+// "kernel" or "kernel:p=v,p=v" (the benches' and tools' command-line form):
+// the name and its raw parameters as given, and the same resolved by
+// ResolveAttention. A pair without '=' and anything ResolveAttention refuses
+// are InvalidArgument.
 struct AttentionText {
   std::string kernel;
   std::map<std::string, std::string> params;
+  ResolvedAttention resolved;
 };
 absl::StatusOr<AttentionText> ParseAttentionText(std::string_view text);
 
