@@ -2,12 +2,14 @@
 // same options share one engine run, answers equal the requests run alone,
 // stats are per request, a member whose deadline passed in the queue leaves
 // without failing the others, and long texts do not batch with short ones.
+#include <atomic>
 #include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/server_fixture.h"
+#include "tests/support/http_client.h"
 
 namespace attnserve::testing {
 namespace {
@@ -97,8 +99,13 @@ TEST_F(BatchingTest, AnExpiredMemberLeavesTheBatchTheOthersRun) {
   v1::EmbedRequest slow;
   slow.add_texts(Words(3000, 1));
   slow.mutable_options()->set_max_tokens(4096);
-  std::thread blocker([&] { ASSERT_TRUE(client_->Embed(slow).ok()); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  std::atomic<bool> blocker_done = false;
+  std::thread blocker([&] {
+    EXPECT_TRUE(client_->Embed(slow).ok());
+    blocker_done = true;
+  });
+  ASSERT_TRUE(
+      WaitUntilServerHolds(server_->metrics_port(), 1, [&] { return blocker_done.load(); }));
 
   ClientOptions hurried_options;
   hurried_options.address = absl::StrCat("127.0.0.1:", server_->port());

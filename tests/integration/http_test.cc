@@ -2,6 +2,7 @@
 // requests over a real socket, answers compared with the gRPC ones. The same
 // binary runs under ASan and TSan (scripts/sanitizers.sh); the client-library
 // tests with python3-requests and curl are tests/e2e/http_api_test.py.
+#include <atomic>
 #include <fstream>
 #include <thread>
 #include <vector>
@@ -211,11 +212,17 @@ TEST_F(HttpTest, ConcurrentRoutesThenDrainLosesNothing) {
       {"input", std::vector<std::string>(2, std::string(6000, 'a') + " b c d e f g")},
       {"max_tokens", 1024}}.dump();
   std::vector<int> statuses(3, 0);
+  std::atomic<int> answered = 0;
   std::vector<std::thread> in_flight;
   for (int i = 0; i < 3; ++i) {
-    in_flight.emplace_back([&, i] { statuses[i] = Post("/v1/embeddings", long_body).status; });
+    in_flight.emplace_back([&, i] {
+      statuses[i] = Post("/v1/embeddings", long_body).status;
+      ++answered;
+    });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Drain once the server holds all three (a fixed sleep can lose the race
+  // on a loaded machine, and the listener would refuse them unanswered).
+  WaitUntilServerHolds(server_->metrics_port(), 3, [&] { return answered.load() > 0; });
   const int port = server_->http_port();
   server_->Drain(absl::Seconds(60));
   for (std::thread& t : in_flight) t.join();

@@ -97,16 +97,6 @@ class ProcessTest : public ::testing::Test {
     const size_t digits = at + marker.size();
     return log.substr(digits, log.find_first_not_of("0123456789", digits) - digits);
   }
-  // Requests admitted and not yet answered, from the server's /metrics.
-  int RequestsInServer() const {
-    const testing::HttpAnswer answer = testing::HttpCall(metrics_port_, "GET", "/metrics");
-    int total = 0;
-    for (const std::string name : {"attnserve_in_flight_requests ", "attnserve_queue_depth "}) {
-      const size_t at = answer.body.find("\n" + name);
-      if (at != std::string::npos) total += std::atoi(answer.body.c_str() + at + 1 + name.size());
-    }
-    return total;
-  }
   // Runs in the child between fork and exec (what `taskset` or a container
   // runtime would set up).
   virtual void BeforeExec() {}
@@ -160,10 +150,7 @@ TEST_F(ProcessTest, HealthEmbedAndGracefulDrainOnSigterm) {
   });
   // Wait until the server holds the request (a fixed sleep lost the race to a
   // slow attnctl start under ASan on a loaded machine), then ask it to stop.
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!answered && RequestsInServer() == 0 && std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  testing::WaitUntilServerHolds(metrics_port_, 1, [&] { return answered.load(); });
   ASSERT_EQ(::kill(pid_, SIGTERM), 0);
   request.join();
   int status = 0;

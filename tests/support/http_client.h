@@ -11,8 +11,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -60,6 +63,29 @@ inline HttpAnswer HttpCall(int port, const std::string& method, const std::strin
   answer.head = response.substr(0, end);
   answer.body = response.substr(end + 4);
   return answer;
+}
+
+// Requests the server holds (running in a worker or queued), read from its
+// /metrics, so tests wait on the server's state instead of a fixed sleep.
+inline int RequestsHeldByServer(int metrics_port) {
+  const HttpAnswer answer = HttpCall(metrics_port, "GET", "/metrics");
+  int held = 0;
+  for (const std::string name : {"attnserve_in_flight_requests ", "attnserve_queue_depth "}) {
+    const size_t at = answer.body.find("\n" + name);
+    if (at != std::string::npos) held += std::atoi(answer.body.c_str() + at + 1 + name.size());
+  }
+  return held;
+}
+
+// Polls until the server holds at least `n` requests, or `done()` says the
+// requests already finished, or a minute passes. True if the server held them.
+inline bool WaitUntilServerHolds(int metrics_port, int n, const std::function<bool()>& done) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!done() && std::chrono::steady_clock::now() < give_up) {
+    if (RequestsHeldByServer(metrics_port) >= n) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
 }
 
 }  // namespace attnserve::testing
