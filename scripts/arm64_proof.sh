@@ -100,7 +100,7 @@ cmake -S "$src" -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_TOOLCHAIN_FILE="$repo/cmake/toolchains/aarch64-linux-gnu.cmake" \
   -DATTNSERVE_ARM64_SYSROOT="$sysroot" -DATTNSERVE_GEMM_BACKEND=openblas \
   -DATTNSERVE_BUILD_TESTS=ON -DATTNSERVE_BUILD_BENCH=OFF >"$out/cmake.log"
-tests=(utf8_test unigram_tokenizer_test kernels_test attention_test attention_pattern_test
+tests=(utf8_test unigram_tokenizer_test kernels_test s8_gemm_test attention_test attention_pattern_test
   attention_approx_test tfjs_weights_test engine_test attnctl_test power_test
   token_pruning_test adaptive_engine_test logistic_regression_test auto_policy_test
   quality_grid_test golden_test)

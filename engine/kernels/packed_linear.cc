@@ -9,6 +9,7 @@
 #include "engine/kernels/gemm.h"
 #include "engine/kernels/lowp_gemm.h"
 #include "engine/kernels/row_quantize.h"
+#include "engine/kernels/s8_gemm.h"
 #include "engine/util/run_profile.h"
 #include "engine/util/thread_scratch.h"
 
@@ -22,7 +23,8 @@ namespace attnserve {
 //   int8: oneDNN matmul on weights reordered into its blocked layout (AMX /
 //         VNNI kernels); if this CPU has no such kernel (oneDNN refuses the
 //         primitive, e.g. AVX2 only), the GEMM API on plain s8 weights; on the
-//         OpenBLAS backend, the integer products in an f32 GEMM (f32 speed).
+//         OpenBLAS backend, the packed s8 GEMM where it has a SIMD path (arm64
+//         NEON / SDOT, s8_gemm.h), else the integer products in an f32 GEMM.
 //   bf16: oneDNN matmul on packed bf16 weights where the CPU has bf16
 //         instructions (AVX512_BF16, AMX); elsewhere oneDNN only emulates
 //         bf16 (4x slower than f32, measured), so an f32 GEMM runs on
@@ -33,8 +35,10 @@ struct PackedLinear::Packs {
   // int8: w = w_scale[j] * w8[k, j]; w_colsum[j] = sum_k w8[k, j].
   std::vector<float> w_scale;
   std::vector<int32_t> w_colsum;
-  std::vector<int8_t> w8;            // [in, out]; the plain form only (oneDNN's GEMM API)
-  std::vector<float> w8f;            // the same integers as floats (OpenBLAS backend)
+  std::vector<int8_t> w8;  // [in, out]; the plain form only (oneDNN's GEMM API)
+  std::vector<float> w8f;  // the same integers as floats (OpenBLAS backend)
+  PackedS8Weights s8;      // panels for the s8 GEMM (OpenBLAS backend, arm64)
+  bool s8_ok = false;
   std::vector<float> w_rounded;      // [in, out] bf16-rounded; the emulated bf16 form only
   std::vector<float> w_input_major;  // [in, out] f32 copy of output-major weights
   bool int8_packed_ok = false, bf16_packed_ok = false;
@@ -48,6 +52,7 @@ namespace {
 // Per-thread buffers of one Apply: quantised or rounded input, raw output.
 struct Scratch {
   std::vector<uint8_t> xq;
+  std::vector<int8_t> xs;
   std::vector<uint16_t> x16;
   std::vector<float> xf, row_scale, tmp;
   std::vector<int32_t> row_zero, acc;
@@ -275,6 +280,13 @@ void PackedLinear::ApplyInt8(const float* x, int64_t rows, float* y, bool accumu
 #if defined(ATTNSERVE_GEMM_ONEDNN)
     p.int8_packed_ok = PackWeights(w8.data(), k, n, dt::u8, dt::s8, dt::s32, &p.int8_packed);
     if (p.int8_packed_ok) p.bytes += static_cast<int64_t>(p.int8_packed.get_desc().get_size());
+#else
+    p.s8_ok = BestS8GemmPath() != S8GemmPath::kPortable;
+    if (p.s8_ok) {
+      p.s8 = PackedS8Weights(w8.data(), k, n);
+      p.bytes += p.s8.bytes();
+      return;
+    }
 #endif
     // No packed form: the plain one takes these weights instead of quantising again.
     if (!p.int8_packed_ok) EnsurePlainInt8(std::move(w8));
@@ -295,6 +307,16 @@ void PackedLinear::ApplyInt8(const float* x, int64_t rows, float* y, bool accumu
 #if defined(ATTNSERVE_GEMM_ONEDNN)
   done = p.int8_packed_ok &&
          RunMatmul(s.xq.data(), padded, k, n, dt::u8, dt::s32, p.int8_packed, s.acc.data());
+#else
+  if (p.s8_ok) {
+    // The s8 GEMM takes signed activations: x - 128 (the top bit flipped),
+    // with each row's zero point moved by the same 128.
+    s.xs.resize(rows * k);
+    for (int64_t i = 0; i < rows * k; ++i) s.xs[i] = static_cast<int8_t>(s.xq[i] ^ 0x80u);
+    for (int64_t r = 0; r < rows; ++r) s.row_zero[r] -= 128;
+    p.s8.Multiply(s.xs.data(), rows, k, s.acc.data(), n);
+    done = true;
+  }
 #endif
   if (!done) {
     EnsurePlainInt8();

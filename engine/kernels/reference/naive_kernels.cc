@@ -94,6 +94,19 @@ float RoundToBf16(float x) {
 
 }  // namespace
 
+std::vector<int32_t> GemmS8(int64_t m, int64_t n, int64_t k, const std::vector<int8_t>& a,
+                            const std::vector<int8_t>& w) {
+  std::vector<int32_t> c(m * n, 0);
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      int64_t sum = 0;
+      for (int64_t p = 0; p < k; ++p) sum += int64_t{a[i * k + p]} * w[p * n + j];
+      c[i * n + j] = static_cast<int32_t>(sum);
+    }
+  }
+  return c;
+}
+
 std::vector<float> QuantizedLinear(const std::vector<float>& x, int64_t m, int64_t k,
                                    const std::vector<float>& w, int64_t n,
                                    const std::vector<float>& bias, int qmax) {

@@ -23,6 +23,10 @@ std::vector<float> Relu(const std::vector<float>& x);
 std::vector<float> Tanh(const std::vector<float>& x);
 std::vector<float> L2Normalize(const std::vector<float>& x, double floor_sq);
 
+// C [m,n] = A [m,k] * W [k,n] in exact integers (row-major, s8 inputs).
+std::vector<int32_t> GemmS8(int64_t m, int64_t n, int64_t k, const std::vector<int8_t>& a,
+                            const std::vector<int8_t>& w);
+
 // y = x W + b for x [m,k], W [k,n] (bias may be empty) under dynamic int8
 // quantisation: W per column to s8 in [-127, 127] (scale max|w| / 127), each
 // row of x to u8 in [0, qmax] with its range widened to hold 0 (scale
