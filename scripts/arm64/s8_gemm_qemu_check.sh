@@ -10,7 +10,8 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo"
 out="$repo/build-arm64/s8_gemm_check"
 mkdir -p "$out"
-cxx=(aarch64-linux-gnu-g++ -std=c++20 -O2 -I. -I/usr/src/googletest/googletest/include)
+# -O3 -DNDEBUG: what CMake's Release build compiles the kernels with.
+cxx=(aarch64-linux-gnu-g++ -std=c++20 -O3 -DNDEBUG -I. -I/usr/src/googletest/googletest/include)
 gt=/usr/src/googletest/googletest
 "${cxx[@]}" -I"$gt" -c "$gt/src/gtest-all.cc" -o "$out/gtest-all.o"
 "${cxx[@]}" -c "$gt/src/gtest_main.cc" -o "$out/gtest_main.o"
@@ -27,5 +28,13 @@ for pair in cortex-a53:neon cortex-a72:neon cortex-a76:neon_dot max:neon_dot; do
   echo "== qemu -cpu ${pair%:*} (expects ${pair#*:})"
   ATTNSERVE_EXPECT_S8_PATH="${pair#*:}" qemu-aarch64-static -cpu "${pair%:*}" \
     "$out/s8_gemm_test" | grep -E 's8 GEMM path|PASSED|FAILED'
+done
+# Instruction mix of the compiled micro-kernels (docs/QUANTIZATION.md, arm64):
+# multiply-add instructions and stack accesses (spills) in each kernel.
+for obj in neon_dot neon; do
+  aarch64-linux-gnu-objdump -d --no-show-raw-insn -C "$out/$obj.o" >"$out/$obj.s"
+  echo "== $obj kernel: $(grep -cE '\s(sdot|smull2?|addp|sadalp)\s' "$out/$obj.s") multiply-add" \
+    "instructions, $(grep -c '\[sp' "$out/$obj.s") stack accesses;" \
+    "$(grep -oE '\s(sdot|smull2?|addp|sadalp|ld1r|dup)\s' "$out/$obj.s" | sort | uniq -c | tr -s ' \n' ' ')"
 done
 echo "s8_gemm_qemu_check: OK"

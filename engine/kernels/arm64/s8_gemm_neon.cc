@@ -5,6 +5,8 @@
 #include "engine/kernels/s8_gemm.h"
 
 #if defined(__aarch64__)
+#include <algorithm>
+
 #include "engine/kernels/arm64/s8_gemm_tile.h"
 
 namespace attnserve {
@@ -29,9 +31,15 @@ struct WideningGroup {
 
 }  // namespace
 
+// Two rows at a time: four rows' sums plus the 16-bit products need more
+// than the 32 vector registers, and GCC then keeps the sums on the stack
+// (seen in the disassembly); the panel is re-read from L1 instead.
 void S8MicroKernelNeon(int rows, int cols, int64_t depth, const int8_t* a, int64_t lda,
                        const int8_t* panel, int32_t* c, int64_t ldc) {
-  s8_tile::AnyRows<WideningGroup>(rows, cols, depth, a, lda, panel, c, ldc);
+  for (int r = 0; r < rows; r += 2) {
+    s8_tile::AnyRows<WideningGroup>(std::min(2, rows - r), cols, depth, a + r * lda, lda, panel,
+                                    c + r * ldc, ldc);
+  }
 }
 
 }  // namespace attnserve
