@@ -52,7 +52,6 @@ namespace {
 // Per-thread buffers of one Apply: quantised or rounded input, raw output.
 struct Scratch {
   std::vector<uint8_t> xq;
-  std::vector<int8_t> xs;
   std::vector<uint16_t> x16;
   std::vector<float> xf, row_scale, tmp;
   std::vector<int32_t> row_zero, acc;
@@ -309,12 +308,11 @@ void PackedLinear::ApplyInt8(const float* x, int64_t rows, float* y, bool accumu
          RunMatmul(s.xq.data(), padded, k, n, dt::u8, dt::s32, p.int8_packed, s.acc.data());
 #else
   if (p.s8_ok) {
-    // The s8 GEMM takes signed activations: x - 128 (the top bit flipped),
-    // with each row's zero point moved by the same 128.
-    s.xs.resize(rows * k);
-    for (int64_t i = 0; i < rows * k; ++i) s.xs[i] = static_cast<int8_t>(s.xq[i] ^ 0x80u);
+    // The s8 GEMM takes signed activations: x - 128 (the top bit flipped,
+    // in place), with each row's zero point moved by the same 128.
+    for (int64_t i = 0; i < rows * k; ++i) s.xq[i] ^= 0x80u;
     for (int64_t r = 0; r < rows; ++r) s.row_zero[r] -= 128;
-    p.s8.Multiply(s.xs.data(), rows, k, s.acc.data(), n);
+    p.s8.Multiply(reinterpret_cast<const int8_t*>(s.xq.data()), rows, k, s.acc.data(), n);
     done = true;
   }
 #endif

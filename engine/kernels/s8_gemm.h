@@ -40,8 +40,6 @@ class PackedS8Weights {
   void Multiply(S8GemmPath path, const int8_t* a, int64_t m, int64_t lda, int32_t* c,
                 int64_t ldc) const;
 
-  int64_t k() const { return k_; }
-  int64_t n() const { return n_; }
   int64_t bytes() const { return static_cast<int64_t>(panels_.size()); }
 
  private:
