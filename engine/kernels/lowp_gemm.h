@@ -14,9 +14,12 @@ namespace attnserve {
 void GemmS8S8NT(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b,
                 int64_t ldb, int32_t* c, int64_t ldc);
 
-// Row-major int32 C[m,n] = A[m,k] * B[k,n], unsigned A, signed B.
+// Row-major int32 C[m,n] = A[m,k] * B[k,n], unsigned A, signed B. a_max: the
+// largest value A may hold. Exact on every CPU: where oneDNN's kernel would
+// saturate 16-bit pair sums (before VNNI, unless a_max <= 127) the integers
+// go through the f32 GEMM instead.
 void GemmU8S8NN(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int8_t* b,
-                int64_t ldb, int32_t* c, int64_t ldc);
+                int64_t ldb, int32_t* c, int64_t ldc, int a_max = 255);
 
 // Row-major f32 C[m,n] = A[m,k] * op(B) with bf16 inputs and f32
 // accumulation; op(B) = B[n,k]^T when trans_b, else B[k,n].

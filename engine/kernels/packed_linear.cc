@@ -319,7 +319,7 @@ void PackedLinear::ApplyInt8(const float* x, int64_t rows, float* y, bool accumu
   if (!done) {
     EnsurePlainInt8();
 #if defined(ATTNSERVE_GEMM_ONEDNN)
-    GemmU8S8NN(rows, n, k, s.xq.data(), k, p.w8.data(), n, s.acc.data(), n);
+    GemmU8S8NN(rows, n, k, s.xq.data(), k, p.w8.data(), n, s.acc.data(), n, Int8ActivationMax());
 #else
     // No fast integer GEMM here (Debian's arm64 oneDNN has only a reference
     // one): the integer products in an f32 GEMM, exact up to sums of 2^24,
