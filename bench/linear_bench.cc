@@ -20,7 +20,10 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/kernels/gemm.h"
+#include "engine/kernels/lowp_gemm.h"
 #include "engine/kernels/packed_linear.h"
+#include "engine/kernels/s8_gemm.h"
 #include "engine/policy/early_exit.h"
 #include "engine/util/float_env.h"
 #include "nlohmann/json.hpp"
@@ -89,6 +92,65 @@ void LayerTable(int reps) {
         std::printf(" | %.4f | %.2f | %.4f", ms, f32_ms / ms, err / scale);
       }
       std::printf(" |\n");
+    }
+  }
+}
+
+// The integer GEMM alone: the arm64 s8 GEMM (s8_gemm.h) on every path this
+// CPU runs against this build's integer GEMM (oneDNN's u8s8 on x86) and f32
+// GEMM, same shapes, one run. Off arm64 the NEON paths run translated by
+// SIMDe: their times measure the translation, not an arm64 core.
+void S8GemmTable(int reps) {
+  struct Shape {
+    const char* what;
+    int in, out;
+  };
+  const Shape shapes[] = {{"use-lite qkv L0", 256, 768},
+                          {"use-lite ffn-up", 512, 2048},
+                          {"use-lite ffn-down", 2048, 512},
+                          {"bert-base ffn-up", 768, 3072}};
+  std::vector<S8GemmPath> paths;
+  for (S8GemmPath p : {S8GemmPath::kPortable, S8GemmPath::kNeon, S8GemmPath::kNeonDot}) {
+    if (S8GemmPathRuns(p)) paths.push_back(p);
+  }
+  std::printf("\n## Integer GEMM alone (ms per call; x = %s u8s8 ms / this ms)\n\n",
+              std::string(GemmBackendName()).c_str());
+  std::printf("| layer | in x out | rows | f32 GEMM ms | u8s8 GEMM ms |");
+  for (S8GemmPath p : paths) {
+    std::printf(" s8 %s%s ms | x |", std::string(S8GemmPathName(p)).c_str(),
+                S8GemmPathIsNative(p) ? "" : " (SIMDe)");
+  }
+  std::printf("\n|---|---|---|---|---|");
+  for (size_t i = 0; i < paths.size(); ++i) std::printf("---|---|");
+  std::printf("\n");
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> s8(-127, 127), u8(0, 255);
+  for (const Shape& s : shapes) {
+    std::vector<int8_t> w(int64_t{s.in} * s.out);
+    for (int8_t& v : w) v = static_cast<int8_t>(s8(rng));
+    std::vector<float> wf(w.begin(), w.end());
+    const PackedS8Weights packed(w.data(), s.in, s.out);
+    for (int rows : {16, 128}) {
+      std::vector<uint8_t> xu(int64_t{rows} * s.in);
+      for (uint8_t& v : xu) v = static_cast<uint8_t>(u8(rng));
+      std::vector<int8_t> xs(xu.size());
+      for (size_t i = 0; i < xu.size(); ++i) xs[i] = static_cast<int8_t>(xu[i] ^ 0x80);
+      std::vector<float> xf(xu.begin(), xu.end()), yf(int64_t{rows} * s.out);
+      std::vector<int32_t> c(int64_t{rows} * s.out);
+      const double f32_ms = FastestMs(reps, [&] {
+        Sgemm(false, false, rows, s.out, s.in, 1.0f, xf.data(), s.in, wf.data(), s.out, 0.0f,
+              yf.data(), s.out);
+      });
+      const double u8_ms = FastestMs(reps, [&] {
+        GemmU8S8NN(rows, s.out, s.in, xu.data(), s.in, w.data(), s.out, c.data(), s.out);
+      });
+      std::printf("| %s | %d x %d | %d | %.4f | %.4f |", s.what, s.in, s.out, rows, f32_ms, u8_ms);
+      for (S8GemmPath p : paths) {
+        const double ms =
+            FastestMs(reps, [&] { packed.Multiply(p, xs.data(), rows, s.in, c.data(), s.out); });
+        std::printf(" %.4f | %.2f |", ms, u8_ms / ms);
+      }
+      std::printf("\n");
     }
   }
 }
@@ -199,5 +261,6 @@ int main(int argc, char** argv) {
   std::printf("CPU features: %s; int8 activations quantised to [0, %d]; load average: %s\n",
               attnserve::Flags().c_str(), attnserve::Int8ActivationMax(), load_avg.c_str());
   attnserve::LayerTable(reps);
+  attnserve::S8GemmTable(reps);
   return attnserve::ModelTable(model, passages, reps);
 }

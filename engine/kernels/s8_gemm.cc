@@ -33,8 +33,14 @@ void S8MicroKernelPortable(int rows, int cols, int64_t depth, const int8_t* a, i
   for (int r = 0; r < rows; ++r) std::memcpy(c + r * ldc, acc[r], cols * sizeof(int32_t));
 }
 
+#if defined(__aarch64__) || defined(ATTNSERVE_HAVE_SIMDE)
+constexpr bool kNeonKernelsBuilt = true;
+#else
+constexpr bool kNeonKernelsBuilt = false;
+#endif
+
 S8MicroKernel KernelFor(S8GemmPath path) {
-#if defined(__aarch64__)
+#if defined(__aarch64__) || defined(ATTNSERVE_HAVE_SIMDE)
   if (path == S8GemmPath::kNeonDot) return S8MicroKernelNeonDot;
   if (path == S8GemmPath::kNeon) return S8MicroKernelNeon;
 #endif
@@ -47,7 +53,7 @@ constexpr int64_t kMinParallelMacs = int64_t{1} << 18;
 
 }  // namespace
 
-bool S8GemmPathRuns(S8GemmPath path) {
+bool S8GemmPathIsNative(S8GemmPath path) {
   switch (path) {
     case S8GemmPath::kPortable:
       return true;
@@ -66,10 +72,14 @@ bool S8GemmPathRuns(S8GemmPath path) {
   }
 }
 
+bool S8GemmPathRuns(S8GemmPath path) {
+  return S8GemmPathIsNative(path) || (kNeonKernelsBuilt && path != S8GemmPath::kPortable);
+}
+
 S8GemmPath BestS8GemmPath() {
-  static const S8GemmPath kBest = S8GemmPathRuns(S8GemmPath::kNeonDot) ? S8GemmPath::kNeonDot
-                                  : S8GemmPathRuns(S8GemmPath::kNeon)  ? S8GemmPath::kNeon
-                                                                       : S8GemmPath::kPortable;
+  static const S8GemmPath kBest = S8GemmPathIsNative(S8GemmPath::kNeonDot) ? S8GemmPath::kNeonDot
+                                  : S8GemmPathIsNative(S8GemmPath::kNeon)  ? S8GemmPath::kNeon
+                                                                           : S8GemmPath::kPortable;
   return kBest;
 }
 

@@ -5,6 +5,9 @@
 //   neon      NEON widening multiply-add (ARMv8.0: the Pi 4's Cortex-A72)
 //   portable  plain C++ over the same packed layout (other CPUs; tests)
 // The products are exact integers, so every path returns the same numbers.
+// Off arm64, builds with SIMDe (Debian libsimde-dev) also run the two NEON
+// kernels translated to the host's SIMD: tests check their code on x86 and
+// bench/linear_bench times them there, but serving never picks them.
 #ifndef ATTNSERVE_ENGINE_KERNELS_S8_GEMM_H_
 #define ATTNSERVE_ENGINE_KERNELS_S8_GEMM_H_
 
@@ -16,10 +19,12 @@ namespace attnserve {
 
 enum class S8GemmPath { kPortable, kNeon, kNeonDot };
 
-// The fastest path this CPU runs (getauxval's HWCAP on arm64).
+// The fastest path this CPU runs natively (getauxval's HWCAP on arm64).
 S8GemmPath BestS8GemmPath();
-// Whether this CPU can run `path`.
+// Whether this CPU can run `path`, natively or translated by SIMDe.
 bool S8GemmPathRuns(S8GemmPath path);
+// Whether `path` runs on this CPU's own instructions (not translated).
+bool S8GemmPathIsNative(S8GemmPath path);
 std::string_view S8GemmPathName(S8GemmPath path);
 
 class PackedS8Weights {
@@ -55,7 +60,8 @@ class PackedS8Weights {
 // apart and readable for `depth` bytes.
 using S8MicroKernel = void (*)(int rows, int cols, int64_t depth, const int8_t* a, int64_t lda,
                                const int8_t* panel, int32_t* c, int64_t ldc);
-// Defined in arm64/s8_gemm_neon.cc and arm64/s8_gemm_neon_dot.cc (arm64 only).
+// Defined in arm64/s8_gemm_neon.cc and arm64/s8_gemm_neon_dot.cc (arm64, or
+// with SIMDe elsewhere).
 void S8MicroKernelNeon(int rows, int cols, int64_t depth, const int8_t* a, int64_t lda,
                        const int8_t* panel, int32_t* c, int64_t ldc);
 void S8MicroKernelNeonDot(int rows, int cols, int64_t depth, const int8_t* a, int64_t lda,

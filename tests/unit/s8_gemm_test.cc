@@ -98,10 +98,17 @@ TEST(S8GemmTest, TheBestPathRunsAndIsNamed) {
   }
   EXPECT_TRUE(S8GemmPathRuns(BestS8GemmPath()));
   EXPECT_TRUE(S8GemmPathRuns(S8GemmPath::kPortable));
+  EXPECT_TRUE(S8GemmPathIsNative(BestS8GemmPath()));
 #if defined(__aarch64__)
   EXPECT_NE(BestS8GemmPath(), S8GemmPath::kPortable);  // NEON is part of ARMv8-A
+  EXPECT_TRUE(S8GemmPathIsNative(S8GemmPath::kNeon));
 #else
+  // The NEON kernels run here only translated (SIMDe): tested, never served.
   EXPECT_EQ(BestS8GemmPath(), S8GemmPath::kPortable);
+  EXPECT_FALSE(S8GemmPathIsNative(S8GemmPath::kNeon));
+  EXPECT_FALSE(S8GemmPathIsNative(S8GemmPath::kNeonDot));
+  EXPECT_TRUE(S8GemmPathRuns(S8GemmPath::kNeon));
+  EXPECT_TRUE(S8GemmPathRuns(S8GemmPath::kNeonDot));
 #endif
   EXPECT_EQ(S8GemmPathName(S8GemmPath::kNeonDot), "neon_dot");
 }

@@ -4,7 +4,7 @@
 // into the 32-bit sums (SADALP).
 #include "engine/kernels/s8_gemm.h"
 
-#if defined(__aarch64__)
+#if defined(__aarch64__) || defined(ATTNSERVE_HAVE_SIMDE)
 #include <algorithm>
 
 #include "engine/kernels/arm64/s8_gemm_tile.h"
@@ -44,4 +44,4 @@ void S8MicroKernelNeon(int rows, int cols, int64_t depth, const int8_t* a, int64
 
 }  // namespace attnserve
 
-#endif  // __aarch64__
+#endif  // __aarch64__ || ATTNSERVE_HAVE_SIMDE

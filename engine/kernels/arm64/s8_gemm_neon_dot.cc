@@ -4,7 +4,7 @@
 // where getauxval says the CPU has it (s8_gemm.cc).
 #include "engine/kernels/s8_gemm.h"
 
-#if defined(__aarch64__)
+#if defined(__aarch64__) || defined(ATTNSERVE_HAVE_SIMDE)
 #include "engine/kernels/arm64/s8_gemm_tile.h"
 
 namespace attnserve {
@@ -30,4 +30,4 @@ void S8MicroKernelNeonDot(int rows, int cols, int64_t depth, const int8_t* a, in
 
 }  // namespace attnserve
 
-#endif  // __aarch64__
+#endif  // __aarch64__ || ATTNSERVE_HAVE_SIMDE

@@ -5,7 +5,14 @@
 #ifndef ATTNSERVE_ENGINE_KERNELS_ARM64_S8_GEMM_TILE_H_
 #define ATTNSERVE_ENGINE_KERNELS_ARM64_S8_GEMM_TILE_H_
 
+#if defined(__aarch64__)
 #include <arm_neon.h>
+#else
+// Elsewhere SIMDe translates the same intrinsics, so x86 tests run these
+// kernels' code (s8_gemm.h: never picked for serving there).
+#define SIMDE_ENABLE_NATIVE_ALIASES
+#include <simde/arm/neon.h>
+#endif
 
 #include <cstdint>
 #include <cstring>
