@@ -7,9 +7,11 @@
 # 3 sysroot      deploy/arm64-build-packages.txt + dependencies, arm64 .debs
 #                unpacked into build-arm64/sysroot (the host's dpkg is untouched)
 # 4 build        cross build (Release, OpenBLAS) into build-arm64/build
-# 5 tests        unit and golden tests under qemu-user (ctest)
+# 5 tests        unit and golden tests under qemu-user (ctest), on CPU models
+#                with (cortex-a76) and without (cortex-a72) the dot product
 # 6 rootfs       debootstrap arm64 + deploy/runtime-packages.txt (build-arm64/rootfs)
-# 7 serve        attnserve in the rootfs under qemu: health and one Embed
+# 7 serve        attnserve in the rootfs under qemu, both CPU models: health,
+#                one Embed, and the same in int8 (cosine to f32 >= 0.999)
 # Idempotent: finished stages (sysroot, rootfs) are reused, the build is
 # incremental. Not part of scripts/test.sh: a first run takes over an hour.
 # ARM64_JOBS (default 2) sets the build's parallelism. ARM64_SOURCE=HEAD
@@ -100,11 +102,13 @@ cmake -S "$src" -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_TOOLCHAIN_FILE="$repo/cmake/toolchains/aarch64-linux-gnu.cmake" \
   -DATTNSERVE_ARM64_SYSROOT="$sysroot" -DATTNSERVE_GEMM_BACKEND=openblas \
   -DATTNSERVE_BUILD_TESTS=ON -DATTNSERVE_BUILD_BENCH=OFF >"$out/cmake.log"
-tests=(utf8_test unigram_tokenizer_test kernels_test s8_gemm_test attention_test attention_pattern_test
+tests=(utf8_test unigram_tokenizer_test kernels_test s8_gemm_test packed_linear_test
+  linear_precision_test attention_test attention_pattern_test
   attention_approx_test tfjs_weights_test engine_test attnctl_test power_test
   token_pruning_test adaptive_engine_test logistic_regression_test auto_policy_test
   quality_grid_test golden_test)
-ninja -C "$bdir" -j "$jobs" attnserve attnctl "${tests[@]}"
+# layer_calls: what scripts/arm64/count_instructions.sh counts.
+ninja -C "$bdir" -j "$jobs" attnserve attnctl layer_calls "${tests[@]}"
 file "$bdir/server/attnserve" | grep -q 'ARM aarch64' || { echo "attnserve is not arm64" >&2; exit 1; }
 readelf -d "$bdir/server/attnserve" | grep -q 'libopenblas' || {
   echo "attnserve does not link OpenBLAS" >&2; exit 1; }
@@ -117,12 +121,23 @@ else
   exclude=()
   [ "$ARM64_BINFMT" = 1 ] || exclude=(-E '^AttnctlTest')
   # QEMU_LD_PREFIX: arm64 programs that a test starts (attnctl) find the
-  # sysroot's loader and libraries too.
-  QEMU_LD_PREFIX="$sysroot" ATTNSERVE_REQUIRE_MODEL=1 ctest --test-dir "$bdir" -L 'unit|golden' \
-    "${exclude[@]}" -j "$jobs" --output-on-failure --timeout 900 2>&1 | tee "$out/ctest.log" |
-    grep -vE '^\s+Start |^\s*[0-9]+/[0-9]+ Test'
-  tail -n 20 "$out/ctest.log" | grep -E 'tests passed|tests failed'
-  grep -q '100% tests passed' "$out/ctest.log"
+  # sysroot's loader and libraries too. Every test on a CPU model with the
+  # dot product (Cortex-A76: the s8 GEMM's SDOT path), then the tests that
+  # reach the int8 layers again on one without it (the Pi 4's Cortex-A72:
+  # plain NEON); ATTNSERVE_EXPECT_S8_PATH makes s8_gemm_test check the pick.
+  run_ctest() { # CPU_MODEL EXPECTED_PATH LOG [ctest filters...]
+    local cpu="$1" path="$2" log="$3"
+    shift 3
+    echo "-- qemu -cpu $cpu (s8 GEMM path $path)"
+    QEMU_CPU="$cpu" ATTNSERVE_EXPECT_S8_PATH="$path" QEMU_LD_PREFIX="$sysroot" \
+      ATTNSERVE_REQUIRE_MODEL=1 ctest --test-dir "$bdir" "$@" -j "$jobs" --output-on-failure \
+      --timeout 900 2>&1 | tee "$log" | grep -vE '^\s+Start |^\s*[0-9]+/[0-9]+ Test'
+    tail -n 20 "$log" | grep -E 'tests passed|tests failed'
+    grep -q '100% tests passed' "$log"
+  }
+  run_ctest cortex-a76 neon_dot "$out/ctest.log" -L 'unit|golden' "${exclude[@]}"
+  run_ctest cortex-a72 neon "$out/ctest-a72.log" \
+    -R '^(S8Gemm|PackedLinear|LinearPrecision|Golden)'
 fi
 
 stage "6/7 rootfs"
@@ -130,7 +145,10 @@ bash scripts/arm64/make_rootfs.sh "$out/rootfs" deploy/runtime-packages.txt
 echo "rootfs: $(wc -l <"$out/rootfs/.attnserve-packages") packages, $(du -sh "$out/rootfs" | cut -f1)"
 
 stage "7/7 the image's check and serving, in the rootfs"
-bash scripts/arm64/serve_check.sh "$out/rootfs" "$bdir"
+for cpu in cortex-a76 cortex-a72; do
+  echo "-- qemu -cpu $cpu"
+  QEMU_CPU="$cpu" bash scripts/arm64/serve_check.sh "$out/rootfs" "$bdir"
+done
 # The Dockerfile's build-stage check, on arm64: every library the binaries
 # link comes from a package of deploy/runtime-packages.txt.
 if [ "$ARM64_BINFMT" = 1 ]; then
