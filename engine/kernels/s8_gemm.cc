@@ -33,10 +33,11 @@ void S8MicroKernelPortable(int rows, int cols, int64_t depth, const int8_t* a, i
   for (int r = 0; r < rows; ++r) std::memcpy(c + r * ldc, acc[r], cols * sizeof(int32_t));
 }
 
-#if defined(__aarch64__) || defined(ATTNSERVE_HAVE_SIMDE)
-constexpr bool kNeonKernelsBuilt = true;
+// Off arm64 the NEON kernels run only as SIMDe's translation (any CPU).
+#if defined(ATTNSERVE_HAVE_SIMDE) && !defined(__aarch64__)
+constexpr bool kNeonTranslated = true;
 #else
-constexpr bool kNeonKernelsBuilt = false;
+constexpr bool kNeonTranslated = false;
 #endif
 
 S8MicroKernel KernelFor(S8GemmPath path) {
@@ -73,7 +74,7 @@ bool S8GemmPathIsNative(S8GemmPath path) {
 }
 
 bool S8GemmPathRuns(S8GemmPath path) {
-  return S8GemmPathIsNative(path) || (kNeonKernelsBuilt && path != S8GemmPath::kPortable);
+  return S8GemmPathIsNative(path) || (kNeonTranslated && path != S8GemmPath::kPortable);
 }
 
 S8GemmPath BestS8GemmPath() {

@@ -33,8 +33,8 @@ done
 # multiply-add instructions and stack accesses (spills) in each kernel.
 for obj in neon_dot neon; do
   aarch64-linux-gnu-objdump -d --no-show-raw-insn -C "$out/$obj.o" >"$out/$obj.s"
-  echo "== $obj kernel: $(grep -cE '\s(sdot|smull2?|addp|sadalp)\s' "$out/$obj.s") multiply-add" \
+  echo "== $obj kernel: $(grep -cE '\s(sdot|smull2?|smlal2?|addp|sadalp)\s' "$out/$obj.s") multiply-add" \
     "instructions, $(grep -c '\[sp' "$out/$obj.s") stack accesses;" \
-    "$(grep -oE '\s(sdot|smull2?|addp|sadalp|ld1r|dup)\s' "$out/$obj.s" | sort | uniq -c | tr -s ' \n' ' ')"
+    "$(grep -oE '\s(sdot|smull2?|smlal2?|addp|sadalp|ld1r|dup)\s' "$out/$obj.s" | sort | uniq -c | tr -s ' \n' ' ')"
 done
 echo "s8_gemm_qemu_check: OK"
