@@ -31,6 +31,19 @@ int Fail(const char* what) {
   return 1;
 }
 
+// Sets up and runs `op` `calls` times, the last between the markers.
+template <typename Setup>
+bool RunCalls(xnn_operator_t op, int calls, Setup setup) {
+  for (int c = 0; c < calls; ++c) {
+    if (c == calls - 1) layer_calls_begin();
+    if (setup(op) != xnn_status_success || xnn_run_operator(op, nullptr) != xnn_status_success) {
+      return false;
+    }
+    if (c == calls - 1) layer_calls_end();
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -66,14 +79,10 @@ int main(int argc, char** argv) {
     if (xnn_create_fully_connected_nc_f32(in, out, in, out, w.data(), b.data(), -inf, inf,
                                           XNN_FLAG_TRANSPOSE_WEIGHTS, &op) != xnn_status_success)
       return Fail("xnn_create_fully_connected_nc_f32");
-    for (int c = 0; c < calls; ++c) {
-      if (c == calls - 1) layer_calls_begin();
-      if (xnn_setup_fully_connected_nc_f32(op, rows, x.data(), y.data(), nullptr) !=
-              xnn_status_success ||
-          xnn_run_operator(op, nullptr) != xnn_status_success)
-        return Fail("f32 run");
-      if (c == calls - 1) layer_calls_end();
-    }
+    if (!RunCalls(op, calls, [&](xnn_operator_t o) {
+          return xnn_setup_fully_connected_nc_f32(o, rows, x.data(), y.data(), nullptr);
+        }))
+      return Fail("f32 run");
     std::printf("xnnpack f32: y[0] %.6g\n", y[0]);
   } else if (precision == "qs8") {
     std::vector<int8_t> w(size_t(in) * out), x(size_t(rows) * in), y(size_t(rows) * out);
@@ -85,14 +94,10 @@ int main(int argc, char** argv) {
                                           0.5f, -128, 127, XNN_FLAG_TRANSPOSE_WEIGHTS,
                                           &op) != xnn_status_success)
       return Fail("xnn_create_fully_connected_nc_qs8");
-    for (int c = 0; c < calls; ++c) {
-      if (c == calls - 1) layer_calls_begin();
-      if (xnn_setup_fully_connected_nc_qs8(op, rows, x.data(), y.data(), nullptr) !=
-              xnn_status_success ||
-          xnn_run_operator(op, nullptr) != xnn_status_success)
-        return Fail("qs8 run");
-      if (c == calls - 1) layer_calls_end();
-    }
+    if (!RunCalls(op, calls, [&](xnn_operator_t o) {
+          return xnn_setup_fully_connected_nc_qs8(o, rows, x.data(), y.data(), nullptr);
+        }))
+      return Fail("qs8 run");
     std::printf("xnnpack qs8: y[0] %d\n", y[0]);
   } else {
     return Fail(("unknown --precision " + precision).c_str());
