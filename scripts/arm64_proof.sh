@@ -125,19 +125,21 @@ else
   # dot product (Cortex-A76: the s8 GEMM's SDOT path), then the tests that
   # reach the int8 layers again on one without it (the Pi 4's Cortex-A72:
   # plain NEON); ATTNSERVE_EXPECT_S8_PATH makes s8_gemm_test check the pick.
+  # 1800 s a test: EngineTest.RequestMemoryIsBoundedBeforeAllocation took
+  # 720 s under qemu on a quiet box and passed 900 s on a loaded one.
   run_ctest() { # CPU_MODEL EXPECTED_PATH LOG [ctest filters...]
     local cpu="$1" path="$2" log="$3"
     shift 3
     echo "-- qemu -cpu $cpu (s8 GEMM path $path)"
     QEMU_CPU="$cpu" ATTNSERVE_EXPECT_S8_PATH="$path" QEMU_LD_PREFIX="$sysroot" \
       ATTNSERVE_REQUIRE_MODEL=1 ctest --test-dir "$bdir" "$@" -j "$jobs" --output-on-failure \
-      --timeout 900 2>&1 | tee "$log" | grep -vE '^\s+Start |^\s*[0-9]+/[0-9]+ Test'
+      --timeout 1800 2>&1 | tee "$log" | grep -vE '^\s+Start |^\s*[0-9]+/[0-9]+ Test'
     tail -n 20 "$log" | grep -E 'tests passed|tests failed'
     grep -q '100% tests passed' "$log"
   }
   run_ctest cortex-a76 neon_dot "$out/ctest.log" -L 'unit|golden' "${exclude[@]}"
   run_ctest cortex-a72 neon "$out/ctest-a72.log" \
-    -R '^(S8Gemm|PackedLinear|LinearPrecision|Golden)'
+    -R '^(S8Gemm|PackedLinear|RowQuantize|LinearPrecision|Golden|Reference/Golden|bert_tiny)'
 fi
 
 stage "6/7 rootfs"
