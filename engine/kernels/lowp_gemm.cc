@@ -37,26 +37,6 @@ bool IsaHas(dnnl::cpu_isa feature) {
   return (isa & static_cast<unsigned>(feature)) == static_cast<unsigned>(feature);
 }
 
-// Before VNNI, oneDNN's integer GEMMs multiply with VPMADDUBSW, whose 16-bit
-// pair sums saturate on full-range operands (int8 attention was 0.58 off on
-// an AVX2-only Zen 3). There the integers go through the f32 GEMM: 8-bit
-// products are exact in f32, and sums are exact below 2^24 (q.k over a head
-// of 64 stays far below; a longer p.v sum rounds by at most 2^-24 relative).
-bool IntegerGemmExact() {
-  static const bool kExact = IsaHas(dnnl::cpu_isa::avx512_core_vnni) ||
-                             IsaHas(dnnl::cpu_isa::avx2_vnni) ||
-                             IsaHas(dnnl::cpu_isa::avx512_core_amx);
-  return kExact;
-}
-
-// bf16 matmul without hardware bf16 is emulated (about 4x slower than f32)
-// or, on AVX2, not offered at all; bf16 x bf16 products are exact in f32.
-bool NativeBf16() {
-  static const bool kNative =
-      IsaHas(dnnl::cpu_isa::avx512_core_bf16) || IsaHas(dnnl::cpu_isa::avx512_core_amx);
-  return kNative;
-}
-
 // The f32 form of an [rows, cols] matrix with rows ld apart, packed densely.
 template <typename T, typename Convert>
 void ToF32(const T* x, int64_t rows, int64_t cols, int64_t ld, Convert convert,
@@ -67,21 +47,29 @@ void ToF32(const T* x, int64_t rows, int64_t cols, int64_t ld, Convert convert,
   }
 }
 
-// C (int32) = A * op(B) through the f32 GEMM; B is [n, k] when trans_b.
+// f32 C = A * op(B) on the f32 forms of A and B (B is [n, k] when trans_b):
+// the form of the low-precision products where oneDNN has no exact kernel.
+template <typename TA, typename TB, typename Convert>
+void GemmInF32(bool trans_b, int64_t m, int64_t n, int64_t k, const TA* a, int64_t lda, const TB* b,
+               int64_t ldb, Convert convert, float* c, int64_t ldc) {
+  thread_local std::vector<float> af, bf;
+  ToF32(a, m, k, lda, convert, &af);
+  if (trans_b) {
+    ToF32(b, n, k, ldb, convert, &bf);
+  } else {
+    ToF32(b, k, n, ldb, convert, &bf);
+  }
+  Sgemm(false, trans_b, m, n, k, 1.0f, af.data(), k, bf.data(), trans_b ? k : n, 0.0f, c, ldc);
+}
+
+// C (int32) = A * op(B) through the f32 GEMM.
 template <typename TA, typename TB>
 void IntegerGemmInF32(bool trans_b, int64_t m, int64_t n, int64_t k, const TA* a, int64_t lda,
                       const TB* b, int64_t ldb, int32_t* c, int64_t ldc) {
-  thread_local std::vector<float> af, bf, cf;
-  const auto widen = [](auto v) { return static_cast<float>(v); };
-  ToF32(a, m, k, lda, widen, &af);
-  if (trans_b) {
-    ToF32(b, n, k, ldb, widen, &bf);
-  } else {
-    ToF32(b, k, n, ldb, widen, &bf);
-  }
+  thread_local std::vector<float> cf;
   cf.resize(m * n);
-  Sgemm(false, trans_b, m, n, k, 1.0f, af.data(), k, bf.data(), trans_b ? k : n, 0.0f, cf.data(),
-        n);
+  GemmInF32(
+      trans_b, m, n, k, a, lda, b, ldb, [](auto v) { return static_cast<float>(v); }, cf.data(), n);
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j)
       c[i * ldc + j] = static_cast<int32_t>(std::lrint(cf[i * n + j]));
@@ -90,10 +78,29 @@ void IntegerGemmInF32(bool trans_b, int64_t m, int64_t n, int64_t k, const TA* a
 
 }  // namespace
 
+bool OnednnHasVnni() {
+  static const bool kVnni =
+      IsaHas(dnnl::cpu_isa::avx512_core_vnni) || IsaHas(dnnl::cpu_isa::avx2_vnni);
+  return kVnni;
+}
+
+// bf16 matmul without hardware bf16 is emulated (about 4x slower than f32)
+// or, on AVX2, not offered at all; bf16 x bf16 products are exact in f32.
+bool OnednnHasNativeBf16() {
+  static const bool kNative =
+      IsaHas(dnnl::cpu_isa::avx512_core_bf16) || IsaHas(dnnl::cpu_isa::avx512_core_amx);
+  return kNative;
+}
+
+// Before VNNI, oneDNN's integer GEMMs multiply with VPMADDUBSW, whose 16-bit
+// pair sums saturate on full-range operands (int8 attention was 0.58 off on
+// an AVX2-only Zen 3). There the integers go through the f32 GEMM: 8-bit
+// products are exact in f32, and sums are exact below 2^24 (q.k over a head
+// of 64 stays far below; a longer p.v sum rounds by at most 2^-24 relative).
 void GemmS8S8NT(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b,
                 int64_t ldb, int32_t* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
-  if (!IntegerGemmExact()) return IntegerGemmInF32(true, m, n, k, a, lda, b, ldb, c, ldc);
+  if (!OnednnHasVnni()) return IntegerGemmInF32(true, m, n, k, a, lda, b, ldb, c, ldc);
   const int32_t zero = 0;
   CheckDnnl(
       dnnl_gemm_s8s8s32('N', 'T', 'F', m, n, k, 1.0f, a, lda, 0, b, ldb, 0, 0.0f, c, ldc, &zero),
@@ -104,7 +111,7 @@ void GemmU8S8NN(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, 
                 int64_t ldb, int32_t* c, int64_t ldc, int a_max) {
   if (m == 0 || n == 0) return;
   // Two products of 127 x 128 still fit 16 bits: no saturation below 128.
-  if (a_max > 127 && !IntegerGemmExact())
+  if (a_max > 127 && !OnednnHasVnni())
     return IntegerGemmInF32(false, m, n, k, a, lda, b, ldb, c, ldc);
   const int32_t zero = 0;
   CheckDnnl(
@@ -115,16 +122,8 @@ void GemmU8S8NN(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, 
 void GemmBf16(bool trans_b, int64_t m, int64_t n, int64_t k, const uint16_t* a, int64_t lda,
               const uint16_t* b, int64_t ldb, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
-  if (!NativeBf16()) {
-    thread_local std::vector<float> af, bf;
-    ToF32(a, m, k, lda, FromBf16, &af);
-    if (trans_b) {
-      ToF32(b, n, k, ldb, FromBf16, &bf);
-    } else {
-      ToF32(b, k, n, ldb, FromBf16, &bf);
-    }
-    Sgemm(false, trans_b, m, n, k, 1.0f, af.data(), k, bf.data(), trans_b ? k : n, 0.0f, c, ldc);
-    return;
+  if (!OnednnHasNativeBf16()) {
+    return GemmInF32(trans_b, m, n, k, a, lda, b, ldb, FromBf16, c, ldc);
   }
   using dt = dnnl::memory::data_type;
   using dims = dnnl::memory::dims;
@@ -143,6 +142,9 @@ void GemmBf16(bool trans_b, int64_t m, int64_t n, int64_t k, const uint16_t* a, 
 }
 
 #else  // Portable loops: exact integer sums; bf16 products are exact in f32.
+
+bool OnednnHasVnni() { return false; }
+bool OnednnHasNativeBf16() { return false; }
 
 void GemmS8S8NT(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b,
                 int64_t ldb, int32_t* c, int64_t ldc) {

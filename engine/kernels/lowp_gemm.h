@@ -10,6 +10,12 @@
 
 namespace attnserve {
 
+// What this CPU's oneDNN offers (oneDNN backend; false on OpenBLAS): integer
+// dot products that cannot saturate 16-bit pair sums (VNNI; AMX includes it),
+// and bf16 in hardware (AVX512_BF16 or AMX).
+bool OnednnHasVnni();
+bool OnednnHasNativeBf16();
+
 // Row-major int32 C[m,n] = A[m,k] * B[n,k]^T, signed 8-bit inputs.
 void GemmS8S8NT(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b,
                 int64_t ldb, int32_t* c, int64_t ldc);

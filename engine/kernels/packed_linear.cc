@@ -69,18 +69,6 @@ const dnnl::engine& CpuEngine() {
   return *kEngine;
 }
 
-// cpu_isa values are bit sets: an ISA includes the bits of those it extends.
-bool IsaHas(dnnl::cpu_isa feature) {
-  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
-  return (isa & static_cast<unsigned>(feature)) == static_cast<unsigned>(feature);
-}
-
-bool NativeBf16() {
-  static const bool kNative =
-      IsaHas(dnnl::cpu_isa::avx512_core_bf16) || IsaHas(dnnl::cpu_isa::avx512_core_amx);
-  return kNative;
-}
-
 // Row counts are rounded up to a few buckets (the pad rows are zeros) so that
 // the primitive cache holds a bounded set of shapes: a miss costs a JIT
 // compile of 0.1-5 ms.
@@ -196,8 +184,7 @@ void AddBiasRows(const float* tmp, int64_t rows, int64_t n, const float* bias, f
 
 int Int8ActivationMax() {
 #if defined(ATTNSERVE_GEMM_ONEDNN)
-  static const int kMax =
-      IsaHas(dnnl::cpu_isa::avx512_core_vnni) || IsaHas(dnnl::cpu_isa::avx2_vnni) ? 255 : 127;
+  static const int kMax = OnednnHasVnni() ? 255 : 127;
   return kMax;
 #else
   return 255;
@@ -341,7 +328,7 @@ void PackedLinear::ApplyBf16(const float* x, int64_t rows, float* y, bool accumu
   Packs& p = *packs_;
   absl::call_once(p.bf16_once, [&] {
 #if defined(ATTNSERVE_GEMM_ONEDNN)
-    if (NativeBf16()) {
+    if (OnednnHasNativeBf16()) {
       std::vector<uint16_t> w16(k * n);
       for (int64_t kk = 0; kk < k; ++kk) {
         for (int64_t j = 0; j < n; ++j) w16[kk * n + j] = ToBf16(WeightAt(kk, j));
