@@ -15,19 +15,10 @@
 #include "engine/kernels/linear_precision.h"
 #include "engine/kernels/packed_linear.h"
 #include "engine/util/float_env.h"
-
-// The markers: not inlined, and not folded into one function.
-extern "C" __attribute__((noinline)) void layer_calls_begin() { asm volatile("" ::: "memory"); }
-extern "C" __attribute__((noinline)) void layer_calls_end() { asm volatile("nop" ::: "memory"); }
+#include "tools/layer_call_markers.h"
 
 namespace attnserve {
 namespace {
-
-// Cheap deterministic values in [-1, 1): under qemu's exec log a normal
-// distribution's set-up would cost more than the layer.
-float Noise(uint32_t i) {
-  return static_cast<float>((i * 2654435761u) >> 8) / static_cast<float>(1u << 23) - 1.0f;
-}
 
 int Usage(const char* why) {
   std::fprintf(stderr,
@@ -65,9 +56,9 @@ int Run(int argc, char** argv) {
   PrepareComputeThreads(1);
   std::vector<float> w(static_cast<size_t>(in) * out), b(out), x(static_cast<size_t>(rows) * in);
   uint32_t i = 0;
-  for (float& v : w) v = Noise(++i) * 0.05f;
-  for (float& v : b) v = Noise(++i) * 0.1f;
-  for (float& v : x) v = Noise(++i);
+  for (float& v : w) v = LayerCallNoise(++i) * 0.05f;
+  for (float& v : b) v = LayerCallNoise(++i) * 0.1f;
+  for (float& v : x) v = LayerCallNoise(++i);
   std::vector<float> y(static_cast<size_t>(rows) * out);
   const PackedLinear layer(w.data(), b.data(), in, out, PackedLinear::Layout::kInputMajor);
   double sum = 0;

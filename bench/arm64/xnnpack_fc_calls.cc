@@ -17,14 +17,9 @@
 #include <string>
 #include <vector>
 
-extern "C" __attribute__((noinline)) void layer_calls_begin() { asm volatile("" ::: "memory"); }
-extern "C" __attribute__((noinline)) void layer_calls_end() { asm volatile("nop" ::: "memory"); }
+#include "tools/layer_call_markers.h"
 
 namespace {
-
-float Noise(uint32_t i) {
-  return static_cast<float>((i * 2654435761u) >> 8) / static_cast<float>(1u << 23) - 1.0f;
-}
 
 int Fail(const char* what) {
   std::fprintf(stderr, "xnnpack_fc_calls: %s\n", what);
@@ -72,9 +67,9 @@ int main(int argc, char** argv) {
   // Weights input-major ([in, out], as attnserve's): XNN_FLAG_TRANSPOSE_WEIGHTS.
   if (precision == "f32") {
     std::vector<float> w(size_t(in) * out), b(out), x(size_t(rows) * in), y(size_t(rows) * out);
-    for (float& v : w) v = Noise(++seed) * 0.05f;
-    for (float& v : b) v = Noise(++seed) * 0.1f;
-    for (float& v : x) v = Noise(++seed);
+    for (float& v : w) v = LayerCallNoise(++seed) * 0.05f;
+    for (float& v : b) v = LayerCallNoise(++seed) * 0.1f;
+    for (float& v : x) v = LayerCallNoise(++seed);
     const float inf = std::numeric_limits<float>::infinity();
     if (xnn_create_fully_connected_nc_f32(in, out, in, out, w.data(), b.data(), -inf, inf,
                                           XNN_FLAG_TRANSPOSE_WEIGHTS, &op) != xnn_status_success)
@@ -87,9 +82,9 @@ int main(int argc, char** argv) {
   } else if (precision == "qs8") {
     std::vector<int8_t> w(size_t(in) * out), x(size_t(rows) * in), y(size_t(rows) * out);
     std::vector<int32_t> b(out);
-    for (int8_t& v : w) v = static_cast<int8_t>(Noise(++seed) * 127);
-    for (int32_t& v : b) v = static_cast<int32_t>(Noise(++seed) * 1000);
-    for (int8_t& v : x) v = static_cast<int8_t>(Noise(++seed) * 127);
+    for (int8_t& v : w) v = static_cast<int8_t>(LayerCallNoise(++seed) * 127);
+    for (int32_t& v : b) v = static_cast<int32_t>(LayerCallNoise(++seed) * 1000);
+    for (int8_t& v : x) v = static_cast<int8_t>(LayerCallNoise(++seed) * 127);
     if (xnn_create_fully_connected_nc_qs8(in, out, in, out, 0, 0.02f, 0.001f, w.data(), b.data(), 0,
                                           0.5f, -128, 127, XNN_FLAG_TRANSPOSE_WEIGHTS,
                                           &op) != xnn_status_success)

@@ -37,7 +37,7 @@ if [ "${ARM64_XNNPACK:-1}" != 0 ]; then
   fi
   xlib="$xdir/usr/lib/aarch64-linux-gnu"
   xnn="$build/xnnpack_fc_calls"
-  aarch64-linux-gnu-g++ -std=c++20 -O2 -I"$xdir/usr/include" \
+  aarch64-linux-gnu-g++ -std=c++20 -O2 -I"$repo" -I"$xdir/usr/include" \
     "$repo/bench/arm64/xnnpack_fc_calls.cc" -o "$xnn" -L"$xlib" -lXNNPACK \
     -Wl,-rpath-link,"$xlib" -Wl,--allow-shlib-undefined
   echo "XNNPACK: $(ls "$repo"/build-arm64/debs/xnnpack/libxnnpack0_*.deb | xargs -n1 basename)" >&2

@@ -10,9 +10,10 @@
 #include "engine/kernels/s8_gemm.h"
 
 #if defined(__aarch64__) || defined(ATTNSERVE_HAVE_SIMDE)
-#include <algorithm>
 
-#include "engine/kernels/arm64/s8_gemm_tile.h"
+#include <cstring>
+
+#include "engine/kernels/arm64/neon_intrinsics.h"
 
 namespace attnserve {
 namespace {
