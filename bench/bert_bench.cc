@@ -5,11 +5,14 @@
 // Weights are random: latency does not depend on their values.
 //
 //   bert_bench [--reps N] [--dir TMPDIR] [--linear-precision f32,int8,bf16]
-//              [--tokens 16,128,512] [--shapes minilm,bert-base]
+//              [--tokens 16,128,512] [--shapes minilm,bert-base] [--profile]
 //
 // prints a Markdown table, one row per linear precision asked for (default
 // f32 only), with each row's best time over the f32 row's when f32 is in the
 // list. The GEMM limit is f32's: int8 and bf16 rows may exceed 100%.
+// --profile adds, per model, where one thread's time goes: the engine's phase
+// timers (engine/util/run_profile.h) summed over the layers, mean of `reps`
+// runs, per length and precision.
 //
 // docs/PERFORMANCE.md ("BERT family") has the table and how it was run.
 #include <stdlib.h>
@@ -32,6 +35,7 @@
 #include "engine/kernels/gemm.h"
 #include "engine/kernels/linear_precision.h"
 #include "engine/util/float_env.h"
+#include "engine/util/run_profile.h"
 #include "nlohmann/json.hpp"
 
 namespace attnserve {
@@ -50,12 +54,72 @@ double GemmGflops(int64_t m, int64_t n, int64_t k, int threads, int reps) {
   return 2.0 * m * n * k / best * 1e-9;
 }
 
+// Milliseconds per phase, summed over the layers and the time outside them.
+struct PhaseTimes {
+  std::string label;
+  double total_ms = 0;
+  double ms[RunProfile::kPhases] = {};
+};
+
+PhaseTimes ProfileRuns(const Engine& engine, const std::vector<std::vector<int32_t>>& ids,
+                       const RunOptions& options, int reps, const std::string& label) {
+  PhaseTimes out{label};
+  for (int r = 0; r < reps; ++r) {
+    RunProfile profile;
+    const auto t0 = std::chrono::steady_clock::now();
+    {
+      const ProfileThisThread on(&profile);
+      (void)engine.EmbedTokenIds(ids, options);
+    }
+    out.total_ms +=
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() /
+        reps;
+    for (int row = 0; row <= RunProfile::kMaxLayers; ++row) {
+      for (int p = 0; p < RunProfile::kPhases; ++p) out.ms[p] += profile.ns[row][p] * 1e-6 / reps;
+    }
+  }
+  return out;
+}
+
+void PrintPhaseTimes(const std::string& model, const std::vector<PhaseTimes>& columns) {
+  if (columns.empty()) return;
+  std::printf("\n%s, one thread: where the time goes (ms, mean of the runs; %% of the run)\n\n",
+              model.c_str());
+  std::printf("| phase |");
+  for (const PhaseTimes& c : columns) std::printf(" %s |", c.label.c_str());
+  std::printf("\n|---|");
+  for (size_t i = 0; i < columns.size(); ++i) std::printf("---:|");
+  std::printf("\n");
+  std::vector<double> other(columns.size());
+  for (size_t i = 0; i < columns.size(); ++i) other[i] = columns[i].total_ms;
+  for (int p = 0; p < RunProfile::kPhases; ++p) {
+    bool any = false;
+    for (const PhaseTimes& c : columns) any = any || c.ms[p] >= 0.0005;
+    if (!any) continue;
+    std::printf("| %s |", ProfilePhaseName(static_cast<ProfilePhase>(p)));
+    for (size_t i = 0; i < columns.size(); ++i) {
+      other[i] -= columns[i].ms[p];
+      std::printf(" %.3f (%.0f%%) |", columns[i].ms[p],
+                  100 * columns[i].ms[p] / columns[i].total_ms);
+    }
+    std::printf("\n");
+  }
+  std::printf("| other (embedding, validation, stats) |");
+  for (size_t i = 0; i < columns.size(); ++i) {
+    std::printf(" %.3f (%.0f%%) |", other[i], 100 * other[i] / columns[i].total_ms);
+  }
+  std::printf("\n| **total** |");
+  for (const PhaseTimes& c : columns) std::printf(" %.3f |", c.total_ms);
+  std::printf("\n");
+}
+
 int Main(int argc, char** argv) {
   int reps = 5;
   std::string tmp = std::filesystem::temp_directory_path().string();
   std::vector<std::string> precisions = {"f32"};
   std::vector<int> lengths = {128, 512};
   std::vector<std::string> shape_names = {"minilm", "bert-base"};
+  bool profile = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--reps" && i + 1 < argc) {
@@ -72,6 +136,8 @@ int Main(int argc, char** argv) {
         }
         lengths.push_back(n);
       }
+    } else if (arg == "--profile") {
+      profile = true;
     } else if (arg == "--shapes" && i + 1 < argc) {
       shape_names = absl::StrSplit(argv[++i], ',');
     } else if (arg == "--linear-precision" && i + 1 < argc) {
@@ -85,7 +151,8 @@ int Main(int argc, char** argv) {
       }
     } else {
       std::cerr << "usage: bert_bench [--reps N] [--dir TMPDIR] [--linear-precision "
-                   "f32,int8,bf16] [--tokens 16,128,512] [--shapes minilm,bert-base]\n";
+                   "f32,int8,bf16] [--tokens 16,128,512] [--shapes minilm,bert-base] "
+                   "[--profile]\n";
       return 2;
     }
   }
@@ -134,6 +201,7 @@ int Main(int argc, char** argv) {
     }
     std::mt19937 rng(7);
     std::uniform_int_distribution<int32_t> id(5, kBenchVocab - 1);
+    std::vector<PhaseTimes> phase_columns;
     for (int tokens : lengths) {
       // The model adds [CLS] and [SEP]: tokens - 2 content ids.
       std::vector<std::vector<int32_t>> ids(1);
@@ -172,9 +240,14 @@ int Main(int argc, char** argv) {
                       s.name.c_str(), tokens, threads, precision.c_str(), ms[0], median, ratio,
                       flops * 1e-9, gflops, 100.0 * gflops / limit[threads]);
           std::fflush(stdout);
+          if (profile && threads == 1) {
+            phase_columns.push_back(ProfileRuns(**engine, ids, options, reps,
+                                                std::to_string(tokens) + " tok " + precision));
+          }
         }
       }
     }
+    PrintPhaseTimes(s.name, phase_columns);
   }
   std::printf("\nf32 GEMM limit in this run: %.1f GFLOP/s on 1 thread, %.1f on 2\n", limit[1],
               limit[2]);

@@ -113,6 +113,54 @@ void TanhImpl(float* HWY_RESTRICT x, int64_t n) {
   for (; i < n; ++i) x[i] = std::tanh(x[i]);
 }
 
+// erf as XLA and Eigen compute it for float: a rational approximation on
+// [-4, 4] (erf is +-1 in float beyond), |error| < 4e-7.
+template <class DF, class V>
+V Erf(DF d, V a) {
+  const V x = hn::Clamp(a, hn::Set(d, -4.0f), hn::Set(d, 4.0f));
+  const V x2 = hn::Mul(x, x);
+  V p = hn::MulAdd(x2, hn::Set(d, -2.72614225801306e-10f), hn::Set(d, 2.77068142495902e-08f));
+  p = hn::MulAdd(x2, p, hn::Set(d, -2.10102402082508e-06f));
+  p = hn::MulAdd(x2, p, hn::Set(d, -5.69250639462346e-05f));
+  p = hn::MulAdd(x2, p, hn::Set(d, -7.34990630326855e-04f));
+  p = hn::MulAdd(x2, p, hn::Set(d, -2.95459980854025e-03f));
+  p = hn::MulAdd(x2, p, hn::Set(d, -1.60960333262415e-02f));
+  V q = hn::MulAdd(x2, hn::Set(d, -1.45660718464996e-05f), hn::Set(d, -2.13374055278905e-04f));
+  q = hn::MulAdd(x2, q, hn::Set(d, -1.68282697438203e-03f));
+  q = hn::MulAdd(x2, q, hn::Set(d, -7.37332916720468e-03f));
+  q = hn::MulAdd(x2, q, hn::Set(d, -1.42647390514189e-02f));
+  return hn::Div(hn::Mul(x, p), q);
+}
+
+// Applies f(d, vector) to x in place: full vectors, then one lane at a time.
+template <class F>
+void MapInPlace(float* HWY_RESTRICT x, int64_t n, const F& f) {
+  const D d;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) hn::StoreU(f(d, hn::LoadU(d, x + i)), d, x + i);
+  const hn::CappedTag<float, 1> d1;
+  for (; i < n; ++i) hn::StoreU(f(d1, hn::LoadU(d1, x + i)), d1, x + i);
+}
+
+// x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)): BERT's "gelu".
+void GeluImpl(float* HWY_RESTRICT x, int64_t n) {
+  MapInPlace(x, n, [](auto d, auto v) {
+    const auto half_v = hn::Mul(hn::Set(d, 0.5f), v);
+    return hn::MulAdd(half_v, Erf(d, hn::Mul(v, hn::Set(d, 0.70710678118654752f))), half_v);
+  });
+}
+
+// 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))): "gelu_new" / "gelu_pytorch_tanh".
+void GeluTanhImpl(float* HWY_RESTRICT x, int64_t n) {
+  MapInPlace(x, n, [](auto d, auto v) {
+    const auto cubic = hn::MulAdd(hn::Mul(hn::Set(d, 0.044715f), hn::Mul(v, v)), v, v);
+    const auto half_v = hn::Mul(hn::Set(d, 0.5f), v);
+    return hn::MulAdd(half_v, hn::Tanh(d, hn::Mul(hn::Set(d, 0.79788456080286536f), cubic)),
+                      half_v);
+  });
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace attnserve
 HWY_AFTER_NAMESPACE();
@@ -123,6 +171,8 @@ namespace attnserve {
 HWY_EXPORT(LayerNormImpl);
 HWY_EXPORT(SoftmaxRowImpl);
 HWY_EXPORT(TanhImpl);
+HWY_EXPORT(GeluImpl);
+HWY_EXPORT(GeluTanhImpl);
 
 void LayerNorm(const float* x, int64_t rows, int64_t width, const float* gain, const float* bias,
                float eps, float* y) {
@@ -135,6 +185,10 @@ void SoftmaxRow(float* x, int64_t n) {
 }
 
 void TanhInPlace(float* x, int64_t n) { HWY_DYNAMIC_DISPATCH(TanhImpl)(x, n); }
+
+void GeluInPlace(float* x, int64_t n) { HWY_DYNAMIC_DISPATCH(GeluImpl)(x, n); }
+
+void GeluTanhInPlace(float* x, int64_t n) { HWY_DYNAMIC_DISPATCH(GeluTanhImpl)(x, n); }
 
 void ReluInPlace(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0.0f ? x[i] : 0.0f;

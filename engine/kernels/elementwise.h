@@ -19,6 +19,10 @@ void SoftmaxRow(float* x, int64_t n);
 // Element-wise, in place.
 void ReluInPlace(float* x, int64_t n);
 void TanhInPlace(float* x, int64_t n);
+// GELU: exact (erf, BERT's "gelu"; erf by a rational approximation,
+// |error| < 4e-7) and the tanh approximation ("gelu_new").
+void GeluInPlace(float* x, int64_t n);
+void GeluTanhInPlace(float* x, int64_t n);
 
 // x /= sqrt(max(sum(x^2), floor_sq)): TensorFlow's l2_normalize.
 void L2NormalizeInPlace(float* x, int64_t n, float floor_sq);

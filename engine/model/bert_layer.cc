@@ -7,11 +7,13 @@
 #include "absl/strings/str_cat.h"
 #include "engine/kernels/elementwise.h"
 #include "engine/kernels/gemm.h"
+#include "engine/util/run_profile.h"
 #include "engine/util/status_macros.h"
 
 namespace attnserve {
 
 void Norm::Apply(float* x, int64_t rows) const {
+  const ProfileScope scope(ProfilePhase::kLayerNorm);
   if (!no_norm) {
     LayerNorm(x, rows, width, gain, bias, eps, x);
     return;
@@ -22,46 +24,16 @@ void Norm::Apply(float* x, int64_t rows) const {
   }
 }
 
-namespace {
-
-// erf for float as XLA and Eigen compute it: a rational approximation on
-// [-4, 4] (erf is +-1 in float beyond), |error| < 4e-7. Unlike std::erf it
-// vectorises: GELU runs about 4x faster on one core.
-inline float Erf(float a) {
-  const float x = a < -4.0f ? -4.0f : (a > 4.0f ? 4.0f : a);
-  const float x2 = x * x;
-  float p = x2 * -2.72614225801306e-10f + 2.77068142495902e-08f;
-  p = x2 * p + -2.10102402082508e-06f;
-  p = x2 * p + -5.69250639462346e-05f;
-  p = x2 * p + -7.34990630326855e-04f;
-  p = x2 * p + -2.95459980854025e-03f;
-  p = x2 * p + -1.60960333262415e-02f;
-  float q = x2 * -1.45660718464996e-05f + -2.13374055278905e-04f;
-  q = x2 * q + -1.68282697438203e-03f;
-  q = x2 * q + -7.37332916720468e-03f;
-  q = x2 * q + -1.42647390514189e-02f;
-  return x * p / q;
-}
-
-}  // namespace
-
 void ActivateInPlace(HfActivation act, float* x, int64_t n) {
   switch (act) {
     case HfActivation::kRelu:
       ReluInPlace(x, n);
       return;
     case HfActivation::kGelu:
-#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
-      for (int64_t i = 0; i < n; ++i) {
-        x[i] = 0.5f * x[i] * (1.0f + Erf(x[i] * 0.70710678118654752f));
-      }
+      GeluInPlace(x, n);
       return;
     case HfActivation::kGeluTanh:
-#pragma omp parallel for schedule(static) if (n > (1 << 16))
-      for (int64_t i = 0; i < n; ++i) {
-        const float v = x[i];
-        x[i] = 0.5f * v * (1.0f + std::tanh(0.79788456080286536f * (v + 0.044715f * v * v * v)));
-      }
+      GeluTanhInPlace(x, n);
       return;
   }
 }
@@ -92,9 +64,18 @@ namespace {
 void RunFfn(const BertFfn& f, HfActivation act, LinearPrecision linear, int64_t rows, float* a,
             std::vector<float>* tmp) {
   tmp->resize(rows * f.up.out());
-  f.up.Apply(a, rows, tmp->data(), false, linear);
-  ActivateInPlace(act, tmp->data(), rows * f.up.out());
-  f.down.Apply(tmp->data(), rows, a, true, linear);  // a = down(act(up(a))) + a
+  {
+    const ProfileScope scope(ProfilePhase::kFfnGemms);
+    f.up.Apply(a, rows, tmp->data(), false, linear);
+  }
+  {
+    const ProfileScope scope(ProfilePhase::kActivation);
+    ActivateInPlace(act, tmp->data(), rows * f.up.out());
+  }
+  {
+    const ProfileScope scope(ProfilePhase::kFfnGemms);
+    f.down.Apply(tmp->data(), rows, a, true, linear);  // a = down(act(up(a))) + a
+  }
   f.norm.Apply(a, rows);
 }
 
@@ -197,7 +178,10 @@ absl::Status RunBertLayer(const BertLayerWeights& w, const float* x,
   }
   const int64_t qkv_width = 3 * int64_t{I};
   s->qkv.resize(rows * qkv_width);
-  RETURN_IF_ERROR(MakeQkv(w, q_in, k_in, v_in, offsets, linear, s->qkv.data(), stats));
+  {
+    const ProfileScope scope(ProfilePhase::kQkvGemm);
+    RETURN_IF_ERROR(MakeQkv(w, q_in, k_in, v_in, offsets, linear, s->qkv.data(), stats));
+  }
 
   s->context.resize(rows * I);
   const FusedQkvHeads heads{w.num_heads, w.head_dim,
@@ -207,8 +191,14 @@ absl::Status RunBertLayer(const BertLayerWeights& w, const float* x,
                                       s->context.data(), stats));
 
   // a = norm(attn_out(context) + residual)
-  s->a.assign(residual, residual + rows * I);
-  w.attn_out.Apply(s->context.data(), rows, s->a.data(), true, linear);
+  {
+    const ProfileScope scope(ProfilePhase::kResidual);
+    s->a.assign(residual, residual + rows * I);
+  }
+  {
+    const ProfileScope scope(ProfilePhase::kOutputProjection);
+    w.attn_out.Apply(s->context.data(), rows, s->a.data(), true, linear);
+  }
   w.attn_norm.Apply(s->a.data(), rows);
 
   int64_t kept = rows;

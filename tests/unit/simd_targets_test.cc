@@ -81,6 +81,24 @@ TEST_P(SimdTargetTest, TanhMatchesNaive) {
   }
 }
 
+// GELU's values span many magnitudes (tiny for negative inputs): compared
+// with an absolute bound scaled by max(1, |x|).
+TEST_P(SimdTargetTest, GeluMatchesNaive) {
+  for (int n : kLengths) {
+    auto x = RandomVector(n, 17 + n, 6.0f);
+    if (n > 2) x[1] = -12.0f, x[2] = 12.0f;  // beyond erf's clamp
+    auto exact = x, tanh_form = x;
+    GeluInPlace(exact.data(), n);
+    GeluTanhInPlace(tanh_form.data(), n);
+    const auto want_exact = reference::Gelu(x), want_tanh = reference::GeluTanh(x);
+    for (int i = 0; i < n; ++i) {
+      const float bound = 2e-6f * std::max(1.0f, std::fabs(x[i]));
+      EXPECT_NEAR(exact[i], want_exact[i], bound) << "n " << n << " x " << x[i];
+      EXPECT_NEAR(tanh_form[i], want_tanh[i], bound) << "n " << n << " x " << x[i];
+    }
+  }
+}
+
 // The running-softmax primitives of the tiled attention kernels.
 TEST_P(SimdTargetTest, RowMaxExpShiftSumScaleRowMatchNaive) {
   for (int n : kLengths) {

@@ -71,6 +71,25 @@ std::vector<float> Tanh(const std::vector<float>& x) {
   return y;
 }
 
+std::vector<float> Gelu(const std::vector<float>& x) {
+  std::vector<float> y(x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double v = x[i];
+    y[i] = static_cast<float>(0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))));
+  }
+  return y;
+}
+
+std::vector<float> GeluTanh(const std::vector<float>& x) {
+  std::vector<float> y(x.size());
+  const double c = std::sqrt(2.0 / M_PI);
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double v = x[i];
+    y[i] = static_cast<float>(0.5 * v * (1.0 + std::tanh(c * (v + 0.044715 * v * v * v))));
+  }
+  return y;
+}
+
 std::vector<float> L2Normalize(const std::vector<float>& x, double floor_sq) {
   double sq = 0.0;
   for (float v : x) sq += static_cast<double>(v) * v;

@@ -21,6 +21,9 @@ std::vector<float> Softmax(const std::vector<float>& row);
 
 std::vector<float> Relu(const std::vector<float>& x);
 std::vector<float> Tanh(const std::vector<float>& x);
+// 0.5 x (1 + erf(x / sqrt 2)) and 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
+std::vector<float> Gelu(const std::vector<float>& x);
+std::vector<float> GeluTanh(const std::vector<float>& x);
 std::vector<float> L2Normalize(const std::vector<float>& x, double floor_sq);
 
 // C [m,n] = A [m,k] * W [k,n] in exact integers (row-major, s8 inputs).
