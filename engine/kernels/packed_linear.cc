@@ -14,6 +14,8 @@
 #include "engine/util/thread_scratch.h"
 
 #if defined(ATTNSERVE_GEMM_ONEDNN)
+#include <omp.h>
+
 #include "oneapi/dnnl/dnnl.hpp"
 #endif
 
@@ -30,7 +32,8 @@ namespace attnserve {
 //         bf16 (4x slower than f32, measured), so an f32 GEMM runs on
 //         bf16-rounded weights and inputs: the same products, f32 speed.
 struct PackedLinear::Packs {
-  absl::once_flag int8_once, int8_plain_once, bf16_once, bf16_rounded_once, f32_once;
+  absl::once_flag int8_once, int8_plain_once, bf16_once, bf16_rounded_once, f32_once,
+      f32_packed_once;
   std::atomic<int64_t> bytes{0};
   // int8: w = w_scale[j] * w8[k, j]; w_colsum[j] = sum_k w8[k, j].
   std::vector<float> w_scale;
@@ -41,9 +44,9 @@ struct PackedLinear::Packs {
   bool s8_ok = false;
   std::vector<float> w_rounded;      // [in, out] bf16-rounded; the emulated bf16 form only
   std::vector<float> w_input_major;  // [in, out] f32 copy of output-major weights
-  bool int8_packed_ok = false, bf16_packed_ok = false;
+  bool int8_packed_ok = false, bf16_packed_ok = false, f32_packed_ok = false;
 #if defined(ATTNSERVE_GEMM_ONEDNN)
-  dnnl::memory int8_packed, bf16_packed;  // in the matmul primitive's own layout
+  dnnl::memory int8_packed, bf16_packed, f32_packed;  // in the matmul primitive's own layout
 #endif
 };
 
@@ -88,14 +91,15 @@ dnnl::matmul::primitive_desc MatmulDesc(int64_t m, int64_t k, int64_t n, dt src,
   return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, wei_md, dst_md), CpuEngine());
 }
 
-// Reorders row-major [k, n] weights into the layout the matmul prefers.
-// False (nothing packed) when oneDNN has no matmul for these types here.
-bool PackWeights(const void* w, int64_t k, int64_t n, dt src, dt wei, dt dst,
-                 dnnl::memory* packed) {
+// Reorders [k, n] weights (row-major, or stored [n, k] when `w_tag` is ba)
+// into the layout the matmul prefers. False (nothing packed) when oneDNN has
+// no matmul for these types here.
+bool PackWeights(const void* w, int64_t k, int64_t n, dt src, dt wei, dt dst, dnnl::memory* packed,
+                 tag w_tag = tag::ab) {
   try {
     const dnnl::memory::desc packed_md =
         MatmulDesc(64, k, n, src, wei, dst, nullptr).weights_desc();
-    dnnl::memory plain({{k, n}, wei, tag::ab}, CpuEngine(), const_cast<void*>(w));
+    dnnl::memory plain({{k, n}, wei, w_tag}, CpuEngine(), const_cast<void*>(w));
     *packed = dnnl::memory(packed_md, CpuEngine());
     dnnl::stream stream(CpuEngine());
     dnnl::reorder(plain, *packed).execute(stream, plain, *packed);
@@ -112,6 +116,7 @@ bool PackWeights(const void* w, int64_t k, int64_t n, dt src, dt wei, dt dst,
 // made (thread_scratch.h's switch turns this off, as before).
 struct MatmulCall {
   int64_t m = 0, k = 0, n = 0;
+  int threads = 0;  // a primitive splits its work for the thread count it was made under
   dt src = dt::undef, dst = dt::undef;
   dnnl::memory::desc weights;
   dnnl::matmul matmul;
@@ -125,14 +130,16 @@ MatmulCall& FindOrMakeMatmul(int64_t m, int64_t k, int64_t n, dt src, dt dst,
                              const dnnl::memory::desc& weights) {
   thread_local std::vector<MatmulCall> calls;
   if (!KeepThreadScratch() || calls.size() >= kMaxKeptMatmuls) calls.clear();
+  const int threads = omp_get_max_threads();
   for (MatmulCall& c : calls) {
-    if (c.m == m && c.k == k && c.n == n && c.src == src && c.dst == dst && c.weights == weights) {
+    if (c.m == m && c.k == k && c.n == n && c.threads == threads && c.src == src && c.dst == dst &&
+        c.weights == weights) {
       return c;
     }
   }
   const ProfileScope setup(ProfilePhase::kGemmSetup);
   const auto pd = MatmulDesc(m, k, n, src, weights.data_type(), dst, &weights);
-  calls.push_back(MatmulCall{m, k, n, src, dst, weights, dnnl::matmul(pd),
+  calls.push_back(MatmulCall{m, k, n, threads, src, dst, weights, dnnl::matmul(pd),
                              dnnl::memory(pd.src_desc(), CpuEngine(), DNNL_MEMORY_NONE),
                              dnnl::memory(pd.dst_desc(), CpuEngine(), DNNL_MEMORY_NONE)});
   return calls.back();
@@ -360,6 +367,36 @@ void PackedLinear::ApplyBf16(const float* x, int64_t rows, float* y, bool accumu
   AddBiasRows(s.tmp.data(), rows, n, bias_, y, ldy, accumulate);
 }
 
+bool PackedLinear::ApplyF32Packed(const float* x, int64_t rows, float* y, bool accumulate,
+                                  int64_t ldy) const {
+#if defined(ATTNSERVE_GEMM_ONEDNN)
+  const int64_t k = in_, n = out_;
+  Packs& p = *packs_;
+  absl::call_once(p.f32_packed_once, [&] {
+    const tag w_tag = layout_ == Layout::kOutputMajor ? tag::ba : tag::ab;
+    p.f32_packed_ok = PackWeights(weight_, k, n, dt::f32, dt::f32, dt::f32, &p.f32_packed, w_tag);
+    if (p.f32_packed_ok) p.bytes += static_cast<int64_t>(p.f32_packed.get_desc().get_size());
+  });
+  if (!p.f32_packed_ok) return false;
+  Scratch& s = ThreadScratch();
+  const int64_t padded = PaddedRows(rows);
+  const float* src = x;
+  if (padded != rows) {
+    s.xf.resize(padded * k);
+    std::copy(x, x + rows * k, s.xf.begin());
+    std::fill(s.xf.begin() + rows * k, s.xf.end(), 0.0f);
+    src = s.xf.data();
+  }
+  s.tmp.resize(padded * n);
+  if (!RunMatmul(src, padded, k, n, dt::f32, dt::f32, p.f32_packed, s.tmp.data())) return false;
+  AddBiasRows(s.tmp.data(), rows, n, bias_, y, ldy, accumulate);
+  return true;
+#else
+  (void)x, (void)rows, (void)y, (void)accumulate, (void)ldy;
+  return false;
+#endif
+}
+
 void PackedLinear::Apply(const float* x, int64_t rows, float* y, bool accumulate,
                          LinearPrecision precision, int64_t ldy) const {
   if (ldy == 0) ldy = out_;
@@ -368,6 +405,8 @@ void PackedLinear::Apply(const float* x, int64_t rows, float* y, bool accumulate
     ApplyInt8(x, rows, y, accumulate, ldy);
   } else if (precision == LinearPrecision::kBf16 && packs_ != nullptr) {
     ApplyBf16(x, rows, y, accumulate, ldy);
+  } else if (packs_ != nullptr && ApplyF32Packed(x, rows, y, accumulate, ldy)) {
+    return;
   } else if (layout_ == Layout::kOutputMajor && packs_ != nullptr) {
     // oneDNN 2.6's f32 GEMM with B transposed runs short row counts at a
     // fraction of its untransposed speed: transpose once, on first use.

@@ -48,6 +48,8 @@ class PackedLinear {
 
  private:
   void ApplyInt8(const float* x, int64_t rows, float* y, bool accumulate, int64_t ldy) const;
+  // oneDNN's matmul on f32 weights packed once; false where it cannot run.
+  bool ApplyF32Packed(const float* x, int64_t rows, float* y, bool accumulate, int64_t ldy) const;
   void ApplyBf16(const float* x, int64_t rows, float* y, bool accumulate, int64_t ldy) const;
   float WeightAt(int64_t k, int64_t j) const;  // W[k, j] in either layout
   // W quantised with the per-column scales, row-major [in, out].
