@@ -13,7 +13,7 @@
 // the phase columns still add up to the total).
 //
 //   request_profile [--model models/use-lite] [--inputs bench/data/inputs.json]
-//                   [--reps 2000] [--ab-cases tok16,tok128]
+//                   [--reps 2000] [--ab-cases tok16,tok128] [--profile-case tok16]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -221,7 +221,7 @@ void ReuseAB(const Engine& engine, const std::string& name, const std::vector<st
 
 int Main(int argc, char** argv) {
   std::string model = "models/use-lite", inputs = "bench/data/inputs.json";
-  std::string ab_cases = "tok16,tok128";
+  std::string ab_cases = "tok16,tok128", profile_case = "tok16";
   int reps = 2000;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
@@ -233,6 +233,8 @@ int Main(int argc, char** argv) {
       reps = std::max(8, std::atoi(argv[i + 1]));
     } else if (flag == "--ab-cases") {
       ab_cases = argv[i + 1];
+    } else if (flag == "--profile-case") {
+      profile_case = argv[i + 1];
     } else {
       std::fprintf(stderr, "request_profile: unknown flag %s\n", flag.c_str());
       return 2;
@@ -263,19 +265,24 @@ int Main(int argc, char** argv) {
               FirstLineOf("/proc/loadavg").c_str());
   if (!testing::CountingMallocActive()) std::printf("(allocation counting compiled out)\n");
 
-  const std::vector<std::string> tok16 = texts_of("tok16");
-  const absl::StatusOr<std::vector<int32_t>> ids = (*engine)->Tokenize(tok16.at(0));
+  const std::vector<std::string> profiled = texts_of(profile_case);
+  if (profiled.empty()) {
+    std::fprintf(stderr, "request_profile: %s has no case %s\n", inputs.c_str(),
+                 profile_case.c_str());
+    return 2;
+  }
+  const absl::StatusOr<std::vector<int32_t>> ids = (*engine)->Tokenize(profiled.at(0));
   // Kept buffers (the default), then freed after every run (as before).
   std::vector<Column> columns;
   for (const bool keep : {true, false}) {
     SetKeepThreadScratch(keep);
     for (LinearPrecision p : {LinearPrecision::kF32, LinearPrecision::kInt8}) {
       columns.push_back({std::string(LinearPrecisionName(p)) + (keep ? " kept" : " freed"),
-                         ProfileRequests(**engine, tok16, p, reps)});
+                         ProfileRequests(**engine, profiled, p, reps)});
     }
   }
   SetKeepThreadScratch(true);
-  PrintProfile("tok16 (" + std::to_string(ids.ok() ? ids->size() : 0) + " tokens)", columns,
+  PrintProfile(profile_case + " (" + std::to_string(ids.ok() ? ids->size() : 0) + " tokens)", columns,
                (*engine)->model_info().num_layers);
 
   std::printf(

@@ -68,6 +68,10 @@ absl::Status UseLiteModel::BindWeights() {
       absl::StrCat(kApply, "TransformerStack/Layer_0/AddTimingSignal/TimingSignal/ExpandDims_1");
   ASSIGN_OR_RETURN(const float* omega, w.Float32(timescale_name, {1, embed_dim_ / 2}));
   inv_timescales_.assign(omega, omega + embed_dim_ / 2);
+  timing_signal_.resize(kTimingPositions * embed_dim_);
+  for (int64_t p = 0; p < kTimingPositions; ++p) {
+    TimingSignal(p, timing_signal_.data() + p * embed_dim_);
+  }
 
   ASSIGN_OR_RETURN(const int num_heads,
                    w.ScalarInt32(absl::StrCat(Stack(1),
@@ -181,18 +185,29 @@ absl::StatusOr<std::vector<int32_t>> UseLiteModel::Tokenize(std::string_view tex
   return tokenizer_->Encode(text);
 }
 
-void UseLiteModel::EmbedTokens(const std::vector<int32_t>& ids, float* x) const {
+void UseLiteModel::TimingSignal(int64_t position, float* out) const {
   const int half = embed_dim_ / 2;
+  for (int i = 0; i < half; ++i) {
+    // The reference forms the angle in float32, then takes sin/cos.
+    const float angle = static_cast<float>(position) * inv_timescales_[i];
+    out[i] = static_cast<float>(std::sin(double{angle}));
+    out[half + i] = static_cast<float>(std::cos(double{angle}));
+  }
+}
+
+void UseLiteModel::EmbedTokens(const std::vector<int32_t>& ids, float* x) const {
+  std::vector<float> far_signal;  // positions past the table (a lifted clip)
   for (size_t p = 0; p < ids.size(); ++p) {
     const float* e = embeddings_ + int64_t{ids[p]} * embed_dim_;
     float* row = x + p * embed_dim_;
-    // The graph adds the embedding to (embedding + timing signal): 2·E.
-    for (int i = 0; i < half; ++i) {
-      // The reference forms the angle in float32, then takes sin/cos.
-      const float angle = static_cast<float>(p) * inv_timescales_[i];
-      row[i] = 2.0f * e[i] + static_cast<float>(std::sin(double{angle}));
-      row[half + i] = 2.0f * e[half + i] + static_cast<float>(std::cos(double{angle}));
+    const float* signal = timing_signal_.data() + p * embed_dim_;
+    if (static_cast<int64_t>(p) >= kTimingPositions) {
+      far_signal.resize(embed_dim_);
+      TimingSignal(static_cast<int64_t>(p), far_signal.data());
+      signal = far_signal.data();
     }
+    // The graph adds the embedding to (embedding + timing signal): 2·E.
+    for (int i = 0; i < embed_dim_; ++i) row[i] = 2.0f * e[i] + signal[i];
   }
 }
 

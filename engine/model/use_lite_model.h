@@ -45,6 +45,8 @@ class UseLiteModel final : public EncoderModel {
 
   // x[p] = 2 * E[id_p] + PE(p) for one sequence, into `x` [n, embed_dim].
   void EmbedTokens(const std::vector<int32_t>& ids, float* x) const;
+  // sin | cos of position * inv_timescales_ into out[embed_dim].
+  void TimingSignal(int64_t position, float* out) const;
 
   TfjsWeights weights_;
   std::unique_ptr<UnigramTokenizer> tokenizer_;
@@ -53,6 +55,10 @@ class UseLiteModel final : public EncoderModel {
   int64_t table_rows_ = 0;
   const float* embeddings_ = nullptr;  // [table_rows, embed_dim]
   std::vector<float> inv_timescales_;  // [embed_dim / 2]
+  // sin | cos halves of the timing signal for the first positions, made at
+  // load: computing them took 5% of a 128-token int8 request.
+  std::vector<float> timing_signal_;  // [kTimingPositions, embed_dim]
+  static constexpr int64_t kTimingPositions = 512;
   std::vector<PreNormLayerWeights> layers_;
   const float* pool_kernel_ = nullptr;  // [d, d], tanh after
   const float* pool_bias_ = nullptr;
