@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -27,6 +28,10 @@
 #include "engine/policy/early_exit.h"
 #include "engine/util/float_env.h"
 #include "nlohmann/json.hpp"
+
+#if defined(ATTNSERVE_GEMM_ONEDNN)
+#include "oneapi/dnnl/dnnl.hpp"
+#endif
 
 namespace attnserve {
 namespace {
@@ -155,6 +160,74 @@ void S8GemmTable(int reps) {
   }
 }
 
+#if defined(ATTNSERVE_GEMM_ONEDNN)
+// Fastest ms of one oneDNN matmul x[rows, k] W[k, n] with W reordered once
+// into the primitive's preferred layout: the form PackedLinear runs. `src`
+// picks u8 or s8 activations for the integer case (oneDNN adds a
+// compensation term for s8 ones on VNNI); 0 when oneDNN has no such matmul.
+double PackedMatmulMs(dnnl::memory::data_type src, dnnl::memory::data_type wei,
+                      dnnl::memory::data_type dst, int64_t rows, int64_t k, int64_t n, int reps) {
+  using dt = dnnl::memory::data_type;
+  using tag = dnnl::memory::format_tag;
+  const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  dnnl::stream stream(engine);
+  try {
+    const dnnl::memory::desc src_md({rows, k}, src, tag::ab), dst_md({rows, n}, dst, tag::ab);
+    const dnnl::matmul::primitive_desc pd(
+        dnnl::matmul::desc(src_md, dnnl::memory::desc({k, n}, wei, tag::any), dst_md), engine);
+    const dnnl::memory::desc plain_md({k, n}, wei, tag::ab);
+    std::vector<uint8_t> plain_bytes(plain_md.get_size(), 1), src_bytes(src_md.get_size(), 3);
+    if (wei == dt::f32) {
+      std::vector<float> w(k * n, 0.01f);
+      std::memcpy(plain_bytes.data(), w.data(), plain_bytes.size());
+    }
+    if (src == dt::f32) {
+      std::vector<float> x(rows * k, 0.5f);
+      std::memcpy(src_bytes.data(), x.data(), src_bytes.size());
+    }
+    dnnl::memory plain(plain_md, engine, plain_bytes.data());
+    dnnl::memory packed(pd.weights_desc(), engine);
+    dnnl::reorder(plain, packed).execute(stream, plain, packed);
+    dnnl::memory x(src_md, engine, src_bytes.data()), y(dst_md, engine);
+    const dnnl::matmul matmul(pd);
+    return FastestMs(reps, [&] {
+      matmul.execute(stream, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, packed}, {DNNL_ARG_DST, y}});
+      stream.wait();
+    });
+  } catch (const dnnl::error&) {
+    return 0;
+  }
+}
+
+// f32, u8 x s8 and s8 x s8 on packed weights, per layer shape: which integer
+// form this CPU runs faster (issue 22 asked for s8s8 vs u8s8).
+void MatmulTable(int reps) {
+  using dt = dnnl::memory::data_type;
+  struct Shape {
+    const char* what;
+    int in, out;
+  };
+  const Shape shapes[] = {{"use-lite qkv L0", 256, 768},    {"use-lite ffn-up", 512, 2048},
+                          {"use-lite ffn-down", 2048, 512}, {"minilm qkv", 384, 1152},
+                          {"minilm ffn-up", 384, 1536},     {"minilm ffn-down", 1536, 384},
+                          {"bert-base ffn-up", 768, 3072}};
+  std::printf(
+      "\n## oneDNN matmul on packed weights (ms per call; x = f32 ms / this ms)\n\n"
+      "| layer | in x out | rows | f32 ms | u8s8 ms | x | s8s8 ms | x | s8s8 / u8s8 time |\n"
+      "|---|---|---|---|---|---|---|---|---|\n");
+  for (const Shape& s : shapes) {
+    for (int rows : {16, 128}) {
+      const double f32 = PackedMatmulMs(dt::f32, dt::f32, dt::f32, rows, s.in, s.out, reps);
+      const double u8 = PackedMatmulMs(dt::u8, dt::s8, dt::s32, rows, s.in, s.out, reps);
+      const double s8 = PackedMatmulMs(dt::s8, dt::s8, dt::s32, rows, s.in, s.out, reps);
+      std::printf("| %s | %d x %d | %d | %.4f | %.4f | %.2f | %.4f | %.2f | %.2f |\n", s.what, s.in,
+                  s.out, rows, f32, u8, u8 > 0 ? f32 / u8 : 0.0, s8, s8 > 0 ? f32 / s8 : 0.0,
+                  u8 > 0 ? s8 / u8 : 0.0);
+    }
+  }
+}
+#endif
+
 int ModelTable(const std::string& model_dir, const std::string& passages_file, int reps) {
   std::ifstream in(passages_file);
   if (!in) {
@@ -262,5 +335,8 @@ int main(int argc, char** argv) {
               attnserve::Flags().c_str(), attnserve::Int8ActivationMax(), load_avg.c_str());
   attnserve::LayerTable(reps);
   attnserve::S8GemmTable(reps);
+#if defined(ATTNSERVE_GEMM_ONEDNN)
+  attnserve::MatmulTable(reps);
+#endif
   return attnserve::ModelTable(model, passages, reps);
 }
