@@ -282,8 +282,8 @@ int Main(int argc, char** argv) {
     }
   }
   SetKeepThreadScratch(true);
-  PrintProfile(profile_case + " (" + std::to_string(ids.ok() ? ids->size() : 0) + " tokens)", columns,
-               (*engine)->model_info().num_layers);
+  PrintProfile(profile_case + " (" + std::to_string(ids.ok() ? ids->size() : 0) + " tokens)",
+               columns, (*engine)->model_info().num_layers);
 
   std::printf(
       "\n## Buffers kept per thread (default) vs freed after every run (as before), timers off\n\n"
