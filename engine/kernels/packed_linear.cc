@@ -170,6 +170,15 @@ bool RunMatmul(const void* x, int64_t m, int64_t k, int64_t n, dt src, dt dst,
 int64_t PaddedRows(int64_t rows) { return rows; }
 #endif
 
+// y[r, :] += bias for `rows` rows ldy apart; nothing when bias is null.
+void AddBias(const float* bias, int64_t rows, int64_t n, float* y, int64_t ldy) {
+  if (bias == nullptr) return;
+  for (int64_t r = 0; r < rows; ++r) {
+    float* yr = y + r * ldy;
+    for (int64_t j = 0; j < n; ++j) yr[j] += bias[j];
+  }
+}
+
 // y[r, :] (=|+=) tmp[r, :] + bias.
 void AddBiasRows(const float* tmp, int64_t rows, int64_t n, const float* bias, float* y,
                  int64_t ldy, bool accumulate) {
@@ -181,9 +190,7 @@ void AddBiasRows(const float* tmp, int64_t rows, int64_t n, const float* bias, f
     } else {
       for (int64_t j = 0; j < n; ++j) yr[j] = t[j];
     }
-    if (bias != nullptr) {
-      for (int64_t j = 0; j < n; ++j) yr[j] += bias[j];
-    }
+    AddBias(bias, 1, n, yr, ldy);
   }
 }
 
@@ -367,17 +374,25 @@ void PackedLinear::ApplyBf16(const float* x, int64_t rows, float* y, bool accumu
   AddBiasRows(s.tmp.data(), rows, n, bias_, y, ldy, accumulate);
 }
 
+bool PackedLinear::EnsureF32Packed() const {
+  Packs& p = *packs_;
+#if defined(ATTNSERVE_GEMM_ONEDNN)
+  absl::call_once(p.f32_packed_once, [&] {
+    const tag w_tag = layout_ == Layout::kOutputMajor ? tag::ba : tag::ab;
+    p.f32_packed_ok =
+        PackWeights(weight_, in_, out_, dt::f32, dt::f32, dt::f32, &p.f32_packed, w_tag);
+    if (p.f32_packed_ok) p.bytes += static_cast<int64_t>(p.f32_packed.get_desc().get_size());
+  });
+#endif
+  return p.f32_packed_ok;
+}
+
 bool PackedLinear::ApplyF32Packed(const float* x, int64_t rows, float* y, bool accumulate,
                                   int64_t ldy) const {
 #if defined(ATTNSERVE_GEMM_ONEDNN)
   const int64_t k = in_, n = out_;
   Packs& p = *packs_;
-  absl::call_once(p.f32_packed_once, [&] {
-    const tag w_tag = layout_ == Layout::kOutputMajor ? tag::ba : tag::ab;
-    p.f32_packed_ok = PackWeights(weight_, k, n, dt::f32, dt::f32, dt::f32, &p.f32_packed, w_tag);
-    if (p.f32_packed_ok) p.bytes += static_cast<int64_t>(p.f32_packed.get_desc().get_size());
-  });
-  if (!p.f32_packed_ok) return false;
+  if (!EnsureF32Packed()) return false;
   Scratch& s = ThreadScratch();
   const int64_t padded = PaddedRows(rows);
   const float* src = x;
@@ -387,9 +402,19 @@ bool PackedLinear::ApplyF32Packed(const float* x, int64_t rows, float* y, bool a
     std::fill(s.xf.begin() + rows * k, s.xf.end(), 0.0f);
     src = s.xf.data();
   }
-  s.tmp.resize(padded * n);
-  if (!RunMatmul(src, padded, k, n, dt::f32, dt::f32, p.f32_packed, s.tmp.data())) return false;
-  AddBiasRows(s.tmp.data(), rows, n, bias_, y, ldy, accumulate);
+  // Straight into y where its rows are the product's; else through tmp.
+  const bool direct = padded == rows && ldy == n && !accumulate;
+  float* out = y;
+  if (!direct) {
+    s.tmp.resize(padded * n);
+    out = s.tmp.data();
+  }
+  if (!RunMatmul(src, padded, k, n, dt::f32, dt::f32, p.f32_packed, out)) return false;
+  if (direct) {
+    AddBias(bias_, rows, n, y, ldy);
+  } else {
+    AddBiasRows(s.tmp.data(), rows, n, bias_, y, ldy, accumulate);
+  }
   return true;
 #else
   (void)x, (void)rows, (void)y, (void)accumulate, (void)ldy;
@@ -397,19 +422,18 @@ bool PackedLinear::ApplyF32Packed(const float* x, int64_t rows, float* y, bool a
 #endif
 }
 
-void PackedLinear::Apply(const float* x, int64_t rows, float* y, bool accumulate,
-                         LinearPrecision precision, int64_t ldy) const {
-  if (ldy == 0) ldy = out_;
-  if (rows == 0) return;
-  if (precision == LinearPrecision::kInt8 && packs_ != nullptr) {
-    ApplyInt8(x, rows, y, accumulate, ldy);
-  } else if (precision == LinearPrecision::kBf16 && packs_ != nullptr) {
-    ApplyBf16(x, rows, y, accumulate, ldy);
-  } else if (packs_ != nullptr && ApplyF32Packed(x, rows, y, accumulate, ldy)) {
+void PackedLinear::ApplyF32(const float* x, int64_t rows, float* y, bool accumulate,
+                            int64_t ldy) const {
+  // Up to this many rows oneDNN's matmul on weights packed once, which runs
+  // short row counts at up to twice the GEMM API's speed; above, the GEMM
+  // API is as fast and needs no padded copies of x and y.
+  constexpr int64_t kMatmulMaxRows = 4096;
+  if (packs_ != nullptr && rows <= kMatmulMaxRows && ApplyF32Packed(x, rows, y, accumulate, ldy)) {
     return;
-  } else if (layout_ == Layout::kOutputMajor && packs_ != nullptr) {
-    // oneDNN 2.6's f32 GEMM with B transposed runs short row counts at a
-    // fraction of its untransposed speed: transpose once, on first use.
+  }
+  if (layout_ == Layout::kOutputMajor && packs_ != nullptr && !EnsureF32Packed()) {
+    // No matmul here: oneDNN 2.6's f32 GEMM with B transposed runs short row
+    // counts at a fraction of its untransposed speed, so transpose once.
     Packs& p = *packs_;
     absl::call_once(p.f32_once, [&] {
       const int64_t k = in_, n = out_;
@@ -420,9 +444,29 @@ void PackedLinear::Apply(const float* x, int64_t rows, float* y, bool accumulate
       p.bytes += static_cast<int64_t>(p.w_input_major.size() * sizeof(float));
     });
     Linear(x, rows, in_, p.w_input_major.data(), out_, bias_, y, accumulate, false, ldy);
-  } else {
-    Linear(x, rows, in_, weight_, out_, bias_, y, accumulate, layout_ == Layout::kOutputMajor, ldy);
+    return;
   }
+  Linear(x, rows, in_, weight_, out_, bias_, y, accumulate, layout_ == Layout::kOutputMajor, ldy);
+}
+
+void PackedLinear::Apply(const float* x, int64_t rows, float* y, bool accumulate,
+                         LinearPrecision precision, int64_t ldy) const {
+  if (ldy == 0) ldy = out_;
+  if (rows == 0) return;
+  if (precision == LinearPrecision::kInt8 && packs_ != nullptr) {
+    ApplyInt8(x, rows, y, accumulate, ldy);
+  } else if (precision == LinearPrecision::kBf16 && packs_ != nullptr) {
+    ApplyBf16(x, rows, y, accumulate, ldy);
+  } else {
+    ApplyF32(x, rows, y, accumulate, ldy);
+  }
+  // A long input's buffers go back to the heap (thread_scratch.h's bound).
+  Scratch& s = ThreadScratch();
+  ReleaseUnlessKept(&s.xq);
+  ReleaseUnlessKept(&s.x16);
+  ReleaseUnlessKept(&s.xf);
+  ReleaseUnlessKept(&s.tmp);
+  ReleaseUnlessKept(&s.acc);
 }
 
 }  // namespace attnserve

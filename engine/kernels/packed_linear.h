@@ -48,6 +48,9 @@ class PackedLinear {
 
  private:
   void ApplyInt8(const float* x, int64_t rows, float* y, bool accumulate, int64_t ldy) const;
+  void ApplyF32(const float* x, int64_t rows, float* y, bool accumulate, int64_t ldy) const;
+  // Packs the f32 weights for oneDNN's matmul once; false where it cannot run.
+  bool EnsureF32Packed() const;
   // oneDNN's matmul on f32 weights packed once; false where it cannot run.
   bool ApplyF32Packed(const float* x, int64_t rows, float* y, bool accumulate, int64_t ldy) const;
   void ApplyBf16(const float* x, int64_t rows, float* y, bool accumulate, int64_t ldy) const;
