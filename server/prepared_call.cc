@@ -42,7 +42,8 @@ absl::StatusOr<std::shared_ptr<const Engine>> EngineFor(const ServingState& stat
                                           state.models->NameList()));
 }
 
-absl::Status CheckInputLimits(const v1::LimitsConfig& limits, const CallInputs& in) {
+absl::Status CheckInputLimits(const v1::LimitsConfig& limits, const CallInputs& in,
+                              const std::string& scope) {
   const int texts = in.texts->size(), id_lists = in.token_inputs->size();
   if (texts > 0 && id_lists > 0) {
     return absl::InvalidArgumentError("texts: give texts or token_inputs, not both");
@@ -52,20 +53,21 @@ absl::Status CheckInputLimits(const v1::LimitsConfig& limits, const CallInputs& 
   if (n == 0) return absl::InvalidArgumentError("texts: at least one text is required");
   if (n > limits.max_texts_per_request()) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": ", n, " texts exceed the limit of ",
-                                                   limits.max_texts_per_request()));
+                                                   limits.max_texts_per_request(), scope));
   }
   for (int i = 0; i < texts; ++i) {
     if (static_cast<int64_t>((*in.texts)[i].size()) > limits.max_text_bytes()) {
       return absl::InvalidArgumentError(absl::StrCat("texts[", i, "]: ", (*in.texts)[i].size(),
                                                      " bytes exceed the limit of ",
-                                                     limits.max_text_bytes()));
+                                                     limits.max_text_bytes(), scope));
     }
   }
   for (int i = 0; i < id_lists; ++i) {
     if ((*in.token_inputs)[i].ids_size() > limits.max_tokens()) {
       return absl::InvalidArgumentError(
           absl::StrCat("token_inputs[", i, "]: ", (*in.token_inputs)[i].ids_size(),
-                       " ids exceed the server's max_tokens limit of ", limits.max_tokens()));
+                       " ids exceed the max_tokens limit of ", limits.max_tokens(),
+                       scope.empty() ? " (the server's)" : scope));
     }
   }
   return absl::OkStatus();
@@ -75,12 +77,25 @@ absl::StatusOr<PreparedCall> PrepareCall(const ServingState& state, const CallIn
   PreparedCall prepared;
   prepared.inputs = inputs;
   ASSIGN_OR_RETURN(prepared.engine, EngineFor(state, *inputs.model));
-  RETURN_IF_ERROR(CheckInputLimits(state.limits, inputs));
+  const std::string& model = prepared.engine->model_info().name;
+  const v1::LimitsConfig& limits = state.LimitsFor(model);
+  RETURN_IF_ERROR(CheckInputLimits(limits, inputs, state.LimitsScope(model)));
   prepared.policy = state.policy->Current();
-  ASSIGN_OR_RETURN(
-      prepared.options,
-      MergeRunOptions(*prepared.policy, prepared.engine->model_info().name, *inputs.options));
+  ASSIGN_OR_RETURN(prepared.options, MergeRunOptions(*prepared.policy, model, *inputs.options));
   if (prepared.options.num_threads == 0) prepared.options.num_threads = state.threads_per_request;
+  // A model's own max_tokens (the engine knows only the server's): a larger
+  // clip is refused, and the model's default clip is lowered to it.
+  if (limits.max_tokens() < state.limits.max_tokens()) {
+    if (prepared.options.max_tokens > limits.max_tokens()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("options.max_tokens: ", prepared.options.max_tokens,
+                       " exceeds the limit of ", limits.max_tokens(), state.LimitsScope(model)));
+    }
+    if (prepared.options.max_tokens == 0 &&
+        prepared.engine->model_info().default_max_tokens > limits.max_tokens()) {
+      prepared.options.max_tokens = limits.max_tokens();
+    }
+  }
   // Fail fast on a bad kernel, parameter or range (max_tokens against the
   // server's limit included: it is the engine's max_tokens_limit) before queueing.
   if (absl::Status s = prepared.engine->CheckOptions(prepared.options); !s.ok()) {

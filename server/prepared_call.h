@@ -50,7 +50,9 @@ struct PreparedCall {
 
 // Count and size limits of the inputs (texts or token ids), before anything
 // is tokenized. Errors name the field.
-absl::Status CheckInputLimits(const v1::LimitsConfig& limits, const CallInputs& inputs);
+// `scope` ends each "limit of N" message (ServingState::LimitsScope).
+absl::Status CheckInputLimits(const v1::LimitsConfig& limits, const CallInputs& inputs,
+                              const std::string& scope = "");
 
 // Limits (texts, bytes, token ids), model name, policy overrides, kernel and
 // parameter checks. Errors name the field.

@@ -171,6 +171,22 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
                           s->models_->All().size() == 1 ? " (the default)" : ""));
   }
 
+  for (const auto& [name, own] : config.model_limits()) {
+    if (s->models_->Find(name) == nullptr) {
+      s->server_->Shutdown();
+      return absl::InvalidArgumentError(absl::StrCat(
+          "model_limits: '", name, "' is not served; this server serves ", s->models_->NameList()));
+    }
+    // Zero fields fall through to the server's (ValidateServerConfig checked the rest).
+    v1::LimitsConfig merged = config.limits();
+    if (own.max_texts_per_request() > 0) {
+      merged.set_max_texts_per_request(own.max_texts_per_request());
+    }
+    if (own.max_text_bytes() > 0) merged.set_max_text_bytes(own.max_text_bytes());
+    if (own.max_tokens() > 0) merged.set_max_tokens(own.max_tokens());
+    s->state_.model_limits[name] = merged;
+  }
+
   v1::Policy initial = config.initial_policy();
   if (initial.overridable().empty() && !config.has_initial_policy()) {
     for (const std::string& f : PolicyStore::OverridableFields()) initial.add_overridable(f);

@@ -22,6 +22,35 @@ absl::Status CheckRange(const char* field, int64_t value, int64_t lo, int64_t hi
   return absl::OkStatus();
 }
 
+// model_limits[model]: only the input limits, each in [0, the server's].
+absl::Status CheckModelLimits(const std::string& model, const v1::LimitsConfig& own,
+                              const v1::LimitsConfig& server) {
+  const std::string where = absl::StrCat("model_limits[\"", model, "\"].");
+  if (model.empty()) return absl::InvalidArgumentError("model_limits: a model name is empty");
+  if (own.max_message_bytes() != 0 || own.max_request_bytes() != 0 ||
+      own.max_http_body_bytes() != 0 || own.max_json_depth() != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where,
+        "max_message_bytes, max_request_bytes, max_http_body_bytes and max_json_depth are "
+        "server-wide: set them in limits"));
+  }
+  const struct {
+    const char* name;
+    int64_t value, ceiling;
+  } fields[] = {
+      {"max_texts_per_request", own.max_texts_per_request(), server.max_texts_per_request()},
+      {"max_text_bytes", own.max_text_bytes(), server.max_text_bytes()},
+      {"max_tokens", own.max_tokens(), server.max_tokens()}};
+  for (const auto& f : fields) {
+    if (f.value < 0 || f.value > f.ceiling) {
+      return absl::InvalidArgumentError(absl::StrCat(where, f.name, ": ", f.value,
+                                                     " is out of range [0, ", f.ceiling,
+                                                     "] (the server's limits.", f.name, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckAddress(const char* field, const std::string& address) {
   const size_t colon = address.rfind(':');
   int port = -1;
@@ -170,6 +199,10 @@ absl::Status FinalizeConfig(v1::Config* c) {
           CheckRange("admission.threads_per_request", a->threads_per_request(), 1, 256);
       !s.ok())
     return s;
+
+  for (const auto& [model, own] : c->model_limits()) {
+    RETURN_IF_ERROR(CheckModelLimits(model, own, *l));
+  }
 
   const v1::TlsConfig& tls = c->tls();
   if (tls.cert_file().empty() != tls.key_file().empty()) {

@@ -4,6 +4,7 @@
 #define ATTNSERVE_SERVER_SERVING_STATE_H_
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,6 +59,17 @@ class RequestEnergyAttributor;
 
 struct ServingState {
   v1::LimitsConfig limits;
+  // config.model_limits merged over `limits`, by served model name.
+  std::map<std::string, v1::LimitsConfig> model_limits;
+  // The input limits of `model`'s requests, and " for model 'x'" when they
+  // are its own (for error messages), else "".
+  const v1::LimitsConfig& LimitsFor(const std::string& model) const {
+    const auto it = model_limits.find(model);
+    return it == model_limits.end() ? limits : it->second;
+  }
+  std::string LimitsScope(const std::string& model) const {
+    return model_limits.contains(model) ? " for model '" + model + "'" : "";
+  }
   int threads_per_request = 1;
   // The CPUs the defaults were sized by (engine/util/cpu_budget.h).
   int cpu_budget = 1;

@@ -11,9 +11,11 @@ absl::Status RunTokenize(const ServingState& state, const v1::TokenizeRequest& r
   ASSIGN_OR_RETURN(std::shared_ptr<const Engine> engine, EngineFor(state, request.model()));
   const google::protobuf::RepeatedPtrField<v1::TokenIds> no_ids;
   const v1::ExecutionOptions no_options;
+  const std::string& model = engine->model_info().name;
   RETURN_IF_ERROR(CheckInputLimits(
-      state.limits,
-      CallInputs{&request.model(), &request.texts(), &no_ids, &no_options, false, std::nullopt}));
+      state.LimitsFor(model),
+      CallInputs{&request.model(), &request.texts(), &no_ids, &no_options, false, std::nullopt},
+      state.LimitsScope(model)));
   std::vector<int32_t> text_ids;
   std::vector<ByteSpan> offsets;
   for (int t = 0; t < request.texts_size(); ++t) {

@@ -223,6 +223,62 @@ TEST_F(MultiModelTest, PolicyModelBatchingIsCheckedByName) {
   EXPECT_EQ(merged.load(), 0);
 }
 
+// config.model_limits: bert-cls takes at most 2 texts and 16 tokens; use-lite
+// keeps the server's limits.
+TEST_F(MultiModelTest, ModelLimitsApplyToTheirModelOnly) {
+  v1::Config config = TwoModels();
+  v1::LimitsConfig& own = (*config.mutable_model_limits())["bert-cls"];
+  own.set_max_texts_per_request(2);
+  own.set_max_tokens(16);
+  StartServer(config);
+
+  v1::EmbedRequest three = EmbedOf({"one", "two", "three"});
+  three.set_model("bert-cls");
+  absl::StatusOr<v1::EmbedResponse> refused = client_->Embed(three);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("texts: 3 texts exceed the limit of 2 for model 'bert-cls'"));
+  three.set_model("use-lite");
+  EXPECT_TRUE(client_->Embed(three).ok());
+
+  // A larger clip is refused; without one, the model's default clip is lowered.
+  v1::EmbedRequest long_text = EmbedOf({std::string(400, 'a') + " hello world again and again"});
+  for (int i = 0; i < 40; ++i) long_text.mutable_texts(0)->append(" word");
+  long_text.set_model("bert-cls");
+  long_text.mutable_options()->set_max_tokens(32);
+  refused = client_->Embed(long_text);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("options.max_tokens: 32 exceeds the limit of 16 for model 'bert-cls'"));
+  long_text.mutable_options()->clear_max_tokens();
+  absl::StatusOr<v1::EmbedResponse> clipped = client_->Embed(long_text);
+  ASSERT_TRUE(clipped.ok()) << clipped.status();
+  EXPECT_EQ(clipped->stats().max_tokens(), 16);
+  long_text.set_model("use-lite");
+  absl::StatusOr<v1::EmbedResponse> unclipped = client_->Embed(long_text);
+  ASSERT_TRUE(unclipped.ok()) << unclipped.status();
+  EXPECT_GT(unclipped->stats().max_tokens(), 16);
+
+  v1::TokenizeRequest tokenize;
+  tokenize.set_model("bert-cls");
+  for (const char* t : {"a", "b", "c"}) tokenize.add_texts(t);
+  absl::Status tokenize_refused = client_->Tokenize(tokenize).status();
+  EXPECT_THAT(tokenize_refused.message(), HasSubstr("limit of 2 for model 'bert-cls'"));
+}
+
+TEST_F(MultiModelTest, ModelLimitsOfAModelNotServedRefuseToStart) {
+  v1::Config config = TwoModels();
+  (*config.mutable_model_limits())["minilm"].set_max_tokens(16);
+  ASSERT_TRUE(FinalizeConfig(&config).ok());
+  absl::StatusOr<std::unique_ptr<AttnServer>> server = AttnServer::Start(config);
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(server.status().message(),
+              HasSubstr("model_limits: 'minilm' is not served; this server serves 'use-lite', "
+                        "'bert-cls'"));
+}
+
 TEST_F(MultiModelTest, TwoDirectoriesOfOneNameRefuseToStart) {
   v1::Config config = TwoModels();
   std::filesystem::create_directory_symlink(std::filesystem::absolute(TestModelDir()),

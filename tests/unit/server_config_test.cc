@@ -50,5 +50,38 @@ TEST(ServerConfigTest, ExtraModelDirsMustStayUnderTheRoot) {
   }
 }
 
+// model_limits: input limits only, none above the server's, names not empty
+// (whether a name is served is checked at start, once the models are loaded).
+TEST(ServerConfigTest, ModelLimitsTakeInputLimitsWithinTheServers) {
+  v1::Config ok;
+  v1::LimitsConfig& own = (*ok.mutable_model_limits())["bert-cls"];
+  own.set_max_texts_per_request(4);
+  own.set_max_tokens(512);
+  EXPECT_TRUE(FinalizeConfig(&ok).ok());
+
+  v1::Config transport;
+  (*transport.mutable_model_limits())["bert-cls"].set_max_message_bytes(1 << 20);
+  absl::Status s = FinalizeConfig(&transport);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("model_limits[\"bert-cls\"].max_message_bytes"));
+  EXPECT_THAT(s.message(), HasSubstr("server-wide"));
+
+  v1::Config above;
+  above.mutable_limits()->set_max_tokens(1024);
+  (*above.mutable_model_limits())["bert-cls"].set_max_tokens(2048);
+  s = FinalizeConfig(&above);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(),
+              HasSubstr("model_limits[\"bert-cls\"].max_tokens: 2048 is out of range [0, 1024]"));
+
+  v1::Config negative;
+  (*negative.mutable_model_limits())["x"].set_max_text_bytes(-1);
+  EXPECT_THAT(FinalizeConfig(&negative).message(), HasSubstr("max_text_bytes: -1"));
+
+  v1::Config unnamed;
+  (*unnamed.mutable_model_limits())[""].set_max_tokens(16);
+  EXPECT_THAT(FinalizeConfig(&unnamed).message(), HasSubstr("a model name is empty"));
+}
+
 }  // namespace
 }  // namespace attnserve
