@@ -22,6 +22,10 @@
 namespace attnserve {
 
 // Which form each precision runs in is decided once, at its first use:
+//   f32:  oneDNN matmul on weights reordered into its blocked layout, up to
+//         512 rows (ApplyF32); past that, or on OpenBLAS, the GEMM API on the
+//         weights as loaded (output-major ones transposed once where no
+//         matmul pack exists).
 //   int8: oneDNN matmul on weights reordered into its blocked layout (AMX /
 //         VNNI kernels); if this CPU has no such kernel (oneDNN refuses the
 //         primitive, e.g. AVX2 only), the GEMM API on plain s8 weights; on the

@@ -1,14 +1,15 @@
 // A dense layer y = x W + b that runs in the precision a request asks for:
-// the f32 weights as loaded, or int8 / bf16 copies made on first use (so a
-// server that never asks for them never pays their memory). The int8 form is
+// f32, int8 or bf16, each form of the weights made on first use (so a server
+// that never asks for a precision never pays its memory). The int8 form is
 // dynamic quantisation as ONNX Runtime and PyTorch do it for BERT-class
 // models: weights s8 symmetric per output channel, activations u8 asymmetric
 // per token, s32 accumulation, then rescaled to f32.
 //
 // Backends (packed_linear.cc says which form runs when): on oneDNN the packs
 // are reordered into the matmul primitive's blocked layout once (AMX or VNNI
-// kernels where the CPU has them); on the OpenBLAS backend (arm64) the same
-// quantised numbers come from f32 GEMMs: no faster than f32 there.
+// kernels where the CPU has them; f32 up to 512 rows); on the OpenBLAS
+// backend (arm64) f32 runs OpenBLAS on the weights as loaded and int8 the
+// packed s8 GEMM (s8_gemm.h) where the CPU has a NEON path.
 #ifndef ATTNSERVE_ENGINE_KERNELS_PACKED_LINEAR_H_
 #define ATTNSERVE_ENGINE_KERNELS_PACKED_LINEAR_H_
 
