@@ -91,7 +91,10 @@ void AdmissionQueue::Gather(std::unique_lock<std::mutex>& lock,
       ++running_;
       it = jobs_.erase(it);
     }
+    // No delay: only what is queued now (a wait with a past deadline still
+    // releases and retakes the lock, and measured ~80 us at concurrency 1).
     if (static_cast<int>(members->size()) >= limits.max_requests || shutting_down_ ||
+        limits.max_delay <= std::chrono::microseconds::zero() ||
         work_ready_.wait_until(lock, give_up) == std::cv_status::timeout) {
       break;
     }
