@@ -466,12 +466,14 @@ void PackedLinear::Apply(const float* x, int64_t rows, float* y, bool accumulate
     ApplyF32(x, rows, y, accumulate, ldy);
   }
   // A long input's buffers go back to the heap (thread_scratch.h's bound).
+  // Only the bound: these buffers were never freed per run, and the freed
+  // mode replays what runs did before buffers were kept.
   Scratch& s = ThreadScratch();
-  ReleaseUnlessKept(&s.xq);
-  ReleaseUnlessKept(&s.x16);
-  ReleaseUnlessKept(&s.xf);
-  ReleaseUnlessKept(&s.tmp);
-  ReleaseUnlessKept(&s.acc);
+  ReleaseIfOverBound(&s.xq);
+  ReleaseIfOverBound(&s.x16);
+  ReleaseIfOverBound(&s.xf);
+  ReleaseIfOverBound(&s.tmp);
+  ReleaseIfOverBound(&s.acc);
 }
 
 }  // namespace attnserve

@@ -28,10 +28,17 @@ int64_t CapacityBytes(const std::vector<T>& v) {
   return static_cast<int64_t>(v.capacity() * sizeof(T));
 }
 
+// Frees `v` when it outgrew the bound (kept or not).
+template <typename T>
+void ReleaseIfOverBound(std::vector<T>* v) {
+  if (CapacityBytes(*v) > kKeptScratchBytes) std::vector<T>().swap(*v);
+}
+
 // Frees `v` unless buffers are kept and it fits the bound.
 template <typename T>
 void ReleaseUnlessKept(std::vector<T>* v) {
-  if (!KeepThreadScratch() || CapacityBytes(*v) > kKeptScratchBytes) std::vector<T>().swap(*v);
+  if (!KeepThreadScratch()) std::vector<T>().swap(*v);
+  ReleaseIfOverBound(v);
 }
 
 // The calling thread's T for the lifetime of this object. T must have
