@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "engine/attention/approx_common.h"
+#include "engine/attention/selected_keys_attention.h"
 #include "engine/attention/top_k_select.h"
-#include "engine/kernels/elementwise.h"
 #include "engine/kernels/gemm.h"
 #include "engine/util/status_macros.h"
 
@@ -45,9 +45,10 @@ namespace {
 
 // Per-thread buffers, reused across heads and calls (grow only).
 struct Scratch {
-  std::vector<float> q, k, v, out, qbar, proj, kp, qp, scorer, block_best, ks, vs, p;
+  std::vector<float> q, k, v, out, qbar, proj, kp, qp, scorer, block_best;
   std::vector<int64_t> sel, picked;
   TopKScratch top;
+  SelectedKeysScratch attend;
 };
 
 float* Sized(std::vector<float>* buffer, int64_t size) {
@@ -110,8 +111,8 @@ absl::Status AdaptiveTopkAttention::Run(const AttentionInputs& in, const Attenti
       v = s.v.data();
       ldk = ldv = d;
     }
-    float* out = Sized(&s.out, n_q * d);
     if (dense) {
+      float* out = Sized(&s.out, n_q * d);
       approx::GatherHead(in.q, in.q_stride, h, d, nullptr, n_q, Sized(&s.q, n_q * d));
       if (all_real) {
         approx::GatherHead(in.k, in.k_stride, h, d, nullptr, n_r, Sized(&s.k, n_r * d));
@@ -142,12 +143,7 @@ absl::Status AdaptiveTopkAttention::Run(const AttentionInputs& in, const Attenti
     } else {
       Sgemm(false, true, blocks, n_r, d, 1.0f, qbar, d, k, ldk, 0.0f, scorer, n_r);
     }
-    // Exact attention of each query block over its kept keys. Whole key
-    // blocks may keep up to key_block - 1 keys more than `kept`.
-    const int64_t most = std::min(n_r, kept + key_block - 1);
-    float* ks = Sized(&s.ks, most * d);
-    float* vs = Sized(&s.vs, most * d);
-    float* p = Sized(&s.p, bq * most);
+    // Exact attention of each query block over its kept keys, read in place.
     head_pairs[h] = 0;
     for (int64_t b = 0; b < blocks; ++b) {
       const int64_t begin = b * bq, rows = std::min(n_q, begin + bq) - begin;
@@ -158,19 +154,10 @@ absl::Status AdaptiveTopkAttention::Run(const AttentionInputs& in, const Attenti
       }
       const int64_t m = static_cast<int64_t>(s.sel.size());
       head_pairs[h] += rows * m;
-      approx::GatherHead(k, ldk, 0, d, s.sel.data(), m, ks);
-      approx::GatherHead(v, ldv, 0, d, s.sel.data(), m, vs);
-      Sgemm(false, true, rows, m, d, in.scale, q + begin * ldq, ldq, ks, d, 0.0f, p, m);
-      for (int64_t i = 0; i < rows; ++i) {
-        float* row = p + i * m;
-        SoftmaxRow(row, m);
-        if (mass != nullptr) {
-          for (int64_t t = 0; t < m; ++t) mass[s.sel[t]] += row[t];
-        }
-      }
-      Sgemm(false, false, rows, d, m, 1.0f, p, m, vs, d, 0.0f, out + begin * d, d);
+      AttendSelectedKeys(q + begin * ldq, ldq, rows, k, ldk, v, ldv, s.sel.data(), m, d, in.scale,
+                         in.out + begin * in.out_stride + int64_t{h} * d, in.out_stride, mass,
+                         &s.attend);
     }
-    approx::ScatterHead(out, n_q, d, h, in.out, in.out_stride);
   }
   approx::ScatterKeyMass(head_mass, real, in.num_heads, in.key_mass);
   int64_t pairs = 0;

@@ -8,8 +8,11 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "engine/attention/reference/naive_attention.h"
+#include "engine/attention/selected_keys_attention.h"
 #include "engine/attention/softmax_rows.h"
 #include "engine/kernels/elementwise.h"
 #include "engine/kernels/reference/naive_kernels.h"
@@ -180,6 +183,77 @@ TEST_P(SimdTargetTest, QuantizeAndDequantizeRowsMatchScalar) {
                    bias.data(), y.data(), cols, /*accumulate=*/true);
     for (float& v : naive) v *= 2.0f;
     EXPECT_LT(MaxRelError(y, naive), 1e-5) << "cols " << cols;
+  }
+}
+
+// adaptive_topk's inner step against the naive attention restricted to the
+// selected keys: query counts around the 4-query tile and the vector width,
+// head dims with vector tails, strided (multi-head) inputs and output, keys
+// selected out of order; the key mass against the naive probabilities.
+TEST_P(SimdTargetTest, AttendSelectedKeysMatchesNaiveOnTheSelectedKeys) {
+  const int64_t n_kv = 70;
+  for (int d : {1, 5, 16, 20, 32, 128}) {
+    for (int64_t rows : {1, 3, 4, 5, 17, 32}) {
+      for (int64_t m : {1, 3, 4, 7, 64}) {
+        const int stride = 3 * d + 2, head = 1;  // the second of several heads
+        const auto q_all = RandomVector(rows * stride, 100 + d + rows, 2.0f);
+        const auto k_all = RandomVector(n_kv * stride, 200 + d + m, 2.0f);
+        const auto v_all = RandomVector(n_kv * stride, 300 + d + m);
+        std::vector<int64_t> sel;
+        std::vector<uint8_t> chosen(n_kv, 0);
+        for (int64_t t = 0; t < m; ++t) {
+          const int64_t key = (t * 37 + 11 * m) % n_kv;  // distinct: 37 is coprime to 70
+          sel.push_back(key);
+          chosen[key] = 1;
+        }
+        // Dense single-head copies for the reference.
+        std::vector<float> q(rows * d), k(n_kv * d), v(n_kv * d);
+        for (int64_t i = 0; i < rows; ++i) {
+          std::copy_n(q_all.begin() + i * stride + head * d, d, q.begin() + i * d);
+        }
+        for (int64_t j = 0; j < n_kv; ++j) {
+          std::copy_n(k_all.begin() + j * stride + head * d, d, k.begin() + j * d);
+          std::copy_n(v_all.begin() + j * stride + head * d, d, v.begin() + j * d);
+        }
+        const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+        const auto expected =
+            reference::NaiveAttention(q, k, v, rows, n_kv, 1, d, scale, nullptr,
+                                      [&](int64_t, int64_t j) { return chosen[j] != 0; });
+
+        const int ldo = 2 * d + 1;
+        std::vector<float> out(rows * ldo, -7.0f), mass(n_kv, 0.5f);
+        SelectedKeysScratch scratch;
+        AttendSelectedKeys(q_all.data() + head * d, stride, rows, k_all.data() + head * d, stride,
+                           v_all.data() + head * d, stride, sel.data(), m, d,
+                           static_cast<float>(scale), out.data() + 1, ldo, mass.data(), &scratch);
+        std::vector<float> got(rows * d);
+        for (int64_t i = 0; i < rows; ++i) {
+          std::copy_n(out.begin() + i * ldo + 1, d, got.begin() + i * d);
+          EXPECT_EQ(out[i * ldo], -7.0f) << "wrote outside its row";
+        }
+        const std::string shape =
+            "d " + std::to_string(d) + " rows " + std::to_string(rows) + " m " + std::to_string(m);
+        EXPECT_LT(MaxRelError(got, expected), 2e-5) << shape;
+
+        // Naive probabilities summed over the queries, per selected key.
+        std::vector<double> naive_mass(n_kv, 0.5);
+        for (int64_t i = 0; i < rows; ++i) {
+          std::vector<double> logits(m);
+          double top = -INFINITY, sum = 0;
+          for (int64_t t = 0; t < m; ++t) {
+            double dot = 0;
+            for (int c = 0; c < d; ++c) dot += double{q[i * d + c]} * k[sel[t] * d + c];
+            logits[t] = dot * scale;
+            top = std::max(top, logits[t]);
+          }
+          for (double& l : logits) sum += (l = std::exp(l - top));
+          for (int64_t t = 0; t < m; ++t) naive_mass[sel[t]] += logits[t] / sum;
+        }
+        for (int64_t j = 0; j < n_kv; ++j) {
+          EXPECT_NEAR(mass[j], naive_mass[j], 1e-5 * rows) << shape << " key " << j;
+        }
+      }
+    }
   }
 }
 
