@@ -7,6 +7,7 @@
 #include "engine/attention/approx_common.h"
 #include "engine/attention/selected_keys_attention.h"
 #include "engine/attention/top_k_select.h"
+#include "engine/kernels/elementwise.h"
 #include "engine/kernels/gemm.h"
 #include "engine/util/status_macros.h"
 
@@ -123,13 +124,11 @@ absl::Status AdaptiveTopkAttention::Run(const AttentionInputs& in, const Attenti
       continue;
     }
     // Scorer: block-mean queries and keys in r dims, [blocks, n_r] scores.
+    // (Sums: the ranking does not depend on the mean's 1 / rows.)
     float* qbar = Sized(&s.qbar, blocks * d);
-    std::fill(qbar, qbar + blocks * d, 0.0f);
     for (int64_t b = 0; b < blocks; ++b) {
-      const int64_t end = std::min(n_q, (b + 1) * bq);
-      for (int64_t i = b * bq; i < end; ++i) {
-        for (int c = 0; c < d; ++c) qbar[b * d + c] += q[i * ldq + c];
-      }
+      const int64_t begin = b * bq, rows = std::min(n_q, begin + bq) - begin;
+      SumRows(q + begin * ldq, ldq, rows, d, qbar + b * d);
     }
     float* scorer = Sized(&s.scorer, blocks * n_r);
     if (project) {

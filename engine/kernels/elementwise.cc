@@ -161,6 +161,40 @@ void GeluTanhImpl(float* HWY_RESTRICT x, int64_t n) {
   });
 }
 
+// out[c] = sum_r x[r * ld + c]: a column sum of strided rows (adaptive_topk's
+// block-mean query). Four vectors of columns at a time, rows innermost, so
+// the sums stay in registers.
+void SumRowsImpl(const float* HWY_RESTRICT x, int64_t ld, int64_t rows, int64_t width,
+                 float* HWY_RESTRICT out) {
+  const D d;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  int64_t c = 0;
+  for (; c + 4 * lanes <= width; c += 4 * lanes) {
+    auto a0 = hn::Zero(d), a1 = hn::Zero(d), a2 = hn::Zero(d), a3 = hn::Zero(d);
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* row = x + r * ld + c;
+      a0 = hn::Add(a0, hn::LoadU(d, row));
+      a1 = hn::Add(a1, hn::LoadU(d, row + lanes));
+      a2 = hn::Add(a2, hn::LoadU(d, row + 2 * lanes));
+      a3 = hn::Add(a3, hn::LoadU(d, row + 3 * lanes));
+    }
+    hn::StoreU(a0, d, out + c);
+    hn::StoreU(a1, d, out + c + lanes);
+    hn::StoreU(a2, d, out + c + 2 * lanes);
+    hn::StoreU(a3, d, out + c + 3 * lanes);
+  }
+  for (; c + lanes <= width; c += lanes) {
+    auto acc = hn::Zero(d);
+    for (int64_t r = 0; r < rows; ++r) acc = hn::Add(acc, hn::LoadU(d, x + r * ld + c));
+    hn::StoreU(acc, d, out + c);
+  }
+  for (; c < width; ++c) {
+    float acc = 0.0f;
+    for (int64_t r = 0; r < rows; ++r) acc += x[r * ld + c];
+    out[c] = acc;
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace attnserve
 HWY_AFTER_NAMESPACE();
@@ -173,6 +207,7 @@ HWY_EXPORT(SoftmaxRowImpl);
 HWY_EXPORT(TanhImpl);
 HWY_EXPORT(GeluImpl);
 HWY_EXPORT(GeluTanhImpl);
+HWY_EXPORT(SumRowsImpl);
 
 void LayerNorm(const float* x, int64_t rows, int64_t width, const float* gain, const float* bias,
                float eps, float* y) {
@@ -189,6 +224,10 @@ void TanhInPlace(float* x, int64_t n) { HWY_DYNAMIC_DISPATCH(TanhImpl)(x, n); }
 void GeluInPlace(float* x, int64_t n) { HWY_DYNAMIC_DISPATCH(GeluImpl)(x, n); }
 
 void GeluTanhInPlace(float* x, int64_t n) { HWY_DYNAMIC_DISPATCH(GeluTanhImpl)(x, n); }
+
+void SumRows(const float* x, int64_t ld, int64_t rows, int64_t width, float* out) {
+  HWY_DYNAMIC_DISPATCH(SumRowsImpl)(x, ld, rows, width, out);
+}
 
 void ReluInPlace(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0.0f ? x[i] : 0.0f;

@@ -16,6 +16,9 @@ void LayerNorm(const float* x, int64_t rows, int64_t width, const float* gain, c
 // cannot overflow. n == 0 is a no-op.
 void SoftmaxRow(float* x, int64_t n);
 
+// out[c] = sum over r < rows of x[r * ld + c], c < width (rows may be 0).
+void SumRows(const float* x, int64_t ld, int64_t rows, int64_t width, float* out);
+
 // Element-wise, in place.
 void ReluInPlace(float* x, int64_t n);
 void TanhInPlace(float* x, int64_t n);

@@ -75,6 +75,19 @@ TEST_P(SimdTargetTest, SoftmaxRowMatchesNaiveAndSumsToOne) {
   }
 }
 
+TEST_P(SimdTargetTest, SumRowsMatchesNaiveOnStridedRows) {
+  for (int width : kLengths) {
+    for (int rows : {0, 1, 7, 32}) {
+      const int ld = width + 3;
+      const auto x = RandomVector(std::max(rows, 1) * ld, 70 + width + rows);
+      std::vector<float> out(width, 99.0f);
+      SumRows(x.data(), ld, rows, width, out.data());
+      EXPECT_LT(MaxRelError(out, reference::SumRows(x, ld, rows, width)), 1e-5)
+          << "width " << width << " rows " << rows;
+    }
+  }
+}
+
 TEST_P(SimdTargetTest, TanhMatchesNaive) {
   for (int n : kLengths) {
     auto x = RandomVector(n, 13 + n, 4.0f);

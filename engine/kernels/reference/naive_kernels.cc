@@ -57,6 +57,16 @@ std::vector<float> Softmax(const std::vector<float>& row) {
   return out;
 }
 
+std::vector<float> SumRows(const std::vector<float>& x, int64_t ld, int64_t rows, int64_t width) {
+  std::vector<float> out(width);
+  for (int64_t c = 0; c < width; ++c) {
+    double sum = 0;
+    for (int64_t r = 0; r < rows; ++r) sum += x[r * ld + c];
+    out[c] = static_cast<float>(sum);
+  }
+  return out;
+}
+
 std::vector<float> Relu(const std::vector<float>& x) {
   std::vector<float> y(x.size());
   for (size_t i = 0; i < x.size(); ++i) y[i] = std::max(x[i], 0.0f);

@@ -19,6 +19,9 @@ std::vector<float> LayerNorm(const std::vector<float>& x, int64_t rows, int64_t 
 
 std::vector<float> Softmax(const std::vector<float>& row);
 
+// Column sums of x [rows, width] with row stride ld.
+std::vector<float> SumRows(const std::vector<float>& x, int64_t ld, int64_t rows, int64_t width);
+
 std::vector<float> Relu(const std::vector<float>& x);
 std::vector<float> Tanh(const std::vector<float>& x);
 // 0.5 x (1 + erf(x / sqrt 2)) and 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
