@@ -140,7 +140,7 @@ absl::Status AdaptiveTopkAttention::Run(const AttentionInputs& in, const Attenti
       Sgemm(false, false, blocks, r, d, 1.0f, qbar, d, proj, r, 0.0f, qp, r);
       Sgemm(false, true, blocks, n_r, r, 1.0f, qp, r, kp, r, 0.0f, scorer, n_r);
     } else {
-      Sgemm(false, true, blocks, n_r, d, 1.0f, qbar, d, k, ldk, 0.0f, scorer, n_r);
+      ScoreAllKeys(qbar, d, blocks, k, ldk, n_r, d, scorer, &s.attend);
     }
     // Exact attention of each query block over its kept keys, read in place.
     head_pairs[h] = 0;

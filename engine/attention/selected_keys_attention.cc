@@ -68,19 +68,21 @@ void TransposeScaled(const float* HWY_RESTRICT q, int64_t ldq, int64_t rows, int
   for (int c = 0; c < d; ++c) std::fill(q_t + c * rp + rows, q_t + (c + 1) * rp, 0.0f);
 }
 
-// p_t[t * rp + i] = sum_c q_t[c * rp + i] * key_t[c] for the m selected keys:
+// p_t[t * rp + i] = sum_c q_t[c * rp + i] * key_t[c] for the m selected keys
+// (rows sel[t] of k, or rows 0..m-1 when sel is null):
 // queries in lanes, each key element broadcast. Four keys by two query
 // vectors per step keep eight independent accumulators in flight.
 void Scores(const float* HWY_RESTRICT q_t, int64_t rp, const float* HWY_RESTRICT k, int64_t ldk,
             const int64_t* HWY_RESTRICT sel, int64_t m, int d, float* HWY_RESTRICT p_t) {
   const D df;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  const auto key = [&](int64_t t) { return k + (sel != nullptr ? sel[t] : t) * ldk; };
   int64_t t = 0;
   for (; t + 4 <= m; t += 4) {
-    const float* k0 = k + sel[t] * ldk;
-    const float* k1 = k + sel[t + 1] * ldk;
-    const float* k2 = k + sel[t + 2] * ldk;
-    const float* k3 = k + sel[t + 3] * ldk;
+    const float* k0 = key(t);
+    const float* k1 = key(t + 1);
+    const float* k2 = key(t + 2);
+    const float* k3 = key(t + 3);
     int64_t j = 0;
     for (; j + 2 * lanes <= rp; j += 2 * lanes) {
       auto a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
@@ -124,7 +126,7 @@ void Scores(const float* HWY_RESTRICT q_t, int64_t rp, const float* HWY_RESTRICT
     }
   }
   for (; t < m; ++t) {
-    const float* k0 = k + sel[t] * ldk;
+    const float* k0 = key(t);
     for (int64_t j = 0; j < rp; j += lanes) {
       auto a0 = hn::Zero(df);
       for (int c = 0; c < d; ++c) {
@@ -334,6 +336,21 @@ void AttendSelectedKeysImpl(const float* HWY_RESTRICT q, int64_t ldq, int64_t ro
   }
 }
 
+void ScoreAllKeysImpl(const float* HWY_RESTRICT a, int64_t lda, int64_t rows,
+                      const float* HWY_RESTRICT k, int64_t ldk, int64_t n, int d,
+                      float* HWY_RESTRICT out, SelectedKeysScratch* scratch) {
+  const D df;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  const int64_t rp = (rows + lanes - 1) / lanes * lanes;
+  float* a_t = SelectedKeysSized(&scratch->q_t, int64_t{d} * rp);
+  float* p_t = SelectedKeysSized(&scratch->p_t, n * rp);
+  TransposeScaled(a, lda, rows, d, 1.0f, rp, a_t);
+  Scores(a_t, rp, k, ldk, /*sel=*/nullptr, n, d, p_t);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t j = 0; j < n; ++j) out[r * n + j] = p_t[j * rp + r];
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace attnserve
 HWY_AFTER_NAMESPACE();
@@ -342,6 +359,7 @@ HWY_AFTER_NAMESPACE();
 namespace attnserve {
 
 HWY_EXPORT(AttendSelectedKeysImpl);
+HWY_EXPORT(ScoreAllKeysImpl);
 
 void AttendSelectedKeys(const float* q, int64_t ldq, int64_t rows, const float* k, int64_t ldk,
                         const float* v, int64_t ldv, const int64_t* sel, int64_t m, int d,
@@ -350,6 +368,12 @@ void AttendSelectedKeys(const float* q, int64_t ldq, int64_t rows, const float* 
   if (rows <= 0 || m <= 0) return;
   HWY_DYNAMIC_DISPATCH(AttendSelectedKeysImpl)
   (q, ldq, rows, k, ldk, v, ldv, sel, m, d, scale, out, ldo, key_mass, scratch);
+}
+
+void ScoreAllKeys(const float* a, int64_t lda, int64_t rows, const float* k, int64_t ldk, int64_t n,
+                  int d, float* out, SelectedKeysScratch* scratch) {
+  if (rows <= 0 || n <= 0) return;
+  HWY_DYNAMIC_DISPATCH(ScoreAllKeysImpl)(a, lda, rows, k, ldk, n, d, out, scratch);
 }
 
 }  // namespace attnserve

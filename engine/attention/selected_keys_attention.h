@@ -33,6 +33,14 @@ void AttendSelectedKeys(const float* q, int64_t ldq, int64_t rows, const float* 
                         float scale, float* out, int64_t ldo, float* key_mass,
                         SelectedKeysScratch* scratch);
 
+// out[r * n + j] = sum_c a[r * lda + c] * k[j * ldk + c] for r < rows, j < n:
+// a few query rows against every key (adaptive_topk's block scorer, 16 x 512
+// x 128 per head at 512 tokens), with the same kernel as the selected-key
+// scores. dnnl_sgemm packed the strided keys on every call and reached half
+// this rate there.
+void ScoreAllKeys(const float* a, int64_t lda, int64_t rows, const float* k, int64_t ldk, int64_t n,
+                  int d, float* out, SelectedKeysScratch* scratch);
+
 }  // namespace attnserve
 
 #endif  // ATTNSERVE_ENGINE_ATTENTION_SELECTED_KEYS_ATTENTION_H_

@@ -270,5 +270,29 @@ TEST_P(SimdTargetTest, AttendSelectedKeysMatchesNaiveOnTheSelectedKeys) {
   }
 }
 
+TEST_P(SimdTargetTest, ScoreAllKeysMatchesNaiveGemm) {
+  for (int d : {1, 20, 128}) {
+    for (int64_t rows : {1, 3, 16, 17}) {
+      for (int64_t n : {1, 5, 64}) {
+        const int64_t lda = d + 3, ldk = 2 * d + 1;
+        const auto a = RandomVector(rows * lda, 400 + d + rows);
+        const auto k = RandomVector(n * ldk, 500 + d + n);
+        std::vector<float> a_dense(rows * d), k_dense(n * d);
+        for (int64_t r = 0; r < rows; ++r) {
+          std::copy_n(a.begin() + r * lda, d, a_dense.begin() + r * d);
+        }
+        for (int64_t j = 0; j < n; ++j) {
+          std::copy_n(k.begin() + j * ldk, d, k_dense.begin() + j * d);
+        }
+        std::vector<float> out(rows * n, -1.0f);
+        SelectedKeysScratch scratch;
+        ScoreAllKeys(a.data(), lda, rows, k.data(), ldk, n, d, out.data(), &scratch);
+        const auto expected = reference::Gemm(false, true, rows, n, d, a_dense, k_dense);
+        EXPECT_LT(MaxRelError(out, expected), 1e-5) << "d " << d << " rows " << rows << " n " << n;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace attnserve
