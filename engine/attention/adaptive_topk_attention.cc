@@ -22,8 +22,9 @@ const KernelInfo& AdaptiveTopkAttention::info() const {
           "query (in full head dims by default; rank < head_dim scores in a "
           "seeded Gaussian projection instead); the top max(k, ratio*n) keys "
           "(or, with key_block > 1, whole runs of key_block contiguous keys) "
-          "are kept and the block runs an exact softmax over those only (two "
-          "small GEMMs). Pairs scored counts the exact pairs; k >= n is dense.",
+          "are kept and the block runs an exact softmax over those only, reading "
+          "their rows in place (selected_keys_attention.h). Pairs scored counts "
+          "the exact pairs; k >= n is dense.",
       .time_complexity = "O(n^2 min(r, d) / block + n kept d)",
       .memory_complexity = "O(n r + n^2 / block)",
       .exact = false,
