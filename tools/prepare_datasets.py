@@ -13,6 +13,15 @@ Received, Return-Path, Delivered-To, Message-Id, X-*) are never used: they
 name the mailing lists and relays and so give the label away. Exact duplicate
 emails are dropped, then exact duplicates of the derived text.
 
+Concatenated reviews (reviews_concat): long texts for sparse attention at
+512 tokens, built from the three sentiment sets' own splits (train texts only
+from train sentences, test texts only from test sentences, so no sentence is
+in both). Each text takes one source and one label, then draws distinct
+sentences of that source until it has CONCAT_WORDS words: three in four of
+the label, one in four of the other (a long review weighs pros and cons; its
+label is the majority's, so the whole text has to be read). 300 texts per
+label in train, 150 in test; seeded.
+
 Splits: stratified by label, 70% train / 30% test, shuffled with a fixed seed.
 """
 import argparse
@@ -29,6 +38,9 @@ import re
 SEED = 20240605
 BODY_CHARS = 2000
 SENTIMENT_LABELS = {0: "negative", 1: "positive"}
+CONCAT_WORDS = 400  # about 520 USE-lite tokens: past the 512-token clip
+CONCAT_PER_LABEL = {"train": 300, "test": 150}
+CONCAT_MAJORITY = 0.75
 
 
 def split(rows, seed):
@@ -46,8 +58,10 @@ def split(rows, seed):
     return train, test
 
 
-def write(out_dir, name, rows, source):
-    train, test = split(rows, SEED)
+def write(out_dir, name, rows, source, parts=None):
+    """parts: (train, test) already made; else a stratified split of rows."""
+    train, test = parts if parts is not None else split(rows, SEED)
+    rows = train + test
     d = os.path.join(out_dir, name)
     os.makedirs(d, exist_ok=True)
     for part, items in (("train", train), ("test", test)):
@@ -57,14 +71,48 @@ def write(out_dir, name, rows, source):
     counts = {}
     for r in rows:
         counts[r["label"]] = counts.get(r["label"], 0) + 1
-    meta = {"name": name, "source": source, "seed": SEED, "split": "stratified 70/30",
+    how = "stratified 70/30" if parts is None else "built from the sources' own splits"
+    meta = {"name": name, "source": source, "seed": SEED, "split": how,
             "size": len(rows), "train": len(train), "test": len(test), "labels": counts}
     with open(os.path.join(d, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)
     print(f"prepare_datasets: {name}: {len(train)} train, {len(test)} test, labels {counts}")
 
 
+def concatenated_reviews(sources, out_dir):
+    """sources: {name: rows} of the sentiment sets (see the module doc)."""
+    rng = random.Random(SEED + 1)
+    parts = {}
+    for part, index in (("train", 0), ("test", 1)):
+        pools = {}  # (source, label) -> sentences of this split
+        for name in sorted(sources):
+            for r in split(sources[name], SEED)[index]:
+                pools.setdefault((name, r["label"]), []).append(r["text"])
+        texts = []
+        for label in sorted(SENTIMENT_LABELS.values()):
+            other = next(l for l in SENTIMENT_LABELS.values() if l != label)
+            for _ in range(CONCAT_PER_LABEL[part]):
+                name = rng.choice(sorted(sources))
+                mine, theirs = pools[(name, label)][:], pools[(name, other)][:]
+                rng.shuffle(mine)
+                rng.shuffle(theirs)
+                sentences, words = [], 0
+                while words < CONCAT_WORDS and (mine or theirs):
+                    take_mine = (rng.random() < CONCAT_MAJORITY and mine) or not theirs
+                    sentence = (mine if take_mine else theirs).pop()
+                    sentences.append(sentence)
+                    words += len(sentence.split())
+                texts.append({"text": " ".join(sentences), "label": label})
+        rng.shuffle(texts)
+        parts[part] = texts
+    write(out_dir, "reviews_concat", None,
+          f"imdb + yelp + amazon sentences joined to {CONCAT_WORDS} words, "
+          f"{CONCAT_MAJORITY:.0%} of the text's label",
+          parts=(parts["train"], parts["test"]))
+
+
 def sentiment(modules, out_dir):
+    sources = {}
     for name in ("imdb", "yelp", "amazon"):
         path = os.path.join(modules, "sentiment", "test", "fixtures", name + ".json")
         with open(path, encoding="utf-8") as f:
@@ -76,6 +124,8 @@ def sentiment(modules, out_dir):
                 continue  # the trailing empty record
             rows.append({"text": text, "label": SENTIMENT_LABELS[r["class"]]})
         write(out_dir, name, rows, "npm sentiment@5.0.2 test/fixtures/" + name + ".json")
+        sources[name] = rows
+    concatenated_reviews(sources, out_dir)
 
 
 def decode_part(part):
