@@ -17,9 +17,10 @@ Concatenated reviews (reviews_concat): long texts for sparse attention at
 512 tokens, built from the three sentiment sets' own splits (train texts only
 from train sentences, test texts only from test sentences, so no sentence is
 in both). Each text takes one source and one label, then draws distinct
-sentences of that source until it has CONCAT_WORDS words: three in four of
-the label, one in four of the other (a long review weighs pros and cons; its
-label is the majority's, so the whole text has to be read). 300 texts per
+sentences of that source until it has CONCAT_WORDS words (or that label's
+sentences run out): three in four of the label, one in four of the other, the
+other always a strict minority (a long review weighs pros and cons; its label
+is the majority's, so the whole text has to be read). 300 texts per
 label in train, 150 in test; seeded.
 
 Splits: stratified by label, 70% train / 30% test, shuffled with a fixed seed.
@@ -96,10 +97,13 @@ def concatenated_reviews(sources, out_dir):
                 mine, theirs = pools[(name, label)][:], pools[(name, other)][:]
                 rng.shuffle(mine)
                 rng.shuffle(theirs)
-                sentences, words = [], 0
-                while words < CONCAT_WORDS and (mine or theirs):
-                    take_mine = (rng.random() < CONCAT_MAJORITY and mine) or not theirs
-                    sentence = (mine if take_mine else theirs).pop()
+                sentences, words, counts = [], 0, [0, 0]  # [mine, theirs]
+                while words < CONCAT_WORDS and mine:
+                    # The other label's sentences stay a strict minority.
+                    take_theirs = (rng.random() >= CONCAT_MAJORITY and theirs and
+                                   counts[1] + 1 < counts[0])
+                    sentence = (theirs if take_theirs else mine).pop()
+                    counts[1 if take_theirs else 0] += 1
                     sentences.append(sentence)
                     words += len(sentence.split())
                 texts.append({"text": " ".join(sentences), "label": label})
