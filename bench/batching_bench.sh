@@ -10,6 +10,8 @@
 # Prints requests/s, p50 and p99 per point and the ratios the goals name.
 # Only 127.0.0.1 is used. Not part of the tests (machines here are shared).
 #   bash bench/batching_bench.sh            # BUILD_DIR=build, 5 s per point
+#   ADMISSION="workers: 1 threads_per_request: 2" bash bench/batching_bench.sh
+#                                            # another admission than the default
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -17,7 +19,7 @@ build="${BUILD_DIR:-build}"
 secs="${SECONDS_PER_POINT:-5}"
 model="${ATTNSERVE_MODEL_DIR:-models/use-lite}"
 py=/usr/bin/python3
-out="$build/bench-results/batching"
+out="${OUT_DIR:-$build/bench-results/batching}"
 mkdir -p "$out"
 for bin in "$build/server/attnserve" "$build/clients/attnbench/attnbench"; do
   [ -x "$bin" ] || { echo "batching_bench.sh: $bin not built" >&2; exit 2; }
@@ -32,7 +34,8 @@ for setting in off on delay; do
     on) batching="max_batch_requests: 32 max_queue_delay_us: 0" ;;
     delay) batching="max_batch_requests: 32 max_queue_delay_us: 2000" ;;
   esac
-  printf 'admission { queue_capacity: 64 }\nbatching { %s }\n' "$batching" > "$out/$setting.textproto"
+  printf 'admission { queue_capacity: 64 %s }\nbatching { %s }\n' "${ADMISSION:-}" "$batching" \
+    > "$out/$setting.textproto"
   start_server "$out/$setting.textproto" "$setting"
   grep -o 'serving: .*' "$out/server-$setting.log" > "$out/admission.txt"
   for case in tok16 tok128 tok16-int8; do

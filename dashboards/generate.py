@@ -191,7 +191,9 @@ def overview():
         (f"sum by (instance) (attnserve_queue_depth{{{I}}})", "queued {{instance}}"),
         (f"sum by (instance) (attnserve_queue_capacity{{{I}}})", "capacity {{instance}}"),
         (f"sum by (instance) (attnserve_in_flight_requests{{{I}}})", "in flight {{instance}}"),
-        (f"sum by (instance) (attnserve_workers{{{I}}})", "workers {{instance}}")], "short")
+        (f"sum by (instance) (attnserve_workers{{{I}}})", "workers {{instance}}"),
+        (f"sum by (instance) (attnserve_cpus_in_use{{{I}}})", "CPUs in use {{instance}}"),
+        (f"sum by (instance) (attnserve_cpu_budget{{{I}}})", "CPU budget {{instance}}")], "short")
     b.panel("timeseries", "Texts per request (mean)", [
         (f"sum by (rpc) (rate(attnserve_batch_size_sum{{{I}}}[{RI}])) / "
          f"sum by (rpc) (rate(attnserve_batch_size_count{{{I}}}[{RI}]))", "{{rpc}}")], "short")

@@ -19,6 +19,7 @@
 #include "engine/util/float_env.h"
 #include "engine/util/heap_policy.h"
 #include "engine/util/run_profile.h"
+#include "engine/util/run_thread_cap.h"
 #include "engine/util/status_macros.h"
 #include "engine/util/thread_cpu.h"
 #include "engine/util/thread_scratch.h"
@@ -203,8 +204,11 @@ absl::Status Engine::CheckPruningSupported(const PruningOptions& pruning) const 
 }
 
 int Engine::ThreadsFor(int requested) const {
-  // Load resolved a default of 0 to the CPU budget.
-  return requested == 0 ? config_.default_threads : requested;
+  // Load resolved a default of 0 to the CPU budget; the server's worker may
+  // cap it to what the runs in flight leave free.
+  const int threads = requested == 0 ? config_.default_threads : requested;
+  const int cap = RunThreadCap();
+  return cap > 0 ? std::min(threads, cap) : threads;
 }
 
 absl::StatusOr<RunOptions> Engine::AutoRequest(const RunOptions& options) const {

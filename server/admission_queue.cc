@@ -1,10 +1,16 @@
 #include "server/admission_queue.h"
 
+#include <algorithm>
 #include <utility>
+
+#include "engine/util/run_thread_cap.h"
 
 namespace attnserve {
 
-AdmissionQueue::AdmissionQueue(int workers, int capacity) : capacity_(capacity) {
+AdmissionQueue::AdmissionQueue(int workers, int capacity, int cpus, int threads_per_run)
+    : capacity_(capacity),
+      cpus_(cpus),
+      threads_per_run_(threads_per_run > 0 ? threads_per_run : cpus) {
   if (workers < 1) workers = 1;
   threads_.reserve(workers);
   for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { WorkerLoop(); });
@@ -71,9 +77,18 @@ int AdmissionQueue::running() const {
 
 void AdmissionQueue::Gather(std::unique_lock<std::mutex>& lock,
                             std::vector<std::shared_ptr<BatchMember>>* members) {
-  const BatchLimits limits = limits_ ? limits_(*members->front()) : BatchLimits{};
+  BatchLimits limits = limits_ ? limits_(*members->front()) : BatchLimits{};
   const std::string& key = members->front()->batch_key();
   if (key.empty() || limits.max_requests <= 1) return;
+  // A fair share when other workers are idle (woken for these very jobs, not
+  // yet here): one group taking the whole queue would run it on one CPU
+  // while they find nothing (16-token texts at concurrency 16 on two CPUs:
+  // batching on served 0.94x of batching off before this share).
+  const int idle = static_cast<int>(threads_.size()) - busy_workers_;
+  if (idle > 0) {
+    const int share = static_cast<int>((jobs_.size() + 1 + idle) / (idle + 1));
+    limits.max_requests = std::max(1, std::min(limits.max_requests, share));
+  }
   int64_t tokens = members->front()->batch_tokens();
   const auto give_up = std::chrono::steady_clock::now() + limits.max_delay;
   while (true) {
@@ -114,6 +129,16 @@ void AdmissionQueue::Gather(std::unique_lock<std::mutex>& lock,
   }
 }
 
+int AdmissionQueue::GrantLocked() const {
+  if (cpus_ <= 0) return 0;
+  return std::clamp(cpus_ - cpus_in_use_, 1, std::max(1, threads_per_run_));
+}
+
+int AdmissionQueue::cpus_in_use() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cpus_in_use_;
+}
+
 void AdmissionQueue::WorkerLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
@@ -130,22 +155,32 @@ void AdmissionQueue::WorkerLoop() {
     if (entry.member != nullptr) {
       members.push_back(std::move(entry.member));
       Gather(lock, &members);
+      // What the group left is for the idle workers.
+      if (!jobs_.empty() && busy_workers_ < static_cast<int>(threads_.size())) {
+        work_ready_.notify_one();
+      }
     }
     const int taken = entry.group ? static_cast<int>(members.size()) : 1;
+    const int grant = GrantLocked();
+    cpus_in_use_ += grant;
     lock.unlock();
     bool released = false;
-    const Release release = [this, &released, taken] {
+    const Release release = [this, &released, taken, grant] {
       if (released) return;
       released = true;
       std::lock_guard<std::mutex> guard(mu_);
       running_ -= taken;
       --busy_workers_;
+      cpus_in_use_ -= grant;
       if (jobs_.empty() && running_ == 0) idle_.notify_all();
     };
-    if (entry.group) {
-      entry.group(std::move(members), release);
-    } else {
-      entry.job(release);
+    {
+      const ScopedRunThreadCap cap(grant);
+      if (entry.group) {
+        entry.group(std::move(members), release);
+      } else {
+        entry.job(release);
+      }
     }
     release();
     lock.lock();

@@ -53,8 +53,15 @@ class AdmissionQueue {
   using GroupJob =
       std::function<void(std::vector<std::shared_ptr<BatchMember>> members, const Release&)>;
 
-  // `workers` jobs run at once; up to `capacity` more wait.
-  AdmissionQueue(int workers, int capacity);
+  // `workers` jobs run at once; up to `capacity` more wait. With `cpus` > 0
+  // the workers share a budget of that many CPUs: each job runs under a
+  // RunThreadCap (engine/util/run_thread_cap.h) of the CPUs the jobs in
+  // flight leave free, at least 1 and at most `threads_per_run`, held until
+  // it releases. A lone request gets every thread it may use; under load each
+  // run gets one, and the workers keep the CPUs busy instead of one run's
+  // threads waiting on each other (16-token texts at concurrency 16 on two
+  // CPUs: 2.8x the requests/s of one worker x two threads; docs/BATCHING.md).
+  AdmissionQueue(int workers, int capacity, int cpus = 0, int threads_per_run = 0);
   ~AdmissionQueue();  // Shutdown(), then joins the workers
 
   AdmissionQueue(const AdmissionQueue&) = delete;
@@ -81,6 +88,7 @@ class AdmissionQueue {
   int running() const;  // requests in workers (a batch counts each member)
   int workers() const { return static_cast<int>(threads_.size()); }
   int capacity() const { return capacity_; }
+  int cpus_in_use() const;  // granted to the jobs in flight
 
  private:
   struct Entry {
@@ -95,13 +103,19 @@ class AdmissionQueue {
   void Gather(std::unique_lock<std::mutex>& lock,
               std::vector<std::shared_ptr<BatchMember>>* members);
 
+  // The CPUs the next job may use (0: no budget). Called with mu_ held.
+  int GrantLocked() const;
+
   const int capacity_;
+  const int cpus_;
+  const int threads_per_run_;
   mutable std::mutex mu_;
   std::condition_variable work_ready_;
   std::condition_variable idle_;
   std::deque<Entry> jobs_;
   int running_ = 0;       // requests taken by workers, not yet released
   int busy_workers_ = 0;  // workers running a job or a group
+  int cpus_in_use_ = 0;   // sum of the grants of the jobs in flight
   bool shutting_down_ = false;
   LimitsFn limits_;
   std::vector<std::thread> threads_;

@@ -85,8 +85,10 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
   }
   s->models_ = std::make_unique<ModelManager>(engine_config, config.model_root(),
                                               config.heads_dir(), config.calibration_file());
+  const CpuBudget cpus = ReadCpuBudget();
   s->queue_ = std::make_unique<AdmissionQueue>(config.admission().workers(),
-                                               config.admission().queue_capacity());
+                                               config.admission().queue_capacity(), cpus.cpus,
+                                               config.admission().threads_per_request());
   s->state_.limits = config.limits();
   if (!config.api_key_file().empty()) {
     ASSIGN_OR_RETURN(std::vector<std::string> keys,
@@ -94,7 +96,6 @@ absl::StatusOr<std::unique_ptr<AttnServer>> AttnServer::Start(const v1::Config& 
     s->state_.api_keys = std::move(keys);
   }
   s->state_.threads_per_request = config.admission().threads_per_request();
-  const CpuBudget cpus = ReadCpuBudget();
   s->state_.cpu_budget = cpus.cpus;
   LogEvent(absl::StrCat("cpu budget: ", cpus.Describe()));
   if (const GemmThreading gemm = GetGemmThreading(); gemm.follows_caller_threads) {

@@ -129,9 +129,13 @@ absl::Status FinalizeConfig(v1::Config* c) {
   if (!b->has_max_queue_delay_us()) b->set_max_queue_delay_us(0);
 
   v1::AdmissionConfig* a = c->mutable_admission();
-  if (a->workers() == 0) a->set_workers(std::max(1, cores / 2));
+  // One worker per CPU, each run allowed every CPU: the admission queue
+  // shares the CPUs out per run (a lone request gets them all, concurrent
+  // ones one each), so neither short texts under load nor a long text alone
+  // leaves CPUs idle.
+  if (a->workers() == 0) a->set_workers(cores);
   if (!a->has_queue_capacity()) a->set_queue_capacity(16);
-  if (a->threads_per_request() == 0) a->set_threads_per_request(std::max(1, cores / a->workers()));
+  if (a->threads_per_request() == 0) a->set_threads_per_request(cores);
 
   for (int i = 0; i < c->warm_linear_precisions_size(); ++i) {
     const std::string& p = c->warm_linear_precisions(i);

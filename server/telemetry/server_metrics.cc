@@ -68,6 +68,9 @@ class ServerMetrics::ScrapeCollector final : public prometheus::Collectable {
                           state_->queue->capacity()));
       out.push_back(
           Gauge("attnserve_workers", "Concurrent engine runs.", state_->queue->workers()));
+      out.push_back(Gauge("attnserve_cpus_in_use",
+                          "CPUs granted to the runs in flight, out of attnserve_cpu_budget.",
+                          state_->queue->cpus_in_use()));
     }
     out.push_back(Gauge("attnserve_cpu_budget",
                         "CPUs the server may use: online, narrowed by affinity and cgroup quota.",

@@ -169,7 +169,7 @@ TEST_F(ProcessTest, HealthEmbedAndGracefulDrainOnSigterm) {
 
 // `taskset -c 0 attnserve`: the affinity mask narrows the CPU budget, and the
 // default workers and threads per request follow it (2 online CPUs here would
-// give 1 worker x 2 threads), said in the log.
+// give 2 workers x 2 threads), said in the log.
 class PinnedProcessTest : public ProcessTest {
  protected:
   void BeforeExec() override {

@@ -7,8 +7,10 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "engine/util/run_thread_cap.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/embed_batch.h"
@@ -204,6 +206,117 @@ TEST(AdmissionQueueTest, DelayWaitsForMoreMembers) {
   }
   ASSERT_TRUE(queue.WaitIdle(std::chrono::seconds(10)));
   EXPECT_THAT(sizes, ElementsAre(4));
+}
+
+// The CPU budget: a lone job may use every CPU (up to threads_per_run), a
+// job that starts while others hold CPUs gets what they leave (at least 1),
+// and a released grant is free again. Jobs report RunThreadCap() as the
+// engine would read it.
+TEST(AdmissionQueueTest, WorkersShareTheCpuBudget) {
+  AdmissionQueue queue(/*workers=*/3, /*capacity=*/4, /*cpus=*/4, /*threads_per_run=*/3);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<int> caps;
+  int gate = 0;  // jobs with index < gate may finish
+  const auto submit = [&](int index) {
+    ASSERT_EQ(queue.TrySubmit([&, index](const AdmissionQueue::Release& release) {
+      std::unique_lock<std::mutex> lock(mu);
+      caps.push_back(RunThreadCap());
+      cv.notify_all();
+      cv.wait(lock, [&] { return gate > index; });
+      lock.unlock();
+      release();
+    }),
+              AdmissionQueue::Admit::kAccepted);
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return static_cast<int>(caps.size()) > index; });
+  };
+  submit(0);  // alone: min(4 free, 3 per run)
+  submit(1);  // 1 CPU left
+  submit(2);  // none left: still 1
+  EXPECT_THAT(caps, ElementsAre(3, 1, 1));
+  EXPECT_EQ(queue.cpus_in_use(), 5);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    gate = 1;  // the first job releases its 3
+  }
+  cv.notify_all();
+  EXPECT_FALSE(queue.WaitIdle(std::chrono::milliseconds(0))) << "jobs 1 and 2 still run";
+  for (int i = 0; i < 200 && queue.cpus_in_use() != 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(queue.cpus_in_use(), 2);
+  submit(3);  // 2 free
+  EXPECT_THAT(caps, ElementsAre(3, 1, 1, 2));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    gate = 4;
+  }
+  cv.notify_all();
+  EXPECT_TRUE(queue.WaitIdle(std::chrono::seconds(10)));
+  EXPECT_EQ(queue.cpus_in_use(), 0);
+  EXPECT_EQ(RunThreadCap(), 0) << "the cap belongs to the worker's run only";
+}
+
+TEST(AdmissionQueueTest, WithoutACpuBudgetRunsAreNotCapped) {
+  AdmissionQueue queue(/*workers=*/1, /*capacity=*/1);
+  std::atomic<int> cap{-1};
+  ASSERT_EQ(queue.TrySubmit([&](const AdmissionQueue::Release&) { cap = RunThreadCap(); }),
+            AdmissionQueue::Admit::kAccepted);
+  ASSERT_TRUE(queue.WaitIdle(std::chrono::seconds(10)));
+  EXPECT_EQ(cap.load(), 0);
+}
+
+// Two workers freed together find six queued members of one key: the first
+// to gather sees the other idle and takes half, not all six (one CPU would
+// run them while the other worker found nothing).
+TEST(AdmissionQueueTest, AGroupLeavesAShareForIdleWorkers) {
+  AdmissionQueue queue(/*workers=*/2, /*capacity=*/8);
+  queue.SetBatchLimits([](const BatchMember&) {
+    return BatchLimits{32, 1000, std::chrono::microseconds(0)};
+  });
+  std::mutex mu;
+  std::condition_variable cv;
+  int released = 0;
+  bool go = false;
+  std::vector<int> sizes;
+  // Each blocker frees its worker's slot, then holds the worker until both
+  // have: both workers then count as idle when the first one gathers.
+  auto blocker = [&](const AdmissionQueue::Release& release) {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return go; });
+    lock.unlock();
+    release();
+    lock.lock();
+    ++released;
+    cv.notify_all();
+    cv.wait(lock, [&] { return released == 2; });
+  };
+  ASSERT_EQ(queue.TrySubmit(blocker), AdmissionQueue::Admit::kAccepted);
+  ASSERT_EQ(queue.TrySubmit(blocker), AdmissionQueue::Admit::kAccepted);
+  // A group holds its worker until all six are taken, so the second worker
+  // to gather sees none idle and takes the rest.
+  int taken = 0;
+  auto group = [&](std::vector<std::shared_ptr<BatchMember>> members,
+                   const AdmissionQueue::Release&) {
+    std::unique_lock<std::mutex> lock(mu);
+    sizes.push_back(static_cast<int>(members.size()));
+    taken += static_cast<int>(members.size());
+    cv.notify_all();
+    cv.wait(lock, [&] { return taken == 6; });
+  };
+  for (int id = 1; id <= 6; ++id) {
+    ASSERT_EQ(queue.TrySubmitBatchable(std::make_shared<FakeMember>("a", 1, id), group),
+              AdmissionQueue::Admit::kAccepted);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    go = true;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(queue.WaitIdle(std::chrono::seconds(10)));
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_THAT(sizes, ElementsAre(3, 3));
 }
 
 }  // namespace
