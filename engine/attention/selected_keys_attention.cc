@@ -14,6 +14,8 @@
 #include "hwy/contrib/math/math-inl.h"
 // clang-format on
 
+// Target-independent, so defined once although this file is compiled once
+// per SIMD target.
 #ifndef ATTNSERVE_SELECTED_KEYS_SIZED_
 #define ATTNSERVE_SELECTED_KEYS_SIZED_
 namespace attnserve {
@@ -31,7 +33,7 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 using D = hn::ScalableTag<float>;
 
-// How many selected rows ahead the loops prefetch.
+// How many selected rows ahead the value pass prefetches.
 constexpr int64_t kPrefetchRows = 8;
 
 // q_t[c * rp + i] = scale * q[i * ldq + c], queries rows..rp zero. 4 x 4
