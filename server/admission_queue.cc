@@ -82,8 +82,7 @@ void AdmissionQueue::Gather(std::unique_lock<std::mutex>& lock,
   if (key.empty() || limits.max_requests <= 1) return;
   // A fair share when other workers are idle (woken for these very jobs, not
   // yet here): one group taking the whole queue would run it on one CPU
-  // while they find nothing (16-token texts at concurrency 16 on two CPUs:
-  // batching on served 0.94x of batching off before this share).
+  // while they find nothing.
   const int idle = static_cast<int>(threads_.size()) - busy_workers_;
   if (idle > 0) {
     const int share = static_cast<int>((jobs_.size() + 1 + idle) / (idle + 1));

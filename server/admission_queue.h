@@ -59,8 +59,8 @@ class AdmissionQueue {
   // flight leave free, at least 1 and at most `threads_per_run`, held until
   // it releases. A lone request gets every thread it may use; under load each
   // run gets one, and the workers keep the CPUs busy instead of one run's
-  // threads waiting on each other (16-token texts at concurrency 16 on two
-  // CPUs: 2.8x the requests/s of one worker x two threads; docs/BATCHING.md).
+  // threads waiting on each other (docs/BATCHING.md, "CPU sharing between
+  // workers").
   AdmissionQueue(int workers, int capacity, int cpus = 0, int threads_per_run = 0);
   ~AdmissionQueue();  // Shutdown(), then joins the workers
 

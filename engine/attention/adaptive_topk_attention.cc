@@ -10,6 +10,7 @@
 #include "engine/kernels/elementwise.h"
 #include "engine/kernels/gemm.h"
 #include "engine/util/status_macros.h"
+#include "engine/util/thread_scratch.h"
 
 namespace attnserve {
 
@@ -53,17 +54,12 @@ struct Scratch {
   SelectedKeysScratch attend;
 };
 
-float* Sized(std::vector<float>* buffer, int64_t size) {
-  if (static_cast<int64_t>(buffer->size()) < size) buffer->resize(static_cast<size_t>(size));
-  return buffer->data();
-}
-
 // The keys of the top ceil(kept / key_block) contiguous key blocks, ranked by
 // each block's best key score: whole blocks are kept, so the gathers copy
 // key_block rows at a time and the selection ranks n / key_block items.
 void TopKeyBlocks(const float* scores, int64_t n, int64_t kept, int64_t key_block, Scratch* s) {
   const int64_t count = (n + key_block - 1) / key_block;
-  float* best = Sized(&s->block_best, count);
+  float* best = GrownTo(&s->block_best, count);
   for (int64_t b = 0; b < count; ++b) {
     const int64_t end = std::min(n, (b + 1) * key_block);
     best[b] = *std::max_element(scores + b * key_block, scores + end);
@@ -107,18 +103,18 @@ absl::Status AdaptiveTopkAttention::Run(const AttentionInputs& in, const Attenti
     const float *k = in.k + int64_t{h} * d, *v = in.v + int64_t{h} * d;
     int64_t ldk = in.k_stride, ldv = in.v_stride;
     if (!all_real) {
-      approx::GatherHead(in.k, in.k_stride, h, d, real.data(), n_r, Sized(&s.k, n_r * d));
-      approx::GatherHead(in.v, in.v_stride, h, d, real.data(), n_r, Sized(&s.v, n_r * d));
+      approx::GatherHead(in.k, in.k_stride, h, d, real.data(), n_r, GrownTo(&s.k, n_r * d));
+      approx::GatherHead(in.v, in.v_stride, h, d, real.data(), n_r, GrownTo(&s.v, n_r * d));
       k = s.k.data();
       v = s.v.data();
       ldk = ldv = d;
     }
     if (dense) {
-      float* out = Sized(&s.out, n_q * d);
-      approx::GatherHead(in.q, in.q_stride, h, d, nullptr, n_q, Sized(&s.q, n_q * d));
+      float* out = GrownTo(&s.out, n_q * d);
+      approx::GatherHead(in.q, in.q_stride, h, d, nullptr, n_q, GrownTo(&s.q, n_q * d));
       if (all_real) {
-        approx::GatherHead(in.k, in.k_stride, h, d, nullptr, n_r, Sized(&s.k, n_r * d));
-        approx::GatherHead(in.v, in.v_stride, h, d, nullptr, n_r, Sized(&s.v, n_r * d));
+        approx::GatherHead(in.k, in.k_stride, h, d, nullptr, n_r, GrownTo(&s.k, n_r * d));
+        approx::GatherHead(in.v, in.v_stride, h, d, nullptr, n_r, GrownTo(&s.v, n_r * d));
       }
       approx::DenseHead(s.q.data(), n_q, s.k.data(), s.v.data(), n_r, d, in.scale, out, mass);
       approx::ScatterHead(out, n_q, d, h, in.out, in.out_stride);
@@ -126,16 +122,16 @@ absl::Status AdaptiveTopkAttention::Run(const AttentionInputs& in, const Attenti
     }
     // Scorer: block-mean queries and keys in r dims, [blocks, n_r] scores.
     // (Sums: the ranking does not depend on the mean's 1 / rows.)
-    float* qbar = Sized(&s.qbar, blocks * d);
+    float* qbar = GrownTo(&s.qbar, blocks * d);
     for (int64_t b = 0; b < blocks; ++b) {
       const int64_t begin = b * bq, rows = std::min(n_q, begin + bq) - begin;
       SumRows(q + begin * ldq, ldq, rows, d, qbar + b * d);
     }
-    float* scorer = Sized(&s.scorer, blocks * n_r);
+    float* scorer = GrownTo(&s.scorer, blocks * n_r);
     if (project) {
-      float* proj = Sized(&s.proj, int64_t{d} * r);
-      float* kp = Sized(&s.kp, n_r * r);
-      float* qp = Sized(&s.qp, blocks * r);
+      float* proj = GrownTo(&s.proj, int64_t{d} * r);
+      float* kp = GrownTo(&s.kp, n_r * r);
+      float* qp = GrownTo(&s.qp, blocks * r);
       approx::FillGaussian(approx::MixSeed(seed, h), proj, int64_t{d} * r);
       Sgemm(false, false, n_r, r, d, 1.0f, k, ldk, proj, r, 0.0f, kp, r);
       Sgemm(false, false, blocks, r, d, 1.0f, qbar, d, proj, r, 0.0f, qp, r);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/util/thread_scratch.h"
+
 // Highway's foreach_target re-includes this file once per target; these
 // includes must stay in this order (clang-format would regroup them).
 // clang-format off
@@ -13,18 +15,6 @@
 #include "hwy/highway.h"
 #include "hwy/contrib/math/math-inl.h"
 // clang-format on
-
-// Target-independent, so defined once although this file is compiled once
-// per SIMD target.
-#ifndef ATTNSERVE_SELECTED_KEYS_SIZED_
-#define ATTNSERVE_SELECTED_KEYS_SIZED_
-namespace attnserve {
-inline float* SelectedKeysSized(std::vector<float>* buffer, int64_t size) {
-  if (static_cast<int64_t>(buffer->size()) < size) buffer->resize(static_cast<size_t>(size));
-  return buffer->data();
-}
-}  // namespace attnserve
-#endif
 
 HWY_BEFORE_NAMESPACE();
 namespace attnserve {
@@ -315,8 +305,8 @@ void AttendSelectedKeysImpl(const float* HWY_RESTRICT q, int64_t ldq, int64_t ro
   // Queries padded to whole vectors; a padded query is zero, so its scores
   // are finite and its lane is never read back.
   const int64_t rp = (rows + lanes - 1) / lanes * lanes;
-  float* q_t = SelectedKeysSized(&scratch->q_t, int64_t{d} * rp);
-  float* p_t = SelectedKeysSized(&scratch->p_t, m * rp);
+  float* q_t = GrownTo(&scratch->q_t, int64_t{d} * rp);
+  float* p_t = GrownTo(&scratch->p_t, m * rp);
   TransposeScaled(q, ldq, rows, d, scale, rp, q_t);
   Scores(q_t, rp, k, ldk, sel, m, d, p_t);
   SoftmaxColumns(p_t, rp, m);
@@ -344,8 +334,8 @@ void ScoreAllKeysImpl(const float* HWY_RESTRICT a, int64_t lda, int64_t rows,
   const D df;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
   const int64_t rp = (rows + lanes - 1) / lanes * lanes;
-  float* a_t = SelectedKeysSized(&scratch->q_t, int64_t{d} * rp);
-  float* p_t = SelectedKeysSized(&scratch->p_t, n * rp);
+  float* a_t = GrownTo(&scratch->q_t, int64_t{d} * rp);
+  float* p_t = GrownTo(&scratch->p_t, n * rp);
   TransposeScaled(a, lda, rows, d, 1.0f, rp, a_t);
   Scores(a_t, rp, k, ldk, /*sel=*/nullptr, n, d, p_t);
   for (int64_t r = 0; r < rows; ++r) {

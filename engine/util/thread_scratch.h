@@ -28,6 +28,14 @@ int64_t CapacityBytes(const std::vector<T>& v) {
   return static_cast<int64_t>(v.capacity() * sizeof(T));
 }
 
+// v's data with at least `size` elements; grows, never shrinks, so a reused
+// buffer allocates only when a larger run first needs it.
+template <typename T>
+T* GrownTo(std::vector<T>* v, int64_t size) {
+  if (static_cast<int64_t>(v->size()) < size) v->resize(static_cast<size_t>(size));
+  return v->data();
+}
+
 // Frees `v` when it outgrew the bound (kept or not).
 template <typename T>
 void ReleaseIfOverBound(std::vector<T>* v) {
