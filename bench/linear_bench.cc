@@ -54,6 +54,25 @@ double FastestMs(int reps, F&& f) {
   return best;
 }
 
+// As FastestMs, but each timed call finds the weights out of the caches: a
+// buffer larger than the last-level cache is written before it (untimed).
+// Inside a request each layer's weights were evicted by the other layers'
+// since their last use, so this is the state the engine's GEMMs run in
+// when the model does not fit in the cache.
+template <typename F>
+double FastestColdMs(int reps, F&& f) {
+  static std::vector<char> evict(256 << 20);
+  f();
+  double best = 1e300;
+  for (int r = 0; r < reps; ++r) {
+    for (size_t i = 0; i < evict.size(); i += 64) ++evict[i];
+    const double start = ThreadCpuMs();
+    f();
+    best = std::min(best, ThreadCpuMs() - start);
+  }
+  return best;
+}
+
 constexpr LinearPrecision kPrecisions[] = {LinearPrecision::kF32, LinearPrecision::kInt8,
                                            LinearPrecision::kBf16};
 
@@ -166,7 +185,8 @@ void S8GemmTable(int reps) {
 // picks u8 or s8 activations for the integer case (oneDNN adds a
 // compensation term for s8 ones on VNNI); 0 when oneDNN has no such matmul.
 double PackedMatmulMs(dnnl::memory::data_type src, dnnl::memory::data_type wei,
-                      dnnl::memory::data_type dst, int64_t rows, int64_t k, int64_t n, int reps) {
+                      dnnl::memory::data_type dst, int64_t rows, int64_t k, int64_t n, int reps,
+                      bool cold = false) {
   using dt = dnnl::memory::data_type;
   using tag = dnnl::memory::format_tag;
   const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
@@ -190,10 +210,11 @@ double PackedMatmulMs(dnnl::memory::data_type src, dnnl::memory::data_type wei,
     dnnl::reorder(plain, packed).execute(stream, plain, packed);
     dnnl::memory x(src_md, engine, src_bytes.data()), y(dst_md, engine);
     const dnnl::matmul matmul(pd);
-    return FastestMs(reps, [&] {
+    const auto run = [&] {
       matmul.execute(stream, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, packed}, {DNNL_ARG_DST, y}});
       stream.wait();
-    });
+    };
+    return cold ? FastestColdMs(reps, run) : FastestMs(reps, run);
   } catch (const dnnl::error&) {
     return 0;
   }
@@ -207,7 +228,8 @@ void MatmulTable(int reps) {
     const char* what;
     int in, out;
   };
-  const Shape shapes[] = {{"use-lite qkv L0", 256, 768},    {"use-lite ffn-up", 512, 2048},
+  const Shape shapes[] = {{"use-lite qkv L0", 256, 768},    {"use-lite qkv L1", 512, 1536},
+                          {"use-lite out L1", 512, 512},    {"use-lite ffn-up", 512, 2048},
                           {"use-lite ffn-down", 2048, 512}, {"minilm qkv", 384, 1152},
                           {"minilm ffn-up", 384, 1536},     {"minilm ffn-down", 1536, 384},
                           {"bert-base ffn-up", 768, 3072}};
@@ -224,6 +246,49 @@ void MatmulTable(int reps) {
                   s.out, rows, f32, u8, u8 > 0 ? f32 / u8 : 0.0, s8, s8 > 0 ? f32 / s8 : 0.0,
                   u8 > 0 ? s8 / u8 : 0.0);
     }
+  }
+}
+
+// USE-lite's layer shapes with their weights in the cache and out of it, f32
+// and u8s8 (issue 22: f32 at 16 tokens runs below its GEMM limit in the
+// engine though each GEMM alone, hot, runs near it).
+void ColdWeightsTable(int reps) {
+  using dt = dnnl::memory::data_type;
+  struct Shape {
+    const char* what;
+    int in, out;
+  };
+  const Shape shapes[] = {{"qkv L0", 256, 768},  {"residual / out L0", 256, 512},
+                          {"qkv L1", 512, 1536}, {"out L1", 512, 512},
+                          {"ffn-up", 512, 2048}, {"ffn-down", 2048, 512}};
+  std::printf(
+      "\n## USE-lite layers, weights in cache (hot) and evicted (cold) (ms per call)\n\n"
+      "| layer | in x out | rows | f32 hot | f32 cold | cold / hot | u8s8 hot | u8s8 cold | "
+      "cold / hot |\n|---|---|---|---|---|---|---|---|---|\n");
+  double sums[2][4] = {};
+  for (const Shape& s : shapes) {
+    for (int r = 0; r < 2; ++r) {
+      const int rows = r == 0 ? 16 : 128;
+      const double f_hot = PackedMatmulMs(dt::f32, dt::f32, dt::f32, rows, s.in, s.out, reps);
+      const double f_cold =
+          PackedMatmulMs(dt::f32, dt::f32, dt::f32, rows, s.in, s.out, reps, /*cold=*/true);
+      const double q_hot = PackedMatmulMs(dt::u8, dt::s8, dt::s32, rows, s.in, s.out, reps);
+      const double q_cold =
+          PackedMatmulMs(dt::u8, dt::s8, dt::s32, rows, s.in, s.out, reps, /*cold=*/true);
+      // The residual / out shape runs twice in layer 0; ffn-up and -down once
+      // per layer, in both layers.
+      const double times = (s.in == 256 && s.out == 512) || s.out == 2048 || s.in == 2048 ? 2 : 1;
+      const double row[4] = {f_hot, f_cold, q_hot, q_cold};
+      for (int i = 0; i < 4; ++i) sums[r][i] += times * row[i];
+      std::printf("| %s | %d x %d | %d | %.4f | %.4f | %.2f | %.4f | %.4f | %.2f |\n", s.what, s.in,
+                  s.out, rows, f_hot, f_cold, f_cold / f_hot, q_hot, q_cold, q_cold / q_hot);
+    }
+  }
+  for (int r = 0; r < 2; ++r) {
+    std::printf(
+        "| **all of one request's GEMMs** | | %d | %.3f | %.3f | %.2f | %.3f | %.3f | %.2f |\n",
+        r == 0 ? 16 : 128, sums[r][0], sums[r][1], sums[r][1] / sums[r][0], sums[r][2], sums[r][3],
+        sums[r][3] / sums[r][2]);
   }
 }
 #endif
@@ -337,6 +402,7 @@ int main(int argc, char** argv) {
   attnserve::S8GemmTable(reps);
 #if defined(ATTNSERVE_GEMM_ONEDNN)
   attnserve::MatmulTable(reps);
+  attnserve::ColdWeightsTable(reps);
 #endif
   return attnserve::ModelTable(model, passages, reps);
 }
