@@ -73,14 +73,16 @@ double FastestColdMs(int reps, F&& f) {
   return best;
 }
 
+// A dense layer's shape, named for the tables.
+struct Shape {
+  const char* what;
+  int in, out;
+};
+
 constexpr LinearPrecision kPrecisions[] = {LinearPrecision::kF32, LinearPrecision::kInt8,
                                            LinearPrecision::kBf16};
 
 void LayerTable(int reps) {
-  struct Shape {
-    const char* what;
-    int in, out;
-  };
   const Shape shapes[] = {{"use-lite qkv L0", 256, 768},    {"use-lite ffn-up", 512, 2048},
                           {"use-lite ffn-down", 2048, 512}, {"bert-base qkv", 768, 2304},
                           {"bert-base ffn-up", 768, 3072},  {"bert-base ffn-down", 3072, 768}};
@@ -125,10 +127,6 @@ void LayerTable(int reps) {
 // GEMM, same shapes, one run. Off arm64 the NEON paths run translated by
 // SIMDe: their times measure the translation, not an arm64 core.
 void S8GemmTable(int reps) {
-  struct Shape {
-    const char* what;
-    int in, out;
-  };
   const Shape shapes[] = {{"use-lite qkv L0", 256, 768},
                           {"use-lite ffn-up", 512, 2048},
                           {"use-lite ffn-down", 2048, 512},
@@ -224,10 +222,6 @@ double PackedMatmulMs(dnnl::memory::data_type src, dnnl::memory::data_type wei,
 // form this CPU runs faster (issue 22 asked for s8s8 vs u8s8).
 void MatmulTable(int reps) {
   using dt = dnnl::memory::data_type;
-  struct Shape {
-    const char* what;
-    int in, out;
-  };
   const Shape shapes[] = {{"use-lite qkv L0", 256, 768},    {"use-lite qkv L1", 512, 1536},
                           {"use-lite out L1", 512, 512},    {"use-lite ffn-up", 512, 2048},
                           {"use-lite ffn-down", 2048, 512}, {"minilm qkv", 384, 1152},
@@ -254,10 +248,6 @@ void MatmulTable(int reps) {
 // engine though each GEMM alone, hot, runs near it).
 void ColdWeightsTable(int reps) {
   using dt = dnnl::memory::data_type;
-  struct Shape {
-    const char* what;
-    int in, out;
-  };
   const Shape shapes[] = {{"qkv L0", 256, 768},  {"residual / out L0", 256, 512},
                           {"qkv L1", 512, 1536}, {"out L1", 512, 512},
                           {"ffn-up", 512, 2048}, {"ffn-down", 2048, 512}};

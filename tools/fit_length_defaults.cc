@@ -7,13 +7,14 @@
 //
 // Calibration prose: the labelled sets' *train* splits (data/<set>/
 // train.jsonl from tools/fetch_datasets.sh: yelp, amazon and imdb reviews,
-// SpamAssassin emails), each concatenated into one passage of 30,000 chars;
+// SpamAssassin emails), each concatenated into one passage of 30,000 chars
+// and cut into up to --windows texts at each length (WindowsAt);
 // docs/ATTENTION_QUALITY.md checks the result on held-out prose (Moby-Dick,
 // bench/data/quality_passages.json) with bench/kernel_quality.
 //
 //   fit_length_defaults [--model models/use-lite] [--data data]
 //       [--lengths 128,256,512,1024,2048,4096] [--target 0.99]
-//       [--kernels a,b] [--out engine/attention/length_defaults_table.inc]
+//       [--kernels a,b] [--windows 8] [--out engine/attention/length_defaults_table.inc]
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -78,6 +79,27 @@ absl::StatusOr<std::vector<std::string>> CalibrationPassages(const std::string& 
   return passages;
 }
 
+// The texts calibrated at n tokens: up to `windows` successive cuts of each
+// passage, each long enough to hold n tokens (8 characters a token is more
+// than this prose needs), starting at a word. One cut per passage at 128
+// tokens let a budget through that missed on held-out prose: four samples
+// of a short length are too few.
+std::vector<std::string> WindowsAt(const std::vector<std::string>& passages, int n, int windows) {
+  const size_t chars = static_cast<size_t>(n) * 8;
+  std::vector<std::string> texts;
+  for (const std::string& passage : passages) {
+    size_t start = 0;
+    for (int w = 0; w < windows && start + chars <= passage.size(); ++w) {
+      texts.push_back(passage.substr(start, chars));
+      start = passage.find(' ', start + chars);
+      if (start == std::string::npos) break;
+      ++start;
+    }
+    if (passage.size() < chars) texts.push_back(passage);  // the whole, clipped at n
+  }
+  return texts;
+}
+
 std::string ValueText(double v) { return absl::StrFormat("%g", v); }
 
 struct Point {
@@ -101,12 +123,15 @@ int Main(int argc, char** argv) {
   std::vector<std::string> only;
   double target = 0.99;
   int threads = 1;
+  int windows = 8;
   app.add_option("--model", model, "model directory");
   app.add_option("--data", data, "labelled data directory (tools/fetch_datasets.sh)");
   app.add_option("--lengths", lengths, "token lengths to calibrate")->delimiter(',');
   app.add_option("--target", target, "cosine to dense each passage must keep");
   app.add_option("--kernels", only, "only these kernels")->delimiter(',');
   app.add_option("--threads", threads, "compute threads");
+  app.add_option("--windows", windows, "calibration texts per passage at each length, at most")
+      ->check(CLI::Range(1, 64));
   app.add_option("--out", out, "generated table");
   CLI11_PARSE(app, argc, argv);
 
@@ -117,11 +142,15 @@ int Main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Load(config);
   if (!engine.ok()) return Fail(engine.status());
 
+  std::vector<std::vector<std::string>> texts;  // per length
   std::vector<ProseRun> dense;
   for (int n : lengths) {
-    absl::StatusOr<ProseRun> run = EmbedProse(**engine, *passages, n, threads, {"dense", {}});
+    texts.push_back(WindowsAt(*passages, n, windows));
+    absl::StatusOr<ProseRun> run = EmbedProse(**engine, texts.back(), n, threads, {"dense", {}});
     if (!run.ok()) return Fail(run.status());
     dense.push_back(*std::move(run));
+    std::fprintf(stderr, "fit_length_defaults: %zu calibration texts at %d tokens\n",
+                 texts.back().size(), n);
   }
   std::printf("| kernel | param | n | value | cosine mean | cosine min | speed-up | target |\n");
   std::printf("|---|---|---:|---:|---:|---:|---:|---|\n");
@@ -148,7 +177,7 @@ int Main(int argc, char** argv) {
       const int n = lengths[li];
       auto evaluate = [&](size_t i, Point* p) -> absl::Status {
         const KernelConfig c{budget.kernel, {{budget.param, ValueText(budget.grid[i])}}};
-        absl::StatusOr<ProseRun> run = EmbedProse(**engine, *passages, n, threads, c);
+        absl::StatusOr<ProseRun> run = EmbedProse(**engine, texts[li], n, threads, c);
         if (!run.ok()) return run.status();
         p->n = n;
         p->value = budget.grid[i];
