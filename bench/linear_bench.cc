@@ -42,11 +42,13 @@ double ThreadCpuMs() {
   return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
 }
 
-template <typename F>
-double FastestMs(int reps, F&& f) {
+// Fastest ms of `f` over `reps` timed calls, each after an untimed `before`.
+template <typename F, typename Before>
+double FastestMsAfter(int reps, F&& f, Before&& before) {
   f();  // warm-up: builds the pack, JITs the kernel
   double best = 1e300;
   for (int r = 0; r < reps; ++r) {
+    before();
     const double start = ThreadCpuMs();
     f();
     best = std::min(best, ThreadCpuMs() - start);
@@ -54,23 +56,22 @@ double FastestMs(int reps, F&& f) {
   return best;
 }
 
+template <typename F>
+double FastestMs(int reps, F&& f) {
+  return FastestMsAfter(reps, f, [] {});
+}
+
 // As FastestMs, but each timed call finds the weights out of the caches: a
-// buffer larger than the last-level cache is written before it (untimed).
-// Inside a request each layer's weights were evicted by the other layers'
-// since their last use, so this is the state the engine's GEMMs run in
-// when the model does not fit in the cache.
+// buffer larger than the last-level cache is written before it. Inside a
+// request each layer's weights were evicted by the other layers' since
+// their last use, so this is the state the engine's GEMMs run in when the
+// model does not fit in the cache.
 template <typename F>
 double FastestColdMs(int reps, F&& f) {
   static std::vector<char> evict(256 << 20);
-  f();
-  double best = 1e300;
-  for (int r = 0; r < reps; ++r) {
+  return FastestMsAfter(reps, f, [] {
     for (size_t i = 0; i < evict.size(); i += 64) ++evict[i];
-    const double start = ThreadCpuMs();
-    f();
-    best = std::min(best, ThreadCpuMs() - start);
-  }
-  return best;
+  });
 }
 
 // A dense layer's shape, named for the tables.
@@ -248,15 +249,20 @@ void MatmulTable(int reps) {
 // engine though each GEMM alone, hot, runs near it).
 void ColdWeightsTable(int reps) {
   using dt = dnnl::memory::data_type;
-  const Shape shapes[] = {{"qkv L0", 256, 768},  {"residual / out L0", 256, 512},
-                          {"qkv L1", 512, 1536}, {"out L1", 512, 512},
-                          {"ffn-up", 512, 2048}, {"ffn-down", 2048, 512}};
+  struct Layer {
+    Shape shape;
+    int per_request;  // times one request runs it
+  };
+  const Layer layers[] = {{{"qkv L0", 256, 768}, 1},  {{"residual / out L0", 256, 512}, 2},
+                          {{"qkv L1", 512, 1536}, 1}, {{"out L1", 512, 512}, 1},
+                          {{"ffn-up", 512, 2048}, 2}, {{"ffn-down", 2048, 512}, 2}};
   std::printf(
       "\n## USE-lite layers, weights in cache (hot) and evicted (cold) (ms per call)\n\n"
       "| layer | in x out | rows | f32 hot | f32 cold | cold / hot | u8s8 hot | u8s8 cold | "
       "cold / hot |\n|---|---|---|---|---|---|---|---|---|\n");
   double sums[2][4] = {};
-  for (const Shape& s : shapes) {
+  for (const Layer& layer : layers) {
+    const Shape& s = layer.shape;
     for (int r = 0; r < 2; ++r) {
       const int rows = r == 0 ? 16 : 128;
       const double f_hot = PackedMatmulMs(dt::f32, dt::f32, dt::f32, rows, s.in, s.out, reps);
@@ -265,11 +271,8 @@ void ColdWeightsTable(int reps) {
       const double q_hot = PackedMatmulMs(dt::u8, dt::s8, dt::s32, rows, s.in, s.out, reps);
       const double q_cold =
           PackedMatmulMs(dt::u8, dt::s8, dt::s32, rows, s.in, s.out, reps, /*cold=*/true);
-      // The residual / out shape runs twice in layer 0; ffn-up and -down once
-      // per layer, in both layers.
-      const double times = (s.in == 256 && s.out == 512) || s.out == 2048 || s.in == 2048 ? 2 : 1;
       const double row[4] = {f_hot, f_cold, q_hot, q_cold};
-      for (int i = 0; i < 4; ++i) sums[r][i] += times * row[i];
+      for (int i = 0; i < 4; ++i) sums[r][i] += layer.per_request * row[i];
       std::printf("| %s | %d x %d | %d | %.4f | %.4f | %.2f | %.4f | %.4f | %.2f |\n", s.what, s.in,
                   s.out, rows, f_hot, f_cold, f_cold / f_hot, q_hot, q_cold, q_cold / q_hot);
     }

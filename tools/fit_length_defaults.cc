@@ -2,7 +2,7 @@
 // kernels (engine/attention/length_defaults.h): for each kernel's budget
 // parameter and each length n, the smallest budget on a fixed grid whose
 // embeddings of real prose keep cosine >= --target to dense on every
-// calibration passage. Writes the table the engine compiles in and prints the
+// calibration text. Writes the table the engine compiles in and prints the
 // figures as Markdown.
 //
 // Calibration prose: the labelled sets' *train* splits (data/<set>/
@@ -81,9 +81,10 @@ absl::StatusOr<std::vector<std::string>> CalibrationPassages(const std::string& 
 
 // The texts calibrated at n tokens: up to `windows` successive cuts of each
 // passage, each long enough to hold n tokens (8 characters a token is more
-// than this prose needs), starting at a word. One cut per passage at 128
-// tokens let a budget through that missed on held-out prose: four samples
-// of a short length are too few.
+// than this prose needs), starting at a word. One text per passage, four at
+// every length, was too few: the cuts raised four defaults where the
+// held-out minimum was closest to the line (docs/ATTENTION_QUALITY.md
+// "Defaults by length").
 std::vector<std::string> WindowsAt(const std::vector<std::string>& passages, int n, int windows) {
   const size_t chars = static_cast<size_t>(n) * 8;
   std::vector<std::string> texts;
@@ -127,7 +128,7 @@ int Main(int argc, char** argv) {
   app.add_option("--model", model, "model directory");
   app.add_option("--data", data, "labelled data directory (tools/fetch_datasets.sh)");
   app.add_option("--lengths", lengths, "token lengths to calibrate")->delimiter(',');
-  app.add_option("--target", target, "cosine to dense each passage must keep");
+  app.add_option("--target", target, "cosine to dense each calibration text must keep");
   app.add_option("--kernels", only, "only these kernels")->delimiter(',');
   app.add_option("--threads", threads, "compute threads");
   app.add_option("--windows", windows, "calibration texts per passage at each length, at most")
