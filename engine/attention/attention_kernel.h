@@ -13,6 +13,8 @@
 
 namespace attnserve {
 
+struct FittedPooling;  // engine/attention/fitted_pooling.h
+
 // One sequence's multi-head attention. Rows are tokens; head h of Q, K, V and
 // the output occupies columns [h * head_dim, (h + 1) * head_dim) of its row.
 // Strides are row strides in floats, so Q, K and V may be column blocks of one
@@ -39,6 +41,11 @@ struct AttentionInputs {
   // heads. Kernels that never form probabilities leave it untouched and say
   // so with KernelInfo::reports_key_mass = false.
   float* key_mass = nullptr;
+  // Which layer of the model this is, and what was fitted offline to the
+  // model's attention (null when nothing was): kernels with a fitted option
+  // (linformer's `fitted`) read their layer's part.
+  int layer = 0;
+  const FittedPooling* fitted_pooling = nullptr;
 };
 
 // What a run did, summed over calls.

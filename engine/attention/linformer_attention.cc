@@ -4,7 +4,9 @@
 #include <cmath>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "engine/attention/approx_common.h"
+#include "engine/attention/fitted_pooling.h"
 #include "engine/kernels/elementwise.h"
 #include "engine/kernels/gemm.h"
 #include "engine/util/status_macros.h"
@@ -21,13 +23,20 @@ const KernelInfo& LinformerAttention::info() const {
           "as much as its members would. A pretrained model has no learned "
           "E/F projections; pooling neighbours is the projection that keeps "
           "locality and is exact when k >= n (segments of one key). Pairs "
-          "scored counts query x pooled-row scores.",
+          "scored counts query x pooled-row scores. fitted=1 pools with "
+          "filters fitted to the model instead (tools/fit_linformer.py, "
+          "<model_dir>/linformer_fit.json): per layer and head, taps over the "
+          "segment of S keys and its neighbours, S the fitted size nearest "
+          "n/k, so k becomes ceil(n/S).",
       .time_complexity = "O(n k d)",
       .memory_complexity = "O(n k) per head in flight",
       .exact = false,
       .reports_key_mass = true,
       .params = {{"k", ParamType::kInt, 128, 1, 1 << 20,
-                  "projected rows (pooled keys/values); k >= n is dense"}},
+                  "projected rows (pooled keys/values); k >= n is dense"},
+                 {"fitted", ParamType::kInt, 0, 0, 1,
+                  "1: pool with the model's fitted filters (linformer_fit.json) instead of "
+                  "segment means"}},
       .tolerance = {.max_rel_error = 1.2},
   };
   return *kInfo;
@@ -39,7 +48,25 @@ absl::Status LinformerAttention::Run(const AttentionInputs& in, const AttentionP
   const std::vector<int64_t> real = approx::RealKeys(in);
   const int64_t n_q = in.n_q, n_r = static_cast<int64_t>(real.size());
   const int d = in.head_dim;
-  const int64_t m = std::min<int64_t>(static_cast<int64_t>(params.at("k")), n_r);
+  int64_t m = std::min<int64_t>(static_cast<int64_t>(params.at("k")), n_r);
+  const FittedPooling* fit = nullptr;
+  int fit_index = 0;
+  if (params.at("fitted") != 0) {
+    fit = in.fitted_pooling;
+    if (fit == nullptr) {
+      return absl::FailedPreconditionError(
+          "linformer fitted=1: this model has no fitted pooling filters "
+          "(<model_dir>/linformer_fit.json, made by tools/fit_linformer.py)");
+    }
+    if (in.layer < 0 || in.layer >= fit->layers || in.num_heads != fit->heads) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "linformer fitted=1: ", fit->source, " was fitted for ", fit->layers, " layers x ",
+          fit->heads, " heads, not layer ", in.layer, " of ", in.num_heads, " heads"));
+    }
+    fit_index = fit->NearestSegmentIndex(static_cast<double>(n_r) / static_cast<double>(m));
+    const int segment = fit->segments[fit_index];
+    m = (n_r + segment - 1) / segment;
+  }
   std::vector<float> head_mass(in.key_mass != nullptr ? in.num_heads * n_r : 0, 0.0f);
 #pragma omp parallel for schedule(static) if (in.num_heads > 1)
   for (int h = 0; h < in.num_heads; ++h) {
@@ -49,8 +76,16 @@ absl::Status LinformerAttention::Run(const AttentionInputs& in, const AttentionP
     approx::GatherHead(in.q, in.q_stride, h, d, nullptr, n_q, q.data());
     approx::GatherHead(in.k, in.k_stride, h, d, real.data(), n_r, k.data());
     approx::GatherHead(in.v, in.v_stride, h, d, real.data(), n_r, v.data());
-    approx::SegmentMeans(k.data(), n_r, d, m, pk.data(), count.data());
-    approx::SegmentMeans(v.data(), n_r, d, m, pv.data(), nullptr);
+    if (fit != nullptr) {
+      const PoolingFilter& filter = fit->Filter(fit_index, in.layer, h);
+      PoolRows(k.data(), n_r, d, filter.segment, filter.first_offset, filter.key_taps, pk.data(),
+               count.data());
+      PoolRows(v.data(), n_r, d, filter.segment, filter.first_offset, filter.value_taps, pv.data(),
+               nullptr);
+    } else {
+      approx::SegmentMeans(k.data(), n_r, d, m, pk.data(), count.data());
+      approx::SegmentMeans(v.data(), n_r, d, m, pv.data(), nullptr);
+    }
     for (int64_t s = 0; s < m; ++s) log_count[s] = std::log(static_cast<float>(count[s]));
     Sgemm(false, true, n_q, m, d, in.scale, q.data(), d, pk.data(), d, 0.0f, p.data(), m);
     std::vector<float> col(m, 0.0f);
@@ -64,9 +99,9 @@ absl::Status LinformerAttention::Run(const AttentionInputs& in, const AttentionP
     approx::ScatterHead(out.data(), n_q, d, h, in.out, in.out_stride);
     if (!head_mass.empty()) {
       // A segment's probability is shared equally by its members.
+      int64_t j = 0;
       for (int64_t s = 0; s < m; ++s) {
-        for (int64_t j = approx::SegmentBegin(s, n_r, m); j < approx::SegmentBegin(s + 1, n_r, m);
-             ++j) {
+        for (const int64_t end = j + count[s]; j < end; ++j) {
           head_mass[h * n_r + j] = col[s] / static_cast<float>(count[s]);
         }
       }

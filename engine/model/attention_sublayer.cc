@@ -51,6 +51,8 @@ absl::StatusOr<const float*> AttendEachSequence(const ExecutionPlan& plan,
     in.out = context + begin * width;
     in.out_stride = width;
     if (want_mass) in.key_mass = key_mass->data() + begin;
+    in.layer = heads.layer;
+    in.fitted_pooling = plan.fitted_pooling;
     RETURN_IF_ERROR(
         attention.kernel->Run(in, ParamsAtLength(attention, n, &sized), &attention_stats));
   }

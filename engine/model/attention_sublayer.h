@@ -47,6 +47,7 @@ struct SublayerPruner {
 struct FusedQkvHeads {
   int num_heads = 0, head_dim = 0;
   float scale = 1.0f;  // multiplies q·k
+  int layer = 0;       // which layer of the model (AttentionInputs::layer)
   int width() const { return num_heads * head_dim; }
 };
 

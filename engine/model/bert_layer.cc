@@ -185,7 +185,7 @@ absl::Status RunBertLayer(const BertLayerWeights& w, const float* x,
 
   s->context.resize(rows * I);
   const FusedQkvHeads heads{w.num_heads, w.head_dim,
-                            1.0f / std::sqrt(static_cast<float>(w.head_dim))};
+                            1.0f / std::sqrt(static_cast<float>(w.head_dim)), w.index};
   ASSIGN_OR_RETURN(const float* key_mass,
                    AttendEachSequence(plan, heads, s->qkv.data(), offsets, pruner, &s->key_mass,
                                       s->context.data(), stats));

@@ -38,6 +38,7 @@ struct BertLayerWeights {
   int hidden = 0;  // layer input and output width
   int inner = 0;   // attention / feed-forward width (MobileBERT bottleneck)
   int num_heads = 0, head_dim = 0;
+  int index = 0;  // the layer's place in the model (for fitted attention data)
   HfActivation activation = HfActivation::kGelu;
   // MobileBERT bottlenecks (absent: inner == hidden).
   bool bottleneck = false, shared_kq = false, bottleneck_attention = false;

@@ -236,6 +236,7 @@ absl::Status BertModel::BindWeights(const std::string& prefix) {
       ASSIGN_OR_RETURN(l.ffn.up, b.Linear(p + "ffn.lin1", H, c.intermediate_size));
       ASSIGN_OR_RETURN(l.ffn.down, b.Linear(p + "ffn.lin2", c.intermediate_size, H));
       ASSIGN_OR_RETURN(l.ffn.norm, b.LayerNorm(p + "output_layer_norm", H, false, eps));
+      l.index = static_cast<int>(layers_.size());
       layers_.push_back(std::move(l));
       continue;
     }
@@ -275,6 +276,7 @@ absl::Status BertModel::BindWeights(const std::string& prefix) {
       ASSIGN_OR_RETURN(l.out_bottleneck_norm,
                        b.LayerNorm(p + "output.bottleneck.LayerNorm", H, nn, eps));
     }
+    l.index = static_cast<int>(layers_.size());
     layers_.push_back(std::move(l));
   }
   return absl::OkStatus();

@@ -14,6 +14,9 @@ namespace attnserve {
 
 struct ExecutionPlan {
   ResolvedAttention attention;
+  // The model's fitted pooling filters (engine/model/fitted_pooling_file.h),
+  // or null: what linformer's fitted=1 runs on.
+  const FittedPooling* fitted_pooling = nullptr;
   LinearPrecision linear = LinearPrecision::kF32;  // the dense layers' arithmetic
   absl::Time deadline = absl::InfiniteFuture();
   std::function<bool()> is_cancelled;

@@ -56,7 +56,7 @@ absl::Status RunPreNormLayerPruned(const PreNormLayerWeights& w, const float* x,
     const ProfileScope scope(ProfilePhase::kQkvGemm);
     w.qkv.Apply(s->normed.data(), rows, s->qkv.data(), false, linear);
   }
-  const FusedQkvHeads heads{w.num_heads, w.head_dim, w.q_scale};
+  const FusedQkvHeads heads{w.num_heads, w.head_dim, w.q_scale, w.index};
   ASSIGN_OR_RETURN(const float* key_mass,
                    AttendEachSequence(plan, heads, s->qkv.data(), offsets, pruner, &s->key_mass,
                                       s->context.data(), stats));

@@ -19,6 +19,7 @@ namespace attnserve {
 // input-major [in, out]; each runs in the plan's linear precision.
 struct PreNormLayerWeights {
   int d_in = 0, d_out = 0, num_heads = 0, head_dim = 0, d_ffn = 0;
+  int index = 0;  // the layer's place in the model (for fitted attention data)
   float q_scale = 1.0f;
   float norm_eps = 1e-6f;
   const float* attn_norm_gain = nullptr;

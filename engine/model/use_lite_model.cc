@@ -144,6 +144,7 @@ absl::Status UseLiteModel::BindWeights() {
     ASSIGN_OR_RETURN(const float* down_bias,
                      w.Float32(absl::StrCat(ffn, "conv2/bias/ConcatPartitions/concat"), {l.d_out}));
     l.ffn_down = PackedLinear(down_kernel, down_bias, l.d_ffn, l.d_out, Layout::kInputMajor);
+    l.index = static_cast<int>(layers_.size());
     layers_.push_back(l);
     d_in = l.d_out;
   }
