@@ -7,8 +7,8 @@
 namespace attnserve {
 
 int FittedPooling::NearestSegmentIndex(double n_over_k) const {
-  int best = 0;
-  double best_gap = 1e300;
+  int best = -1;
+  double best_gap = std::abs(std::log(n_over_k));  // segments of one key
   for (size_t i = 0; i < segments.size(); ++i) {
     const double gap = std::abs(std::log(static_cast<double>(segments[i]) / n_over_k));
     if (gap < best_gap - 1e-12) {

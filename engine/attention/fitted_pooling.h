@@ -29,7 +29,8 @@ struct FittedPooling {
   std::vector<PoolingFilter> filters;
 
   // The fitted segment size nearest n / k in ratio (ties: the smaller, which
-  // keeps more rows).
+  // keeps more rows); -1 when 1 (no pooling) is nearer than any of them, so
+  // k >= n stays exact.
   int NearestSegmentIndex(double n_over_k) const;
   const PoolingFilter& Filter(int segment_index, int layer, int head) const {
     return filters[(static_cast<size_t>(segment_index) * layers + layer) * heads + head];

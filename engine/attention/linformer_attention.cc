@@ -27,7 +27,8 @@ const KernelInfo& LinformerAttention::info() const {
           "filters fitted to the model instead (tools/fit_linformer.py, "
           "<model_dir>/linformer_fit.json): per layer and head, taps over the "
           "segment of S keys and its neighbours, S the fitted size nearest "
-          "n/k, so k becomes ceil(n/S).",
+          "n/k, so k becomes ceil(n/S); where n/k is nearer 1 than any fitted "
+          "S, segment means as with fitted=0.",
       .time_complexity = "O(n k d)",
       .memory_complexity = "O(n k) per head in flight",
       .exact = false,
@@ -64,8 +65,12 @@ absl::Status LinformerAttention::Run(const AttentionInputs& in, const AttentionP
           fit->heads, " heads, not layer ", in.layer, " of ", in.num_heads, " heads"));
     }
     fit_index = fit->NearestSegmentIndex(static_cast<double>(n_r) / static_cast<double>(m));
-    const int segment = fit->segments[fit_index];
-    m = (n_r + segment - 1) / segment;
+    if (fit_index < 0) {
+      fit = nullptr;  // n/k nearer 1 than any fitted size: segment means, exact at k >= n
+    } else {
+      const int segment = fit->segments[fit_index];
+      m = (n_r + segment - 1) / segment;
+    }
   }
   std::vector<float> head_mass(in.key_mass != nullptr ? in.num_heads * n_r : 0, 0.0f);
 #pragma omp parallel for schedule(static) if (in.num_heads > 1)

@@ -142,7 +142,11 @@ TEST(FittedLinformerTest, MatchesNaiveReferenceAtEveryLengthAndPadding) {
           if (padded) real = std::count(p.valid.begin(), p.valid.end(), uint8_t{1});
           const int index =
               fit.NearestSegmentIndex(static_cast<double>(real) / std::min<int64_t>(k, real));
-          EXPECT_LT(testing::MaxAbsError(out, NaivePooled(p, fit, index, layer)), 2e-5)
+          // Where no fitted size is nearer than 1, the kernel runs segment means.
+          const std::vector<float> want =
+              index >= 0 ? NaivePooled(p, fit, index, layer)
+                         : testing::RunKernel(p, "linformer", {{"k", std::to_string(k)}}).out;
+          EXPECT_LT(testing::MaxAbsError(out, want), 2e-5)
               << "n=" << n << " padded=" << padded << " layer=" << layer << " k=" << k;
         }
       }
@@ -167,6 +171,15 @@ TEST(FittedLinformerTest, SegmentMeanTapsEqualTheUnfittedKernel) {
   EXPECT_LT(testing::MaxAbsError(fitted, means.out), 1e-5);
 }
 
+TEST(FittedLinformerTest, KAtLeastNStaysExact) {
+  const FittedPooling fit = RandomFit(1, 2, 3);
+  const testing::Problem p = testing::MakeProblem(40, 2, 16, /*padded=*/true);
+  absl::Status status;
+  const std::vector<float> out = RunFitted(p, &fit, 0, 40, &status);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_LT(testing::MaxAbsError(out, testing::Reference(p)), 1e-5);
+}
+
 TEST(FittedLinformerTest, RefusesWithoutAFitOrForAnotherShape) {
   const testing::Problem p = testing::MakeProblem(32, 3, 16, false);
   absl::Status status;
@@ -185,7 +198,9 @@ TEST(FittedLinformerTest, RefusesWithoutAFitOrForAnotherShape) {
 TEST(FittedLinformerTest, NearestSegmentIsNearestInRatio) {
   FittedPooling fit;
   fit.segments = {2, 4, 8};
-  EXPECT_EQ(fit.NearestSegmentIndex(1.0), 0);
+  EXPECT_EQ(fit.NearestSegmentIndex(1.0), -1);  // k >= n: no pooling
+  EXPECT_EQ(fit.NearestSegmentIndex(1.3), -1);
+  EXPECT_EQ(fit.NearestSegmentIndex(1.5), 0);
   EXPECT_EQ(fit.NearestSegmentIndex(3.0), 1);  // log-nearer to 4 than to 2
   EXPECT_EQ(fit.NearestSegmentIndex(2.8), 0);  // ... and 2.8 to 2
   EXPECT_EQ(fit.NearestSegmentIndex(100.0), 2);
