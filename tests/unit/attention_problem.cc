@@ -50,14 +50,7 @@ Problem MakeProblem(int64_t n, int heads, int d, bool padded, float sharpness, u
   return p;
 }
 
-RunResult RunKernel(const Problem& p, const std::string& name,
-                    const std::map<std::string, std::string>& params) {
-  absl::StatusOr<ResolvedAttention> resolved = ResolveAttention(name, params);
-  EXPECT_TRUE(resolved.ok()) << resolved.status();
-  RunResult r;
-  r.out.assign(p.n * p.width(), NAN);
-  r.mass.assign(p.n, 0.0f);
-  if (!resolved.ok()) return r;
+AttentionInputs InputsFor(const Problem& p, float* out) {
   AttentionInputs in;
   in.n_q = in.n_kv = p.n;
   in.num_heads = p.heads;
@@ -67,8 +60,20 @@ RunResult RunKernel(const Problem& p, const std::string& name,
   in.k = p.k.data();
   in.v = p.v.data();
   in.q_stride = in.k_stride = in.v_stride = in.out_stride = p.width();
-  in.out = r.out.data();
+  in.out = out;
   in.key_valid = p.valid.empty() ? nullptr : p.valid.data();
+  return in;
+}
+
+RunResult RunKernel(const Problem& p, const std::string& name,
+                    const std::map<std::string, std::string>& params) {
+  absl::StatusOr<ResolvedAttention> resolved = ResolveAttention(name, params);
+  EXPECT_TRUE(resolved.ok()) << resolved.status();
+  RunResult r;
+  r.out.assign(p.n * p.width(), NAN);
+  r.mass.assign(p.n, 0.0f);
+  if (!resolved.ok()) return r;
+  AttentionInputs in = InputsFor(p, r.out.data());
   in.key_mass = resolved->kernel->info().reports_key_mass ? r.mass.data() : nullptr;
   const absl::Status status = resolved->kernel->Run(in, resolved->params, &r.stats);
   EXPECT_TRUE(status.ok()) << name << ": " << status;

@@ -36,6 +36,10 @@ struct RunResult {
   AttentionStats stats;
 };
 
+// One call's inputs on `p`, writing `out` [n, width]: every key is a query,
+// p.valid the padding mask; no key mass.
+AttentionInputs InputsFor(const Problem& p, float* out);
+
 // Resolves `name` with `params` (strings, as requests carry them) and runs
 // it once; failures are test failures.
 RunResult RunKernel(const Problem& p, const std::string& name,

@@ -320,6 +320,51 @@ TEST_F(DamagedModelTest, CorruptManifestAndRenamedTensor) {
   EXPECT_THAT(LoadStatus().message(), HasSubstr("no tensor 'module/Embeddings_en'"));
 }
 
+// linformer fitted=1 needs the fit tools/fetch_model.sh installs beside the
+// weights; a fit for other weights refuses to load.
+TEST_F(DamagedModelTest, FittedLinformerRunsOnTheShippedFitOnly) {
+  if (!fs::exists(dir_ / "linformer_fit.json")) {
+    if (testing::ModelRequired()) FAIL() << "no linformer_fit.json (run tools/fetch_model.sh)";
+    GTEST_SKIP() << "no linformer_fit.json beside the model";
+  }
+  std::string text;
+  for (int i = 0; i < 60; ++i) absl::StrAppend(&text, "the whale swam past the ship at dawn. ");
+  RunOptions options;
+  options.attention = "linformer";
+  options.max_tokens = 256;
+  auto embed = [&](const std::string& fitted) {
+    EngineConfig config;
+    config.model_dir = dir_.string();
+    absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Load(config);
+    if (!engine.ok()) return absl::StatusOr<EmbedResult>(engine.status());
+    options.attention_params = {{"k", "64"}, {"fitted", fitted}};
+    return (*engine)->Embed({text}, options);
+  };
+  absl::StatusOr<EmbedResult> fitted = embed("1"), means = embed("0");
+  ASSERT_TRUE(fitted.ok()) << fitted.status();
+  ASSERT_TRUE(means.ok()) << means.status();
+  const int dim = static_cast<int>(means->embeddings.size());
+  const double cos = Cosine(fitted->embeddings.data(), means->embeddings.data(), dim);
+  EXPECT_LT(cos, 0.999999);  // the filters are not segment means
+  EXPECT_GT(cos, 0.9);
+  EXPECT_EQ(fitted->stats.attention_pairs_scored, means->stats.attention_pairs_scored);
+
+  fs::remove(dir_ / "linformer_fit.json");
+  absl::StatusOr<EmbedResult> none = embed("1");
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(none.status().message(), HasSubstr("linformer_fit.json"));
+
+  fs::copy(testing::TestModelDir() + "/linformer_fit.json", dir_ / "linformer_fit.json");
+  {
+    std::fstream shard(dir_ / "group1-shard2of7", std::ios::in | std::ios::out | std::ios::binary);
+    shard.seekp(1000);
+    shard.put('\x42');
+  }
+  const absl::Status other = LoadStatus();
+  EXPECT_EQ(other.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(other.message(), HasSubstr("group1-shard2of7 differs"));
+}
+
 TEST(EngineLoadTest, MissingDirectory) {
   EngineConfig config;
   config.model_dir = "/nonexistent/model/dir";

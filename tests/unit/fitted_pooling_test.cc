@@ -108,17 +108,7 @@ std::vector<float> RunFitted(const testing::Problem& p, const FittedPooling* fit
       ResolveAttention("linformer", {{"k", std::to_string(k)}, {"fitted", "1"}});
   EXPECT_TRUE(r.ok()) << r.status();
   std::vector<float> out(p.n * p.width());
-  AttentionInputs in;
-  in.n_q = in.n_kv = p.n;
-  in.num_heads = p.heads;
-  in.head_dim = p.d;
-  in.scale = p.scale();
-  in.q = p.q.data();
-  in.k = p.k.data();
-  in.v = p.v.data();
-  in.q_stride = in.k_stride = in.v_stride = in.out_stride = p.width();
-  in.out = out.data();
-  in.key_valid = p.valid.empty() ? nullptr : p.valid.data();
+  AttentionInputs in = testing::InputsFor(p, out.data());
   in.layer = layer;
   in.fitted_pooling = fit;
   AttentionStats stats;
