@@ -21,6 +21,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "engine/attention/approx_common.h"
 #include "engine/attention/registry.h"
 #include "engine/model/model_families.h"
 #include "nlohmann/json.hpp"
@@ -45,12 +46,8 @@ class CapturingAttention final : public AttentionKernel {
     const int64_t strides[4] = {in.q_stride, in.k_stride, in.v_stride, in.out_stride};
     for (int p = 0; p < 4; ++p) {
       for (int h = 0; h < in.num_heads; ++h) {
-        for (int64_t i = 0; i < n; ++i) {
-          for (int64_t c = 0; c < d; ++c) {
-            planes[((p * in.num_heads + h) * n + i) * d + c] =
-                sources[p][i * strides[p] + h * d + c];
-          }
-        }
+        approx::GatherHead(sources[p], strides[p], h, in.head_dim, nullptr, n,
+                           planes.data() + (p * in.num_heads + h) * n * d);
       }
     }
     calls.push_back({in.num_heads, n, in.head_dim, in.scale, std::move(planes)});
