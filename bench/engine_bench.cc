@@ -3,7 +3,8 @@
 // best f32 GEMM rate measured in the same run (the compute limit).
 //
 //   engine_bench [--model DIR] [--inputs FILE] [benchmark flags]
-//   engine_bench --peak_rss CASE   # one run of CASE, prints peak RSS (MiB)
+//   engine_bench --peak_rss CASE [--linear-precision f32|int8|bf16]
+//                                  # one run of CASE, prints peak RSS (MiB)
 //
 // bench/run_bench.sh runs it beside the reference runtime and writes the table.
 #include <sys/resource.h>
@@ -12,12 +13,14 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "benchmark/benchmark.h"
 #include "engine/engine.h"
 #include "engine/kernels/gemm.h"
+#include "engine/kernels/linear_precision.h"
 #include "engine/util/float_env.h"
 #include "nlohmann/json.hpp"
 
@@ -112,7 +115,7 @@ void BM_GemmLimit(benchmark::State& state) {
       benchmark::Counter(2.0 * m * n * k * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-int PeakRss(const std::string& name) {
+int PeakRss(const std::string& name, LinearPrecision linear) {
   for (const BenchCase& c : LoadCases()) {
     if (c.name != name) continue;
     const Engine& engine = SharedEngine();
@@ -120,6 +123,7 @@ int PeakRss(const std::string& name) {
     getrusage(RUSAGE_SELF, &before);
     RunOptions options;
     options.max_tokens = c.max_tokens;
+    options.linear_precision = linear;
     auto result = engine.Embed(c.texts, options);
     if (!result.ok()) {
       std::cerr << result.status() << "\n";
@@ -130,7 +134,8 @@ int PeakRss(const std::string& name) {
     nlohmann::json out = {{"case", name},
                           {"peak_rss_mib", after.ru_maxrss / 1024.0},
                           {"rss_after_load_mib", before.ru_maxrss / 1024.0},
-                          {"tokens", result->stats.texts[0].tokens_used}};
+                          {"tokens", result->stats.texts[0].tokens_used},
+                          {"linear_precision", LinearPrecisionName(linear)}};
     std::cout << out.dump() << "\n";
     return 0;
   }
@@ -145,6 +150,7 @@ int main(int argc, char** argv) {
   using namespace attnserve;
   std::vector<char*> rest = {argv[0]};
   std::string peak_case;
+  LinearPrecision peak_linear = LinearPrecision::kF32;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--model" && i + 1 < argc) {
@@ -153,11 +159,20 @@ int main(int argc, char** argv) {
       g_inputs = argv[++i];
     } else if (arg == "--peak_rss" && i + 1 < argc) {
       peak_case = argv[++i];
+    } else if (arg == "--linear-precision" && i + 1 < argc) {
+      const std::string name = argv[++i];
+      const std::optional<LinearPrecision> parsed = ParseLinearPrecision(name);
+      if (!parsed) {
+        std::cerr << "engine_bench: --linear-precision must be one of " << kLinearPrecisionNames
+                  << ", not '" << name << "'\n";
+        return 2;
+      }
+      peak_linear = *parsed;
     } else {
       rest.push_back(argv[i]);
     }
   }
-  if (!peak_case.empty()) return PeakRss(peak_case);
+  if (!peak_case.empty()) return PeakRss(peak_case, peak_linear);
 
   for (int threads : {1, 2}) {
     for (const auto& [m, n, k] : std::vector<std::tuple<int, int, int>>{

@@ -54,14 +54,25 @@ struct PackedLinear::Packs {
 #endif
 };
 
+// Rows quantised for an int8 product: u8 per token (QuantizeRowsU8's form)
+// with each row's scale and zero point; the pad rows of q are zeros.
+struct PackedLinear::QuantizedRows {
+  std::vector<uint8_t> q;
+  std::vector<float> scale;
+  std::vector<int32_t> zero;
+};
+
 namespace {
 
-// Per-thread buffers of one Apply: quantised or rounded input, raw output.
+using QuantizedRows = PackedLinear::QuantizedRows;
+
+// Per-thread buffers of one Apply: quantised or rounded input, raw output;
+// `hidden` holds a feed-forward pair's requantised middle activations.
 struct Scratch {
-  std::vector<uint8_t> xq;
+  QuantizedRows xq, hidden;
   std::vector<uint16_t> x16;
-  std::vector<float> xf, row_scale, tmp;
-  std::vector<int32_t> row_zero, acc;
+  std::vector<float> xf, tmp, row;
+  std::vector<int32_t> acc;
 };
 Scratch& ThreadScratch() {
   thread_local Scratch scratch;
@@ -264,8 +275,7 @@ void PackedLinear::EnsureRoundedBf16() const {
   });
 }
 
-void PackedLinear::ApplyInt8(const float* x, int64_t rows, float* y, bool accumulate,
-                             int64_t ldy) const {
+void PackedLinear::EnsureInt8() const {
   const int64_t k = in_, n = out_;
   Packs& p = *packs_;
   absl::call_once(p.int8_once, [&] {
@@ -295,49 +305,117 @@ void PackedLinear::ApplyInt8(const float* x, int64_t rows, float* y, bool accumu
     // No packed form: the plain one takes these weights instead of quantising again.
     if (!p.int8_packed_ok) EnsurePlainInt8(std::move(w8));
   });
+}
+
+namespace {
+
+// x [rows, cols] quantised per row into `out`, its pad rows zeroed.
+void QuantizeInput(const float* x, int64_t rows, int64_t cols, QuantizedRows* out) {
+  const ProfileScope scope(ProfilePhase::kQuantize);
+  const int64_t padded = PaddedRows(rows);
+  out->q.resize(padded * cols);
+  out->scale.resize(rows);
+  out->zero.resize(rows);
+  QuantizeRowsU8(x, rows, cols, Int8ActivationMax(), out->q.data(), out->scale.data(),
+                 out->zero.data());
+  std::fill(out->q.begin() + rows * cols, out->q.end(), uint8_t{0});
+}
+
+}  // namespace
+
+const int32_t* PackedLinear::MultiplyInt8(QuantizedRows* x, int64_t rows) const {
+  const int64_t k = in_, n = out_;
+  EnsureInt8();
+  Packs& p = *packs_;
   Scratch& s = ThreadScratch();
   const int64_t padded = PaddedRows(rows);
-  s.xq.resize(padded * k);
-  s.row_scale.resize(rows);
-  s.row_zero.resize(rows);
-  {
-    const ProfileScope scope(ProfilePhase::kQuantize);
-    QuantizeRowsU8(x, rows, k, Int8ActivationMax(), s.xq.data(), s.row_scale.data(),
-                   s.row_zero.data());
-    std::fill(s.xq.begin() + rows * k, s.xq.end(), uint8_t{0});
-  }
   s.acc.resize(padded * n);
   bool done = false;
 #if defined(ATTNSERVE_GEMM_ONEDNN)
   done = p.int8_packed_ok &&
-         RunMatmul(s.xq.data(), padded, k, n, dt::u8, dt::s32, p.int8_packed, s.acc.data());
+         RunMatmul(x->q.data(), padded, k, n, dt::u8, dt::s32, p.int8_packed, s.acc.data());
 #else
   if (p.s8_ok) {
     // The s8 GEMM takes signed activations: x - 128 (the top bit flipped,
     // in place), with each row's zero point moved by the same 128.
-    for (int64_t i = 0; i < rows * k; ++i) s.xq[i] ^= 0x80u;
-    for (int64_t r = 0; r < rows; ++r) s.row_zero[r] -= 128;
-    p.s8.Multiply(reinterpret_cast<const int8_t*>(s.xq.data()), rows, k, s.acc.data(), n);
+    for (int64_t i = 0; i < rows * k; ++i) x->q[i] ^= 0x80u;
+    for (int64_t r = 0; r < rows; ++r) x->zero[r] -= 128;
+    p.s8.Multiply(reinterpret_cast<const int8_t*>(x->q.data()), rows, k, s.acc.data(), n);
     done = true;
   }
 #endif
   if (!done) {
     EnsurePlainInt8();
 #if defined(ATTNSERVE_GEMM_ONEDNN)
-    GemmU8S8NN(rows, n, k, s.xq.data(), k, p.w8.data(), n, s.acc.data(), n, Int8ActivationMax());
+    GemmU8S8NN(rows, n, k, x->q.data(), k, p.w8.data(), n, s.acc.data(), n, Int8ActivationMax());
 #else
     // No fast integer GEMM here (Debian's arm64 oneDNN has only a reference
     // one): the integer products in an f32 GEMM, exact up to sums of 2^24,
     // so int8 gives the int8 model's numbers at f32 speed.
-    s.xf.assign(s.xq.begin(), s.xq.begin() + rows * k);
+    s.xf.assign(x->q.begin(), x->q.begin() + rows * k);
     s.tmp.resize(rows * n);
     Sgemm(false, false, rows, n, k, 1.0f, s.xf.data(), k, p.w8f.data(), n, 0.0f, s.tmp.data(), n);
     for (int64_t i = 0; i < rows * n; ++i) s.acc[i] = static_cast<int32_t>(std::lrint(s.tmp[i]));
 #endif
   }
+  return s.acc.data();
+}
+
+void PackedLinear::ApplyInt8(const float* x, int64_t rows, float* y, bool accumulate,
+                             int64_t ldy) const {
+  Scratch& s = ThreadScratch();
+  QuantizeInput(x, rows, in_, &s.xq);
+  const int32_t* acc = MultiplyInt8(&s.xq, rows);
+  const Packs& p = *packs_;
   const ProfileScope scope(ProfilePhase::kRescale);
-  DequantizeRows(s.acc.data(), rows, n, s.row_scale.data(), s.row_zero.data(), p.w_scale.data(),
+  DequantizeRows(acc, rows, out_, s.xq.scale.data(), s.xq.zero.data(), p.w_scale.data(),
                  p.w_colsum.data(), bias_, y, ldy, accumulate);
+}
+
+void PackedLinear::ApplyInt8FeedForward(InPlaceActivation act, const PackedLinear& down,
+                                        const float* x, int64_t rows, float* y, bool accumulate,
+                                        int64_t ldy) const {
+  if (ldy == 0) ldy = down.out_;
+  if (rows == 0) return;
+  if (packs_ == nullptr || down.packs_ == nullptr || down.in_ != out_) {
+    // Not a pair of loaded layers: the separate calls (they check their own shapes).
+    std::vector<float> hidden(rows * out_);
+    Apply(x, rows, hidden.data(), false, LinearPrecision::kInt8);
+    act(hidden.data(), rows * out_);
+    down.Apply(hidden.data(), rows, y, accumulate, LinearPrecision::kInt8, ldy);
+    return;
+  }
+  Scratch& s = ThreadScratch();
+  QuantizeInput(x, rows, in_, &s.xq);
+  const int32_t* acc = MultiplyInt8(&s.xq, rows);
+  {
+    // Rescale, activate and requantise one row at a time while it is in
+    // cache: the same operations per element as Apply + act + the next
+    // Apply's QuantizeInput, without the f32 rows written out and read twice.
+    const ProfileScope scope(ProfilePhase::kRescale);
+    const Packs& p = *packs_;
+    const int64_t n = out_;
+    QuantizedRows& h = s.hidden;
+    h.q.resize(PaddedRows(rows) * n);
+    h.scale.resize(rows);
+    h.zero.resize(rows);
+    float* row = GrownTo(&s.row, n);
+    for (int64_t r = 0; r < rows; ++r) {
+      DequantizeRows(acc + r * n, 1, n, &s.xq.scale[r], &s.xq.zero[r], p.w_scale.data(),
+                     p.w_colsum.data(), bias_, row, n, false);
+      act(row, n);
+      QuantizeRowsU8(row, 1, n, Int8ActivationMax(), h.q.data() + r * n, &h.scale[r], &h.zero[r]);
+    }
+    std::fill(h.q.begin() + rows * n, h.q.end(), uint8_t{0});
+  }
+  const int32_t* acc_down = down.MultiplyInt8(&s.hidden, rows);
+  const Packs& pd = *down.packs_;
+  const ProfileScope scope(ProfilePhase::kRescale);
+  DequantizeRows(acc_down, rows, down.out_, s.hidden.scale.data(), s.hidden.zero.data(),
+                 pd.w_scale.data(), pd.w_colsum.data(), down.bias_, y, ldy, accumulate);
+  ReleaseIfOverBound(&s.hidden.q);
+  ReleaseIfOverBound(&s.xq.q);
+  ReleaseIfOverBound(&s.acc);
 }
 
 void PackedLinear::ApplyBf16(const float* x, int64_t rows, float* y, bool accumulate,
@@ -469,7 +547,7 @@ void PackedLinear::Apply(const float* x, int64_t rows, float* y, bool accumulate
   // Only the bound: these buffers were never freed per run, and the freed
   // mode replays what runs did before buffers were kept.
   Scratch& s = ThreadScratch();
-  ReleaseIfOverBound(&s.xq);
+  ReleaseIfOverBound(&s.xq.q);
   ReleaseIfOverBound(&s.x16);
   ReleaseIfOverBound(&s.xf);
   ReleaseIfOverBound(&s.tmp);

@@ -21,6 +21,9 @@
 
 namespace attnserve {
 
+// An elementwise activation in place (kernels/elementwise.h: ReluInPlace, GeluInPlace, ...).
+using InPlaceActivation = void (*)(float* x, int64_t n);
+
 class PackedLinear {
  public:
   // kInputMajor: W is [in, out] (TensorFlow); kOutputMajor: [out, in] (torch).
@@ -35,6 +38,13 @@ class PackedLinear {
   void Apply(const float* x, int64_t rows, float* y, bool accumulate, LinearPrecision precision,
              int64_t ldy = 0) const;
 
+  // The int8 feed-forward pair y (=|+=) down(act(this(x))): this layer's
+  // integer product is rescaled, activated and requantised for `down` one
+  // row at a time, so its f32 activations are never written out (the same
+  // arithmetic per element as Apply, act, then down.Apply, all in int8).
+  void ApplyInt8FeedForward(InPlaceActivation act, const PackedLinear& down, const float* x,
+                            int64_t rows, float* y, bool accumulate, int64_t ldy = 0) const;
+
   int in() const { return in_; }
   int out() const { return out_; }
   const float* weight() const { return weight_; }
@@ -45,10 +55,15 @@ class PackedLinear {
   // Bytes of the low-precision packs built so far.
   int64_t packed_bytes() const;
 
-  struct Packs;  // defined in packed_linear.cc
+  struct Packs;          // defined in packed_linear.cc
+  struct QuantizedRows;  // activations quantised per row, as the int8 product takes them
 
  private:
   void ApplyInt8(const float* x, int64_t rows, float* y, bool accumulate, int64_t ldy) const;
+  void EnsureInt8() const;  // the weights' int8 forms, made on first use
+  // The s32 product of x's rows with the int8 weights, in this thread's
+  // scratch (row stride out()); consumes x (the arm64 path shifts it in place).
+  const int32_t* MultiplyInt8(QuantizedRows* x, int64_t rows) const;
   void ApplyF32(const float* x, int64_t rows, float* y, bool accumulate, int64_t ldy) const;
   // Packs the f32 weights for oneDNN's matmul once; false where it cannot run.
   bool EnsureF32Packed() const;

@@ -24,18 +24,16 @@ void Norm::Apply(float* x, int64_t rows) const {
   }
 }
 
-void ActivateInPlace(HfActivation act, float* x, int64_t n) {
+InPlaceActivation ActivationFunction(HfActivation act) {
   switch (act) {
     case HfActivation::kRelu:
-      ReluInPlace(x, n);
-      return;
+      return ReluInPlace;
     case HfActivation::kGelu:
-      GeluInPlace(x, n);
-      return;
+      return GeluInPlace;
     case HfActivation::kGeluTanh:
-      GeluTanhInPlace(x, n);
-      return;
+      return GeluTanhInPlace;
   }
+  return GeluInPlace;  // unreachable: every HfActivation is listed
 }
 
 int64_t BertLayerWeights::AttentionSublayerFlopsPerToken() const {
@@ -63,6 +61,13 @@ namespace {
 
 void RunFfn(const BertFfn& f, HfActivation act, LinearPrecision linear, int64_t rows, float* a,
             std::vector<float>* tmp) {
+  if (linear == LinearPrecision::kInt8) {
+    // The middle activations stay in u8 between the two products.
+    const ProfileScope scope(ProfilePhase::kFfnGemms);
+    f.up.ApplyInt8FeedForward(ActivationFunction(act), f.down, a, rows, a, true);
+    f.norm.Apply(a, rows);
+    return;
+  }
   tmp->resize(rows * f.up.out());
   {
     const ProfileScope scope(ProfilePhase::kFfnGemms);
@@ -70,7 +75,7 @@ void RunFfn(const BertFfn& f, HfActivation act, LinearPrecision linear, int64_t 
   }
   {
     const ProfileScope scope(ProfilePhase::kActivation);
-    ActivateInPlace(act, tmp->data(), rows * f.up.out());
+    ActivationFunction(act)(tmp->data(), rows * f.up.out());
   }
   {
     const ProfileScope scope(ProfilePhase::kFfnGemms);

@@ -69,7 +69,8 @@ struct BertLayerWeights {
   int max_width() const;
 };
 
-void ActivateInPlace(HfActivation act, float* x, int64_t n);
+// The elementwise function of a Hugging Face `hidden_act`.
+InPlaceActivation ActivationFunction(HfActivation act);
 
 // Runs one layer on x [rows, hidden] (sequence b = rows [offsets[b],
 // offsets[b+1])), writing y [rows', hidden], with the plan's attention kernel
