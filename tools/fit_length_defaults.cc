@@ -14,7 +14,7 @@
 //
 //   fit_length_defaults [--model models/use-lite] [--data data]
 //       [--lengths 128,256,512,1024,2048,4096] [--target 0.99]
-//       [--kernels a,b] [--windows 8] [--out engine/attention/length_defaults_table.inc]
+//       [--kernels a,b] [--windows 32] [--out engine/attention/length_defaults_table.inc]
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -84,7 +84,7 @@ int Main(int argc, char** argv) {
   std::vector<std::string> only;
   double target = 0.99;
   int threads = 1;
-  int windows = 8;
+  int windows = 32;  // 8 gave 32 texts at 128 tokens: too few (docs/ATTENTION_QUALITY.md)
   app.add_option("--model", model, "model directory");
   app.add_option("--data", data, "labelled data directory (tools/fetch_datasets.sh)");
   app.add_option("--lengths", lengths, "token lengths to calibrate")->delimiter(',');
