@@ -378,16 +378,21 @@ const int32_t* PackedLinear::MultiplyInt8(QuantizedRows* x, int64_t rows) const 
 void PackedLinear::ApplyInt8(const float* x, int64_t rows, float* y, bool accumulate,
                              int64_t ldy) const {
   Scratch& s = ThreadScratch();
-  const Packs& p = *packs_;
   const int64_t block = Int8RowBlock(rows);
   for (int64_t r0 = 0; r0 < rows; r0 += block) {
     const int64_t m = std::min(block, rows - r0);
     QuantizeInput(x + r0 * in_, m, in_, &s.xq);
-    const int32_t* acc = MultiplyInt8(&s.xq, m);
-    const ProfileScope scope(ProfilePhase::kRescale);
-    DequantizeRows(acc, m, out_, s.xq.scale.data(), s.xq.zero.data(), p.w_scale.data(),
-                   p.w_colsum.data(), bias_, y + r0 * ldy, ldy, accumulate);
+    MultiplyRescaled(&s.xq, m, y + r0 * ldy, accumulate, ldy);
   }
+}
+
+void PackedLinear::MultiplyRescaled(QuantizedRows* x, int64_t rows, float* y, bool accumulate,
+                                    int64_t ldy) const {
+  const int32_t* acc = MultiplyInt8(x, rows);
+  const Packs& p = *packs_;
+  const ProfileScope scope(ProfilePhase::kRescale);
+  DequantizeRows(acc, rows, out_, x->scale.data(), x->zero.data(), p.w_scale.data(),
+                 p.w_colsum.data(), bias_, y, ldy, accumulate);
 }
 
 void PackedLinear::ApplyInt8FeedForward(InPlaceActivation act, const PackedLinear& down,
@@ -431,12 +436,7 @@ void PackedLinear::ApplyInt8FeedForward(InPlaceActivation act, const PackedLinea
       }
       std::fill(h.q.begin() + m * n, h.q.end(), uint8_t{0});
     }
-    const int32_t* acc_down = down.MultiplyInt8(&s.hidden, m);
-    const Packs& pd = *down.packs_;
-    const ProfileScope scope(ProfilePhase::kRescale);
-    DequantizeRows(acc_down, m, down.out_, s.hidden.scale.data(), s.hidden.zero.data(),
-                   pd.w_scale.data(), pd.w_colsum.data(), down.bias_, y + r0 * ldy, ldy,
-                   accumulate);
+    down.MultiplyRescaled(&s.hidden, m, y + r0 * ldy, accumulate, ldy);
   }
   ReleaseIfOverBound(&s.hidden.q);
   ReleaseIfOverBound(&s.xq.q);

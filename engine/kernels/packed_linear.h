@@ -64,6 +64,9 @@ class PackedLinear {
   // The s32 product of x's rows with the int8 weights, in this thread's
   // scratch (row stride out()); consumes x (the arm64 path shifts it in place).
   const int32_t* MultiplyInt8(QuantizedRows* x, int64_t rows) const;
+  // y (=|+=) the rescaled product, bias added: an int8 layer after its quantisation.
+  void MultiplyRescaled(QuantizedRows* x, int64_t rows, float* y, bool accumulate,
+                        int64_t ldy) const;
   void ApplyF32(const float* x, int64_t rows, float* y, bool accumulate, int64_t ldy) const;
   // Packs the f32 weights for oneDNN's matmul once; false where it cannot run.
   bool EnsureF32Packed() const;
