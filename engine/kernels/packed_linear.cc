@@ -79,19 +79,6 @@ Scratch& ThreadScratch() {
   return scratch;
 }
 
-// A long input's buffers go back to the heap (thread_scratch.h's bound).
-// Only the bound: these buffers were never freed per run, and the freed
-// mode replays what runs did before buffers were kept.
-void ReleaseScratchOverBound() {
-  Scratch& s = ThreadScratch();
-  ReleaseIfOverBound(&s.xq.q);
-  ReleaseIfOverBound(&s.hidden.q);
-  ReleaseIfOverBound(&s.x16);
-  ReleaseIfOverBound(&s.xf);
-  ReleaseIfOverBound(&s.tmp);
-  ReleaseIfOverBound(&s.acc);
-}
-
 float RoundedToBf16(float x) { return FromBf16(ToBf16(x)); }
 
 #if defined(ATTNSERVE_GEMM_ONEDNN)
@@ -451,28 +438,9 @@ void PackedLinear::ApplyInt8FeedForward(InPlaceActivation act, const PackedLinea
     }
     down.MultiplyRescaled(&s.hidden, m, y + r0 * ldy, accumulate, ldy);
   }
-  ReleaseScratchOverBound();
-}
-
-void ApplyFeedForward(const PackedLinear& up, InPlaceActivation act, const PackedLinear& down,
-                      const float* x, int64_t rows, float* y, LinearPrecision precision,
-                      std::vector<float>* hidden) {
-  if (precision == LinearPrecision::kInt8) {
-    const ProfileScope scope(ProfilePhase::kFfnGemms);
-    up.ApplyInt8FeedForward(act, down, x, rows, y, true);
-    return;
-  }
-  hidden->resize(rows * up.out());
-  {
-    const ProfileScope scope(ProfilePhase::kFfnGemms);
-    up.Apply(x, rows, hidden->data(), false, precision);
-  }
-  {
-    const ProfileScope scope(ProfilePhase::kActivation);
-    act(hidden->data(), rows * up.out());
-  }
-  const ProfileScope scope(ProfilePhase::kFfnGemms);
-  down.Apply(hidden->data(), rows, y, true, precision);
+  ReleaseIfOverBound(&s.hidden.q);
+  ReleaseIfOverBound(&s.xq.q);
+  ReleaseIfOverBound(&s.acc);
 }
 
 void PackedLinear::ApplyBf16(const float* x, int64_t rows, float* y, bool accumulate,
@@ -600,7 +568,15 @@ void PackedLinear::Apply(const float* x, int64_t rows, float* y, bool accumulate
   } else {
     ApplyF32(x, rows, y, accumulate, ldy);
   }
-  ReleaseScratchOverBound();
+  // A long input's buffers go back to the heap (thread_scratch.h's bound).
+  // Only the bound: these buffers were never freed per run, and the freed
+  // mode replays what runs did before buffers were kept.
+  Scratch& s = ThreadScratch();
+  ReleaseIfOverBound(&s.xq.q);
+  ReleaseIfOverBound(&s.x16);
+  ReleaseIfOverBound(&s.xf);
+  ReleaseIfOverBound(&s.tmp);
+  ReleaseIfOverBound(&s.acc);
 }
 
 }  // namespace attnserve

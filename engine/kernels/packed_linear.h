@@ -88,13 +88,6 @@ class PackedLinear {
   std::shared_ptr<Packs> packs_;
 };
 
-// A feed-forward sublayer: y += down(act(up(x))) in `precision`. int8 keeps
-// the middle activations in u8 (ApplyInt8FeedForward); the other precisions
-// write them to `hidden` [rows, up.out()].
-void ApplyFeedForward(const PackedLinear& up, InPlaceActivation act, const PackedLinear& down,
-                      const float* x, int64_t rows, float* y, LinearPrecision precision,
-                      std::vector<float>* hidden);
-
 // The u8 range the int8 path quantises activations to: 255 where the CPU
 // multiplies u8 x s8 without 16-bit saturation (VNNI, AMX, the portable
 // loops), else 127 (oneDNN's advice for pre-VNNI x86).

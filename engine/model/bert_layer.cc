@@ -61,7 +61,26 @@ namespace {
 
 void RunFfn(const BertFfn& f, HfActivation act, LinearPrecision linear, int64_t rows, float* a,
             std::vector<float>* tmp) {
-  ApplyFeedForward(f.up, ActivationFunction(act), f.down, a, rows, a, linear, tmp);  // a += ...
+  if (linear == LinearPrecision::kInt8) {
+    // The middle activations stay in u8 between the two products.
+    const ProfileScope scope(ProfilePhase::kFfnGemms);
+    f.up.ApplyInt8FeedForward(ActivationFunction(act), f.down, a, rows, a, true);
+    f.norm.Apply(a, rows);
+    return;
+  }
+  tmp->resize(rows * f.up.out());
+  {
+    const ProfileScope scope(ProfilePhase::kFfnGemms);
+    f.up.Apply(a, rows, tmp->data(), false, linear);
+  }
+  {
+    const ProfileScope scope(ProfilePhase::kActivation);
+    ActivationFunction(act)(tmp->data(), rows * f.up.out());
+  }
+  {
+    const ProfileScope scope(ProfilePhase::kFfnGemms);
+    f.down.Apply(tmp->data(), rows, a, true, linear);  // a = down(act(up(a))) + a
+  }
   f.norm.Apply(a, rows);
 }
 

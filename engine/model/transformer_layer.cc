@@ -79,8 +79,23 @@ absl::Status RunPreNormLayerPruned(const PreNormLayerWeights& w, const float* x,
     LayerNorm(y, kept_rows, w.d_out, w.ffn_norm_gain, w.ffn_norm_bias, w.norm_eps,
               s->normed.data());
   }
-  ApplyFeedForward(w.ffn_up, ReluInPlace, w.ffn_down, s->normed.data(), kept_rows, y, linear,
-                   &s->ffn);
+  if (linear == LinearPrecision::kInt8) {
+    // The middle activations stay in u8 between the two products.
+    const ProfileScope scope(ProfilePhase::kFfnGemms);
+    w.ffn_up.ApplyInt8FeedForward(ReluInPlace, w.ffn_down, s->normed.data(), kept_rows, y, true);
+    return absl::OkStatus();
+  }
+  s->ffn.resize(kept_rows * w.d_ffn);  // f32 and bf16 only: int8 keeps them in u8
+  {
+    const ProfileScope scope(ProfilePhase::kFfnGemms);
+    w.ffn_up.Apply(s->normed.data(), kept_rows, s->ffn.data(), false, linear);
+  }
+  {
+    const ProfileScope scope(ProfilePhase::kActivation);
+    ReluInPlace(s->ffn.data(), kept_rows * w.d_ffn);
+  }
+  const ProfileScope scope(ProfilePhase::kFfnGemms);
+  w.ffn_down.Apply(s->ffn.data(), kept_rows, y, true, linear);
   return absl::OkStatus();
 }
 
